@@ -1,0 +1,3 @@
+from smsbot.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,58 @@
+"""Entry point of `smsbot` and `python -m smsbot`.
+
+Each command lives in its own module and adds itself with `register(subparsers)`, setting
+`run=` to a function `run(args) -> int` (it may return a coroutine, which is awaited). Errors are
+turned into exit codes here, in one place: 2 for bad input or settings, 1 when the SMS could not
+be sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import logging
+import sys
+
+from smsbot.errors import ConfigurationError, InputError, KpnError, SmsbotError
+
+COMMANDS = ("serve", "sandbox", "demo", "send", "segments", "audit", "check")
+
+EXIT_OK, EXIT_NOT_SENT, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="smsbot", description="Send SMS through KPN from Slack, workflows and alerting."
+    )
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default INFO)")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"smsbot.cli.{name}_cmd").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=(args.log_level or "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        outcome = args.run(args)
+        if inspect.iscoroutine(outcome):
+            outcome = asyncio.run(outcome)
+        return int(outcome or EXIT_OK)
+    except (InputError, ConfigurationError) as exc:
+        print(f"smsbot: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KpnError as exc:
+        print(f"smsbot: not sent: {exc}", file=sys.stderr)
+        return EXIT_NOT_SENT
+    except SmsbotError as exc:
+        print(f"smsbot: {exc}", file=sys.stderr)
+        return EXIT_NOT_SENT
+    except KeyboardInterrupt:
+        return 130

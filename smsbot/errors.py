@@ -1,0 +1,152 @@
+"""Every exception smsbot raises on purpose, in one tree.
+
+```
+SmsbotError                      base; `str(exc)` is a message a person can act on
+├── InputError                   the request itself is wrong; nothing was sent (CLI exit 2)
+│   ├── InvalidNumber            not a Dutch mobile number KPN accepts
+│   ├── InvalidSender            sender longer than 11 characters or with other characters
+│   └── InvalidText              empty, or longer than the configured maximum
+├── ConfigurationError           settings missing or wrong (CLI exit 2)
+├── Refused                      policy said no; nothing was sent
+│   ├── NotAllowed               not on the allowlist
+│   └── RateLimited              too many sends; carries `retry_at`
+└── KpnError                     talking to KPN went wrong; carries `status` and `response`
+    ├── KpnAuthError             token endpoint refused the client id / secret (401)
+    ├── KpnRejected              KPN refused the message (400), KPN's own message passed on
+    ├── KpnForbidden             the app may not use this API or sender (403)
+    ├── KpnQuotaExhausted        quota used up (429); carries `retry_after` and `reset_at`
+    ├── KpnUnavailable           5xx, or no connection could be made; the SMS was not accepted
+    └── KpnOutcomeUnknown        the request was sent but no answer came: it may have been
+                                 accepted, so it is never retried blindly
+```
+
+The CLI maps `InputError` and `ConfigurationError` to exit code 2 and `KpnError` to 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class SmsbotError(Exception):
+    """Base of every smsbot error. The message says what was wrong and how to put it right."""
+
+
+class InputError(SmsbotError):
+    """Raised by `smsbot.sms` when a number, sender or text cannot be sent as given."""
+
+    field: str = "input"  # which input was wrong, so a form can show the error on that field
+
+
+class InvalidNumber(InputError):
+    """Raised when the recipient is not a Dutch mobile number that KPN accepts."""
+
+    field = "to"
+
+
+class InvalidSender(InputError):
+    """Raised when the sender is not 1-11 letters, digits and spaces, or a numeric sender."""
+
+    field = "sender"
+
+
+class InvalidText(InputError):
+    """Raised when the text is empty or longer than the configured maximum."""
+
+    field = "text"
+
+
+class ConfigurationError(SmsbotError):
+    """Raised when settings are missing or inconsistent; the message names the variable."""
+
+
+class Refused(SmsbotError):
+    """Raised or reported when policy refuses a send. `rule` names the rule that said no."""
+
+    rule: str = "policy"
+
+
+class NotAllowed(Refused):
+    """The actor is not on the allowlist (user, user group or channel)."""
+
+    rule = "allowlist"
+
+
+class RateLimited(Refused):
+    """A rate limit was reached; `retry_at` says when the next send is possible."""
+
+    rule = "rate_limit"
+
+    def __init__(self, message: str, *, retry_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+@dataclass
+class KpnResponseInfo:
+    """What came back from KPN, kept on errors for logs and audit (never contains secrets)."""
+
+    status: int | None = None
+    code: str | None = None
+    message: str | None = None
+    info: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str | None = None
+
+
+class KpnError(SmsbotError):
+    """Talking to KPN went wrong. `response` holds what KPN answered, if anything."""
+
+    def __init__(self, message: str, *, response: KpnResponseInfo | None = None) -> None:
+        super().__init__(message)
+        self.response = response or KpnResponseInfo()
+
+    @property
+    def status(self) -> int | None:
+        return self.response.status
+
+
+class KpnAuthError(KpnError):
+    """The token endpoint refused the client credentials (401), or a fresh token was refused."""
+
+
+class KpnRejected(KpnError):
+    """KPN refused the message (400); KPN's own message is in `str(exc)`."""
+
+
+class KpnForbidden(KpnError):
+    """KPN answered 403: the app may not use this API, or this sender."""
+
+
+class KpnQuotaExhausted(KpnError):
+    """KPN answered 429: the quota is used up until `reset_at`; retry after `retry_after` s."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: KpnResponseInfo | None = None,
+        retry_after: float | None = None,
+        reset_at: datetime | None = None,
+    ) -> None:
+        super().__init__(message, response=response)
+        self.retry_after = retry_after
+        self.reset_at = reset_at
+
+
+class KpnUnavailable(KpnError):
+    """KPN answered 5xx or could not be reached; the SMS was certainly not accepted."""
+
+
+class KpnOutcomeUnknown(KpnError):
+    """The request reached KPN (or may have) but no answer came. Never retried blindly."""
+
+
+def describe(exc: BaseException) -> dict[str, Any]:
+    """A JSON-friendly description of an error, for audit records and `--json` output."""
+    out: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
+    if isinstance(exc, KpnError) and exc.response.status is not None:
+        out["status"] = exc.response.status
+    return out

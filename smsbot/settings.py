@@ -1,0 +1,200 @@
+"""Settings: environment variables, a `.env` file, or a TOML file named by `SMSBOT_CONFIG`.
+
+Every variable starts with `SMSBOT_`; nested sections use `__`, so `SMSBOT_KPN__CLIENT_ID` sets
+`settings.kpn.client_id`. Slack's usual variable names (`SLACK_BOT_TOKEN`, `SLACK_APP_TOKEN`,
+`SLACK_SIGNING_SECRET`) are read too, below the `SMSBOT_` ones in priority.
+
+Priority, highest first: constructor arguments (tests), `SMSBOT_*` environment, Slack's names,
+`.env`, the TOML file, defaults. Nothing here is read at import time: call `load_settings()`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+SANDBOX_CLIENT_ID = "sandbox"
+SANDBOX_CLIENT_SECRET = "sandbox"  # noqa: S105 - the sandbox's published default, not a secret
+
+# A comma-separated environment value ("U1,U2") becomes a list; TOML gives a list directly.
+IdList = Annotated[list[str], NoDecode]
+
+
+def _split_ids(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class KpnSettings(BaseModel):
+    base_url: str = "https://api-prd.kpn.com"
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    sender: str = "SMSBot"
+    # Explicit timeouts: connecting may be retried (nothing was sent), waiting for an answer may not.
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    # Retries only where KPN certainly did not accept the SMS (see smsbot.kpn.retry).
+    max_attempts: int = 4
+    max_retry_seconds: float = 30.0
+    # Optional delivery-receipt URL and validity passed through to KPN.
+    webhook_url: str | None = None
+    expire_in: int | None = None
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+
+class SlackSettings(BaseModel):
+    bot_token: SecretStr | None = None
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    api_url: str = "https://slack.com/api/"
+    # Who people are told to ask when the allowlist refuses them.
+    admin_contact: str = "your Slack admin"
+    usergroup_cache_seconds: float = 300.0
+
+
+class AllowSettings(BaseModel):
+    users: IdList = Field(default_factory=list)
+    usergroups: IdList = Field(default_factory=list)
+    channels: IdList = Field(default_factory=list)
+    # Workflow and app IDs allowed to run the "Send SMS" step when Slack names no user.
+    workflows: IdList = Field(default_factory=list)
+
+    _split = field_validator("users", "usergroups", "channels", "workflows", mode="before")(
+        _split_ids
+    )
+
+
+class LimitSettings(BaseModel):
+    per_actor_per_hour: int = 20
+    per_recipient_per_hour: int = 10
+
+
+class SmsSettings(BaseModel):
+    max_characters: int = 1000  # KPN's documented limit per message
+
+
+class AuditSettings(BaseModel):
+    store_text: bool = False
+    retention_days: int = 90
+    # Phone numbers are personal data: masked in logs and channel messages unless turned off.
+    mask_numbers: bool = True
+
+
+class AlertSettings(BaseModel):
+    token: SecretStr | None = None
+    basic_user: str | None = None
+    basic_password: SecretStr | None = None
+    grafana_hmac_secret: SecretStr | None = None
+    grafana_timestamp_header: str | None = None
+    max_body_bytes: int = 1024 * 1024
+    # Routing, templates and storm control are richer structures read from the TOML file;
+    # smsbot.alerts validates them.
+    routes: list[dict[str, Any]] = Field(default_factory=list)
+    template: str | None = None
+    max_parts: int = 1
+    repeat_window_seconds: int = 4 * 3600
+    storm_max: int = 5
+    storm_window_seconds: int = 15 * 60
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SMSBOT_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    kpn: KpnSettings = Field(default_factory=KpnSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    allow: AllowSettings = Field(default_factory=AllowSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    database_url: str = "sqlite:///smsbot.db"
+    log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [
+            init_settings,
+            env_settings,
+            _SlackEnvNames(settings_cls),
+            dotenv_settings,
+        ]
+        config_file = os.environ.get("SMSBOT_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    def with_sandbox(self, base_url: str) -> Settings:
+        """A copy that talks to a sandbox at `base_url` with the sandbox's default credentials."""
+        kpn = self.kpn.model_copy(
+            update={
+                "base_url": base_url,
+                "client_id": SANDBOX_CLIENT_ID,
+                "client_secret": SecretStr(SANDBOX_CLIENT_SECRET),
+            }
+        )
+        return self.model_copy(update={"kpn": kpn})
+
+
+class _SlackEnvNames(PydanticBaseSettingsSource):
+    """Reads `SLACK_BOT_TOKEN`, `SLACK_APP_TOKEN` and `SLACK_SIGNING_SECRET` into `slack`."""
+
+    NAMES = {
+        "SLACK_BOT_TOKEN": "bot_token",
+        "SLACK_APP_TOKEN": "app_token",
+        "SLACK_SIGNING_SECRET": "signing_secret",
+    }
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        slack = {key: os.environ[env] for env, key in self.NAMES.items() if os.environ.get(env)}
+        return {"slack": slack} if slack else {}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment; raises `ConfigurationError` with what to fix."""
+    from pydantic import ValidationError
+
+    from smsbot.errors import ConfigurationError
+
+    config_file = os.environ.get("SMSBOT_CONFIG")
+    if config_file and not Path(config_file).is_file():
+        raise ConfigurationError(
+            f"SMSBOT_CONFIG names {config_file}, which is not a file. "
+            "Point it at a TOML settings file or unset it."
+        )
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'__'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from exc
