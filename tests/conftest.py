@@ -1,0 +1,7 @@
+"""Shared fixtures live in tests/fixtures/, one module per real part the tests run against."""
+
+pytest_plugins = [
+    "tests.fixtures.sandbox",
+    "tests.fixtures.database",
+    "tests.fixtures.slack",
+]
