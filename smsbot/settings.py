@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -24,7 +24,7 @@ from pydantic_settings import (
 )
 
 SANDBOX_CLIENT_ID = "sandbox"
-SANDBOX_CLIENT_SECRET = "sandbox"  # noqa: S105 - the sandbox's published default, not a secret
+SANDBOX_CLIENT_SECRET = "sandbox"  # the sandbox's published default, not a secret
 
 # A comma-separated environment value ("U1,U2") becomes a list; TOML gives a list directly.
 IdList = Annotated[list[str], NoDecode]
@@ -41,7 +41,7 @@ class KpnSettings(BaseModel):
     client_id: str | None = None
     client_secret: SecretStr | None = None
     sender: str = "SMSBot"
-    # Explicit timeouts: connecting may be retried (nothing was sent), waiting for an answer may not.
+    # Explicit timeouts: a failed connect may be retried (nothing was sent); a read may not.
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     # Retries only where KPN certainly did not accept the SMS (see smsbot.kpn.retry).
@@ -164,7 +164,7 @@ class Settings(BaseSettings):
 class _SlackEnvNames(PydanticBaseSettingsSource):
     """Reads `SLACK_BOT_TOKEN`, `SLACK_APP_TOKEN` and `SLACK_SIGNING_SECRET` into `slack`."""
 
-    NAMES = {
+    NAMES: ClassVar[dict[str, str]] = {
         "SLACK_BOT_TOKEN": "bot_token",
         "SLACK_APP_TOKEN": "app_token",
         "SLACK_SIGNING_SECRET": "signing_secret",
@@ -194,7 +194,7 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'__'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            f"SMSBOT_{'__'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
             for err in exc.errors()
         )
         raise ConfigurationError(f"invalid settings: {problems}") from exc

@@ -1,0 +1,94 @@
+"""Settings are read as CONTRACT.md names them: SMSBOT_ prefix, "__" nesting, Slack's own
+variable names, comma-separated ID lists, a TOML file named by SMSBOT_CONFIG."""
+
+from __future__ import annotations
+
+import pytest
+
+from smsbot.errors import ConfigurationError
+from smsbot.settings import load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    # A developer's own SMSBOT_/SLACK_ variables or .env must not leak into these tests.
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(("SMSBOT_", "SLACK_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_are_the_contract_defaults():
+    settings = load_settings()
+    assert settings.kpn.base_url == "https://api-prd.kpn.com"
+    assert settings.kpn.sender == "SMSBot"
+    assert settings.slack.api_url == "https://slack.com/api/"
+    assert settings.database_url == "sqlite:///smsbot.db"
+    assert settings.allow.users == [] and settings.allow.channels == []
+    assert settings.alerts.token is None
+    assert not settings.kpn.has_credentials
+
+
+def test_nested_variables_and_comma_separated_ids(monkeypatch):
+    monkeypatch.setenv("SMSBOT_KPN__CLIENT_ID", "app-id")
+    monkeypatch.setenv("SMSBOT_KPN__CLIENT_SECRET", "s3cret")
+    monkeypatch.setenv("SMSBOT_ALLOW__USERS", "U111, U222,,")
+    monkeypatch.setenv("SMSBOT_ALLOW__USERGROUPS", "S1")
+    settings = load_settings()
+    assert settings.kpn.client_id == "app-id"
+    assert settings.kpn.client_secret.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(settings)
+    assert settings.allow.users == ["U111", "U222"]
+    assert settings.allow.usergroups == ["S1"]
+    assert settings.kpn.has_credentials
+
+
+def test_slack_names_are_read_but_smsbot_names_win(monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-slack-name")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "signing")
+    monkeypatch.setenv("SMSBOT_SLACK__APP_TOKEN", "xapp-1")
+    settings = load_settings()
+    assert settings.slack.bot_token.get_secret_value() == "xoxb-from-slack-name"
+    assert settings.slack.signing_secret.get_secret_value() == "signing"
+    assert settings.slack.app_token.get_secret_value() == "xapp-1"
+
+    monkeypatch.setenv("SMSBOT_SLACK__BOT_TOKEN", "xoxb-from-smsbot-name")
+    assert load_settings().slack.bot_token.get_secret_value() == "xoxb-from-smsbot-name"
+
+
+def test_toml_file_below_environment(monkeypatch, tmp_path):
+    config = tmp_path / "smsbot.toml"
+    config.write_text(
+        'database_url = "sqlite:///from-toml.db"\n'
+        '[kpn]\nsender = "Ops"\n'
+        '[allow]\nchannels = ["C1", "C2"]\n'
+        '[[alerts.routes]]\nname = "oncall"\nrecipients = ["0612345678"]\n'
+    )
+    monkeypatch.setenv("SMSBOT_CONFIG", str(config))
+    monkeypatch.setenv("SMSBOT_KPN__SENDER", "FromEnv")
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///from-toml.db"
+    assert settings.kpn.sender == "FromEnv"
+    assert settings.allow.channels == ["C1", "C2"]
+    assert settings.alerts.routes[0]["name"] == "oncall"
+
+
+def test_missing_config_file_says_what_to_fix(monkeypatch, tmp_path):
+    monkeypatch.setenv("SMSBOT_CONFIG", str(tmp_path / "missing.toml"))
+    with pytest.raises(ConfigurationError, match="not a file"):
+        load_settings()
+
+
+def test_bad_value_names_the_variable(monkeypatch):
+    monkeypatch.setenv("SMSBOT_LIMITS__PER_ACTOR_PER_HOUR", "many")
+    with pytest.raises(ConfigurationError, match="SMSBOT_LIMITS__PER_ACTOR_PER_HOUR"):
+        load_settings()
+
+
+def test_with_sandbox_uses_the_sandbox_credentials():
+    settings = load_settings().with_sandbox("http://127.0.0.1:8025")
+    assert settings.kpn.base_url == "http://127.0.0.1:8025"
+    assert settings.kpn.client_id == "sandbox"
+    assert settings.kpn.client_secret.get_secret_value() == "sandbox"
