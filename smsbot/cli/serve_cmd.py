@@ -1,16 +1,219 @@
-"""`smsbot serve`: being built; see CONTRACT.md for what it will do."""
+"""`smsbot serve [--port 3000] [--host 0.0.0.0]`: the bot.
+
+Slack in Socket Mode when an app token is set (no public URL needed), otherwise in HTTP mode at
+`POST /slack/events`; health, readiness and metrics on the same port. SIGTERM or SIGINT stop it
+cleanly: Slack intake stops first, then in-flight work finishes, then the service closes (its
+outbox finishes the sends it started) and every session is closed.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from aiohttp import web
+from pydantic import SecretStr
 
 from smsbot.errors import ConfigurationError
+from smsbot.metrics import Metrics
+from smsbot.settings import Settings, load_settings
+from smsbot.web import RouteRegistrar, create_app
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 3000
+# How long a stop waits for work that is under way (a Slack listener sending an SMS) before
+# closing the service anyway. Below Kubernetes' default 30 s termination grace period.
+SHUTDOWN_GRACE_SECONDS = 20.0
+
+
+class SlackMode(StrEnum):
+    SOCKET = "socket"
+    HTTP = "http"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("serve", help="(not built yet)")
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the bot: Slack, alert intake, /healthz, /readyz, /metrics",
+        description="Run the bot. Socket Mode when SMSBOT_SLACK__APP_TOKEN is set, "
+        "otherwise HTTP mode at POST /slack/events (needs SMSBOT_SLACK__SIGNING_SECRET).",
+    )
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="default 3000")
+    parser.add_argument("--host", default="0.0.0.0", help="default 0.0.0.0 (all interfaces)")
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    raise ConfigurationError("'smsbot serve' is not built yet")
+async def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    problems = slack_problems(settings) + kpn_problems(settings)
+    if problems:
+        raise ConfigurationError("cannot start:\n  - " + "\n  - ".join(problems))
+    return await serve_until_stopped(
+        settings, host=args.host, port=args.port, mode=slack_mode(settings)
+    )
+
+
+def secret_text(value: SecretStr | None) -> str:
+    return value.get_secret_value().strip() if value is not None else ""
+
+
+def slack_problems(settings: Settings) -> list[str]:
+    """What is missing or wrong in the Slack settings, each with how to fix it."""
+    slack = settings.slack
+    problems = []
+    bot_token = secret_text(slack.bot_token)
+    if not bot_token:
+        problems.append(
+            "no Slack bot token: set SMSBOT_SLACK__BOT_TOKEN (or SLACK_BOT_TOKEN) to the app's "
+            "xoxb- token (Slack app settings > OAuth & Permissions)"
+        )
+    elif not bot_token.startswith("xoxb-"):
+        problems.append(
+            "SMSBOT_SLACK__BOT_TOKEN is not a bot token: it must start with xoxb- "
+            "(Slack app settings > OAuth & Permissions > Bot User OAuth Token)"
+        )
+    app_token = secret_text(slack.app_token)
+    if app_token and not app_token.startswith("xapp-"):
+        problems.append(
+            "SMSBOT_SLACK__APP_TOKEN is not an app-level token: it must start with xapp- "
+            "(Slack app settings > Basic Information > App-Level Tokens, scope connections:write)"
+        )
+    if not app_token and not secret_text(slack.signing_secret):
+        problems.append(
+            "Slack needs a way in: set SMSBOT_SLACK__APP_TOKEN (or SLACK_APP_TOKEN, xapp-...) for "
+            "Socket Mode, or SMSBOT_SLACK__SIGNING_SECRET (or SLACK_SIGNING_SECRET, from Basic "
+            "Information > App Credentials) for HTTP mode at POST /slack/events"
+        )
+    return problems
+
+
+def kpn_problems(settings: Settings) -> list[str]:
+    if settings.kpn.client_id and secret_text(settings.kpn.client_secret):
+        return []
+    return [
+        "no KPN credentials: set SMSBOT_KPN__CLIENT_ID and SMSBOT_KPN__CLIENT_SECRET "
+        "(KPN API Store > My Apps), or try the bot against the sandbox with `smsbot demo`"
+    ]
+
+
+def slack_mode(settings: Settings) -> SlackMode:
+    return SlackMode.SOCKET if secret_text(settings.slack.app_token) else SlackMode.HTTP
+
+
+@dataclass
+class RunningBot:
+    url: str
+    service: Any
+    metrics: Metrics
+    slack_app: Any | None
+    socket: Any | None
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    settings: Settings,
+    *,
+    host: str = "0.0.0.0",
+    port: int = DEFAULT_PORT,
+    mode: SlackMode | None,
+    routes: Iterable[RouteRegistrar] = (),
+) -> AsyncIterator[RunningBot]:
+    """The whole bot, serving until the block ends; `mode=None` runs it without Slack."""
+    from smsbot.bootstrap import open_service
+
+    metrics = Metrics()
+    async with open_service(settings, metrics=metrics) as service:
+        slack_app = socket = None
+        if mode is not None:
+            from smsbot.slack.app import build_slack_app
+
+            slack_app = build_slack_app(settings, service, metrics=metrics)
+        if mode is SlackMode.SOCKET:
+            from smsbot.slack.socket_mode import SocketModeConnection
+
+            socket = SocketModeConnection(
+                slack_app,
+                app_token=secret_text(settings.slack.app_token),
+                api_url=settings.slack.api_url,
+                metrics=metrics,
+            )
+        app = create_app(
+            settings, service, metrics=metrics, slack_app=slack_app, socket=socket, routes=routes
+        )
+        # No access log: probes hit /healthz every few seconds; /metrics counts what matters.
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, host, port)
+            try:
+                await site.start()
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                    "choose another port with --port"
+                ) from exc
+            if socket is not None:
+                await socket.start()
+            # Everything running now lives as long as the bot; what starts later is work.
+            long_lived = asyncio.all_tasks()
+            yield RunningBot(_url_of(runner, host), service, metrics, slack_app, socket)
+        finally:
+            if socket is not None:
+                await socket.close()
+            await runner.cleanup()  # stops accepting, waits for requests being answered
+        await _finish_work_under_way(long_lived)
+    # Leaving open_service closed the store, the KPN client and the outbox worker.
+
+
+async def _finish_work_under_way(long_lived: set[asyncio.Task[Any]]) -> None:
+    """Waits for tasks started while serving, such as Bolt listeners that send after the ack."""
+    current = asyncio.current_task()
+    under_way = [t for t in asyncio.all_tasks() if t not in long_lived and t is not current]
+    if not under_way:
+        return
+    log.info("waiting up to %.0f s for %d tasks under way", SHUTDOWN_GRACE_SECONDS, len(under_way))
+    _, pending = await asyncio.wait(under_way, timeout=SHUTDOWN_GRACE_SECONDS)
+    if pending:
+        log.warning("%d tasks still running after the grace period; stopping anyway", len(pending))
+
+
+def _url_of(runner: web.AppRunner, host: str) -> str:
+    bound_host, bound_port = runner.addresses[0][:2]
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else bound_host
+    return f"http://{shown}:{bound_port}"
+
+
+async def serve_until_stopped(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    mode: SlackMode | None,
+    routes: Iterable[RouteRegistrar] = (),
+) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with running_bot(settings, host=host, port=port, mode=mode, routes=routes) as bot:
+            how = {
+                SlackMode.SOCKET: "Slack over Socket Mode",
+                SlackMode.HTTP: f"Slack at {bot.url}/slack/events",
+                None: "Slack off",
+            }[mode]
+            print(f"smsbot: listening on {bot.url} ({how})", flush=True)
+            await stop.wait()
+            print("smsbot: stopping: finishing sends under way", flush=True)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    return 0
