@@ -1,0 +1,187 @@
+"""Dutch mobile numbers as KPN accepts them: normalise what people type to E.164, mask for logs.
+
+phonenumbers does the parsing (`+31`, `0031`, `(0)`, spaces, dashes, dots, full-width digits);
+KPN's own rule then decides what may receive an SMS:
+
+- `06` and 8 digits, except `060`, `067` and `069`, which KPN lists as not mobile;
+- `097` and 9 digits (12 digits nationally): the machine-to-machine range, which KPN allows.
+
+Why KPN's rule and not only `phonenumbers.number_type()`: phonenumbers (9.0) knows `0970` as
+mobile but calls `0971`-`0979` invalid, although KPN documents the whole `097` range as allowed;
+and it calls `066` a pager number, which KPN does not exclude. phonenumbers is still asked what a
+refused number *is* (landline, free-phone, VoIP...), so the message can say so.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType
+
+from smsbot.errors import InvalidNumber
+
+DUTCH_COUNTRY_CODE = 31
+
+MOBILE_FORMS = "06 and 8 digits (e.g. 0612345678), or +316 and 8 digits"
+HOW_TO_FIX = f"Use {MOBILE_FORMS}."
+
+# National numbers without the trunk 0: "6" + 8 digits, "97" + 9 digits.
+MOBILE_PREFIX, MOBILE_LENGTH = "6", 9
+M2M_PREFIX, M2M_LENGTH = "97", 11
+NOT_MOBILE_PREFIXES = ("60", "67", "69")
+
+# Characters people put between digits. Anything else (letters, #, *, ;) is refused by name.
+_SEPARATORS = frozenset(" -./()")
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
+
+_TYPE_DESCRIPTIONS = {
+    PhoneNumberType.FIXED_LINE: "a landline number",
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "a landline number",
+    PhoneNumberType.TOLL_FREE: "a free-phone service number",
+    PhoneNumberType.PREMIUM_RATE: "a paid service number",
+    PhoneNumberType.SHARED_COST: "a shared-cost service number",
+    PhoneNumberType.VOIP: "an internet telephony (VoIP) number",
+    PhoneNumberType.UAN: "a company-wide service number",
+    PhoneNumberType.VOICEMAIL: "a voicemail number",
+    PhoneNumberType.PERSONAL_NUMBER: "a personal routing number",
+}
+
+
+def normalize_number(raw: str) -> str:
+    """Return `raw` as E.164 (`+31612345678`, `+3197012345678`) or raise `InvalidNumber`.
+
+    The message of the error says what was wrong with the number and how to write it instead.
+    """
+    shown = _clean(raw)
+    if not shown:
+        raise InvalidNumber(f"No phone number given. {HOW_TO_FIX}")
+    _refuse_foreign_characters(shown)
+
+    try:
+        parsed = phonenumbers.parse(shown, "NL")
+    except NumberParseException as exc:
+        raise InvalidNumber(_unparsable_message(shown, exc)) from None
+
+    if parsed.country_code != DUTCH_COUNTRY_CODE:
+        region = phonenumbers.region_code_for_number(parsed) or "unknown country"
+        raise InvalidNumber(
+            f"{shown} is not a Dutch number (country code +{parsed.country_code}, {region}): "
+            f"KPN sends only to Dutch mobile numbers. {HOW_TO_FIX}"
+        )
+
+    # Without the trunk 0: "0031 06...", "+31 (0)6..." and "06..." all give "6...".
+    # A lone "06" keeps its zero as an "italian leading zero"; strip it so the length rule
+    # below, not a vague "not a mobile number", answers.
+    national = phonenumbers.national_significant_number(parsed).lstrip("0")
+    _apply_kpn_rule(shown, national, parsed)
+    return f"+{DUTCH_COUNTRY_CODE}{national}"
+
+
+def is_dutch_mobile(raw: str) -> bool:
+    """True when `normalize_number(raw)` would succeed."""
+    try:
+        normalize_number(raw)
+    except InvalidNumber:
+        return False
+    return True
+
+
+def mask_number(e164: str) -> str:
+    """Hide all but the last four digits, keeping what says which kind of number it is.
+
+    `+31612345678` -> `+31 6 ****5678`, `+3197012345678` -> `+31 970 ****5678`. Anything else
+    (used for logs of refused input too, so this never raises) keeps a `+` and country code when
+    it has one and hides every digit but the last four.
+    """
+    digits = "".join(ch for ch in e164 if ch.isdigit())
+    dutch = f"{DUTCH_COUNTRY_CODE}"
+    if e164.strip().startswith("+") and digits.startswith(dutch):
+        national = digits[len(dutch) :]
+        if national.startswith(MOBILE_PREFIX) and len(national) == MOBILE_LENGTH:
+            return f"+{dutch} {national[:1]} {_stars(national[1:])}"
+        if national.startswith(M2M_PREFIX) and len(national) == M2M_LENGTH:
+            return f"+{dutch} {national[:3]} {_stars(national[3:])}"
+    if e164.strip().startswith("+"):
+        country = _country_code_of(digits)
+        if country:
+            return f"+{country} {_stars(digits[len(country) :])}"
+    return _stars(digits)
+
+
+def _stars(digits: str) -> str:
+    if len(digits) <= 4:
+        return "*" * len(digits)
+    return "*" * (len(digits) - 4) + digits[-4:]
+
+
+def _country_code_of(digits: str) -> str | None:
+    for size in (1, 2, 3):
+        code = digits[:size]
+        if code and phonenumbers.region_code_for_country_code(int(code)) != "ZZ":
+            return code
+    return None
+
+
+def _clean(raw: str) -> str:
+    """Trim and unify what copy-paste brings in: non-breaking spaces, typographic dashes."""
+    text = unicodedata.normalize("NFKC", raw or "").translate(_DASHES)
+    return " ".join(text.split())
+
+
+def _refuse_foreign_characters(shown: str) -> None:
+    letters = [ch for ch in shown if ch.isalpha()]
+    if letters:
+        raise InvalidNumber(
+            f"{shown} contains letters ({''.join(dict.fromkeys(letters))}); a phone number is "
+            f"digits only. {HOW_TO_FIX}"
+        )
+    others = [ch for ch in shown if not (ch.isdigit() or ch in _SEPARATORS or ch == "+")]
+    if others:
+        raise InvalidNumber(
+            f"{shown} contains {''.join(dict.fromkeys(others))!r}; only digits, spaces, "
+            f"dashes, dots, brackets and a leading + are allowed. {HOW_TO_FIX}"
+        )
+    if "+" in shown.lstrip("+"):
+        raise InvalidNumber(f"{shown} has a + in the middle; + may only come first. {HOW_TO_FIX}")
+
+
+def _unparsable_message(shown: str, exc: NumberParseException) -> str:
+    digits = re.sub(r"\D", "", shown)
+    if exc.error_type == NumberParseException.INVALID_COUNTRY_CODE:
+        return f"{shown} does not start with a known country code. {HOW_TO_FIX}"
+    if digits:
+        count = f"{len(digits)} digit" + ("" if len(digits) == 1 else "s")
+        return f"{shown} is too short to be a phone number ({count}). {HOW_TO_FIX}"
+    return f"{shown} is not a phone number. {HOW_TO_FIX}"
+
+
+def _apply_kpn_rule(shown: str, national: str, parsed: phonenumbers.PhoneNumber) -> None:
+    trunk = "0" + national  # the form people know, so counts in messages match what they see
+    if national.startswith(NOT_MOBILE_PREFIXES):
+        raise InvalidNumber(
+            f"{shown} is not a mobile number: 0{national[:2]} numbers cannot receive SMS. "
+            "Use 06 and 8 digits."
+        )
+    if national.startswith(M2M_PREFIX):
+        if len(national) != M2M_LENGTH:
+            raise InvalidNumber(
+                f"{shown} has {len(trunk)} digits ({trunk}); a 097 M2M number has "
+                f"{M2M_LENGTH + 1}: 097 and 9 digits."
+            )
+        return
+    if national.startswith(MOBILE_PREFIX):
+        if len(national) != MOBILE_LENGTH:
+            raise InvalidNumber(
+                f"{shown} has {len(trunk)} digits ({trunk}); a Dutch mobile number has "
+                f"{MOBILE_LENGTH + 1}: 06 and 8 digits."
+            )
+        return
+    kind = _TYPE_DESCRIPTIONS.get(phonenumbers.number_type(parsed))
+    if kind is None:
+        raise InvalidNumber(f"{shown} is not a Dutch mobile number. {HOW_TO_FIX}")
+    raise InvalidNumber(
+        f"{shown} is {kind}, which cannot receive SMS. Send to a mobile number instead: "
+        f"{MOBILE_FORMS}."
+    )

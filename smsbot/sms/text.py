@@ -1,0 +1,130 @@
+"""Message text: which encoding an SMS needs, how many parts it takes, and where it splits.
+
+GSM-7 (3GPP TS 23.038) packs a character into 7 bits: the basic table costs one septet, the
+extension table (`^{}[]~|€\\` and form feed) costs two, an escape septet and the character. One
+character outside both tables makes the whole message UCS-2 (UTF-16 code units, so characters
+beyond the BMP, like most emoji, cost two).
+
+A single SMS holds 160 septets or 70 UCS-2 units. A longer message is sent as concatenated parts
+whose user data header leaves 153 septets or 67 units each. A part never ends between an escape
+and its character, or between the two halves of a surrogate pair: the handset could not join
+them again, so such a part holds one unit less.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from smsbot.errors import InvalidText
+
+Encoding = Literal["GSM-7", "UCS-2"]
+GSM7: Encoding = "GSM-7"
+UCS2: Encoding = "UCS-2"
+
+DEFAULT_MAX_CHARACTERS = 1000  # KPN's documented limit per message
+
+# (units in a single SMS, units per part of a concatenated SMS)
+LIMITS: dict[str, tuple[int, int]] = {GSM7: (160, 153), UCS2: (70, 67)}
+
+# The GSM 03.38 basic table in code order, 0x00-0x7F; 0x1B (escape) is not a character.
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ"
+    "ÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+# The extension table: each costs an escape septet plus its own.
+GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+
+
+@dataclass(frozen=True)
+class TextInfo:
+    """What a text costs as SMS.
+
+    `characters` counts Unicode code points (what a person would count); `units` counts what
+    the network counts: septets for GSM-7, UTF-16 code units for UCS-2. `ucs2_characters` are
+    the distinct characters that forced UCS-2, in order of first appearance (empty for GSM-7).
+    """
+
+    encoding: Encoding
+    characters: int
+    parts: int
+    units: int
+    ucs2_characters: tuple[str, ...]
+
+    @property
+    def per_part(self) -> int:
+        """Units one part can hold for this text (160/70 alone, 153/67 when concatenated)."""
+        single, multi = LIMITS[self.encoding]
+        return single if self.parts <= 1 else multi
+
+
+def analyze(text: str) -> TextInfo:
+    """Encoding, size and part count of `text`. Empty text is 0 parts (see `validate_text`)."""
+    forcing = tuple(dict.fromkeys(ch for ch in text if not is_gsm7(ch)))
+    encoding = UCS2 if forcing else GSM7
+    costs = _unit_costs(text, encoding)
+    return TextInfo(
+        encoding=encoding,
+        characters=len(text),
+        parts=len(_part_bounds(costs, encoding)),
+        units=sum(costs),
+        ucs2_characters=forcing,
+    )
+
+
+def split_parts(text: str) -> list[str]:
+    """The parts `text` is sent as; joined again they give `text` exactly."""
+    encoding = UCS2 if any(not is_gsm7(ch) for ch in text) else GSM7
+    return [text[start:end] for start, end in _part_bounds(_unit_costs(text, encoding), encoding)]
+
+
+def validate_text(text: str, max_characters: int = DEFAULT_MAX_CHARACTERS) -> TextInfo:
+    """`analyze(text)`, or `InvalidText` when the text is empty or over `max_characters`."""
+    if not text or not text.strip():
+        raise InvalidText(
+            "Message is empty" + (" (only spaces)" if text else "") + "; write the text to send."
+        )
+    if len(text) > max_characters:
+        limit = (
+            f"KPN accepts at most {max_characters}"
+            if max_characters == DEFAULT_MAX_CHARACTERS
+            else f"the configured maximum (SMSBOT_SMS__MAX_CHARACTERS) is {max_characters}"
+        )
+        raise InvalidText(
+            f"Message is {len(text)} characters; {limit}. "
+            f"Shorten it by {len(text) - max_characters}."
+        )
+    return analyze(text)
+
+
+def is_gsm7(ch: str) -> bool:
+    """True when `ch` (one character) can be sent in GSM-7, from either table."""
+    return ch in GSM7_BASIC or ch in GSM7_EXTENSION
+
+
+def _unit_costs(text: str, encoding: Encoding) -> list[int]:
+    """What each character costs: 1 or 2 septets, or 1 or 2 UTF-16 code units."""
+    if encoding == GSM7:
+        return [2 if ch in GSM7_EXTENSION else 1 for ch in text]
+    return [2 if ord(ch) > 0xFFFF else 1 for ch in text]
+
+
+def _part_bounds(costs: list[int], encoding: Encoding) -> list[tuple[int, int]]:
+    """(start, end) character indexes of each part. A character is never split, so a part that
+    would end inside an escape or surrogate pair ends before it."""
+    if not costs:
+        return []
+    single, multi = LIMITS[encoding]
+    if sum(costs) <= single:
+        return [(0, len(costs))]
+    bounds: list[tuple[int, int]] = []
+    start, used = 0, 0
+    for index, cost in enumerate(costs):
+        if used + cost > multi:
+            bounds.append((start, index))
+            start, used = index, 0
+        used += cost
+    bounds.append((start, len(costs)))
+    return bounds
