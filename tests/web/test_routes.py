@@ -1,0 +1,173 @@
+"""The bot's own routes: /healthz, /readyz, /metrics, served over loopback HTTP.
+
+Readiness is asked of the service (`ready()`); `StoreProbe` stands in for a service whose store
+is reachable, unreachable, failing or hanging, which a real store cannot be made to do on cue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client.parser import text_string_to_metric_families
+
+from smsbot import web as web_module
+from smsbot.metrics import Metrics
+from smsbot.settings import Settings
+from smsbot.slack.socket_mode import SocketModeConnection
+from smsbot.web import create_app
+from tests.fakes.slack_api import APP_TOKEN
+from tests.web.test_socket_mode_connection import acking_app
+
+
+class StoreProbe:
+    def __init__(self, answer: bool | Exception | None = True) -> None:
+        self.answer = answer  # None: never answers
+        self.calls = 0
+
+    async def ready(self) -> bool:
+        self.calls += 1
+        if self.answer is None:
+            await asyncio.Event().wait()
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return bool(self.answer)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(_env_file=None)
+
+
+async def serve(app) -> TestClient:
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    return client
+
+
+@pytest.fixture
+async def client_for() -> AsyncIterator:
+    clients: list[TestClient] = []
+
+    async def make(app) -> TestClient:
+        clients.append(await serve(app))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+async def test_healthz_answers_even_when_the_store_is_down(settings, client_for):
+    store = StoreProbe(False)
+    client = await client_for(create_app(settings, store, metrics=Metrics()))
+    resp = await client.get("/healthz")
+    assert resp.status == 200
+    assert await resp.json() == {"status": "ok"}
+    assert store.calls == 0  # liveness never waits for the database
+
+
+async def test_readyz_200_when_store_reachable(settings, client_for):
+    client = await client_for(create_app(settings, StoreProbe(True), metrics=Metrics()))
+    resp = await client.get("/readyz")
+    assert resp.status == 200
+    assert await resp.json() == {"status": "ready", "checks": {"store": "ok"}}
+
+
+@pytest.mark.parametrize(
+    ("answer", "state"),
+    [(False, "unreachable"), (OSError("database is locked"), "unreachable"), (None, "timeout")],
+)
+async def test_readyz_503_names_the_store(settings, client_for, monkeypatch, answer, state):
+    monkeypatch.setattr(web_module, "READY_CHECK_TIMEOUT_SECONDS", 0.1)
+    client = await client_for(create_app(settings, StoreProbe(answer), metrics=Metrics()))
+    resp = await client.get("/readyz")
+    assert resp.status == 503
+    assert await resp.json() == {
+        "status": "not ready",
+        "not_ready": ["store"],
+        "checks": {"store": state},
+    }
+
+
+async def test_readyz_follows_the_socket_mode_connection(
+    settings, client_for, fake_slack, fake_socket
+):
+    socket = SocketModeConnection(
+        acking_app(fake_slack), app_token=APP_TOKEN, api_url=fake_slack.api_url
+    )
+    try:
+        app = create_app(settings, StoreProbe(True), metrics=Metrics(), socket=socket)
+        client = await client_for(app)
+
+        resp = await client.get("/readyz")
+        assert resp.status == 503
+        body = await resp.json()
+        assert body["not_ready"] == ["slack"]
+        assert body["checks"] == {"store": "ok", "slack": "disconnected"}
+
+        await socket.start()
+        async with asyncio.timeout(5):
+            await socket.wait_connected()
+        resp = await client.get("/readyz")
+        assert resp.status == 200
+        assert (await resp.json())["checks"] == {"store": "ok", "slack": "connected"}
+    finally:
+        await socket.close()
+    resp = await client.get("/readyz")
+    assert resp.status == 503
+
+
+async def test_socket_mode_has_no_http_slack_endpoint(
+    settings, client_for, fake_slack, fake_socket
+):
+    socket = SocketModeConnection(
+        acking_app(fake_slack), app_token=APP_TOKEN, api_url=fake_slack.api_url
+    )
+    try:
+        app = create_app(
+            settings,
+            StoreProbe(True),
+            metrics=Metrics(),
+            slack_app=acking_app(fake_slack),
+            socket=socket,
+        )
+        client = await client_for(app)
+        resp = await client.post("/slack/events", data="command=%2Fsms")
+        assert resp.status == 404
+    finally:
+        await socket.close()
+
+
+async def test_metrics_is_prometheus_text_with_the_bot_metrics(settings, client_for):
+    metrics = Metrics()
+    metrics.sends.labels(surface="cli", outcome="sent").inc(3)
+    client = await client_for(create_app(settings, StoreProbe(True), metrics=metrics))
+    resp = await client.get("/metrics")
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == metrics.content_type
+    assert resp.headers["Content-Type"].startswith("text/plain; version=")
+    families = {f.name: f for f in text_string_to_metric_families(await resp.text())}
+    assert {"smsbot_sends", "smsbot_slack_ack_seconds", "smsbot_kpn_request_seconds"} <= set(
+        families
+    )
+    sent = [s for s in families["smsbot_sends"].samples if s.name == "smsbot_sends_total"]
+    assert [(s.labels, s.value) for s in sent] == [({"surface": "cli", "outcome": "sent"}, 3.0)]
+
+
+async def test_route_registrars_add_their_routes(settings, client_for):
+    from aiohttp import web
+
+    async def alertmanager(request: web.Request) -> web.Response:
+        return web.json_response({"accepted": True})
+
+    def add_alert_routes(app: web.Application) -> None:
+        app.router.add_post("/alerts/alertmanager", alertmanager)
+
+    app = create_app(settings, StoreProbe(True), metrics=Metrics(), routes=[add_alert_routes])
+    client = await client_for(app)
+    resp = await client.post("/alerts/alertmanager", json={})
+    assert resp.status == 200
+    assert await resp.json() == {"accepted": True}
