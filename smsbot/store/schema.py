@@ -1,0 +1,92 @@
+"""The tables as the code reads and writes them today (SQLAlchemy Core, both engines).
+
+Changing a table here needs a new step in `smsbot.store.migrations`, which is what creates and
+upgrades the tables in a database; this module never creates anything.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on both engines.
+
+    PostgreSQL keeps `timestamptz`; SQLite has no time zones, so naive UTC text is stored (its
+    fixed-width format still compares correctly in `WHERE created_at >= ...`).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("smsbot stores aware datetimes only (use datetime.now(UTC))")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+schema_version = Table(
+    "smsbot_schema_version",
+    metadata,
+    Column("version", Integer, nullable=False),
+)
+
+# One row per request: the audit record, the outbox entry and the idempotency key in one place,
+# so recording, claiming and finishing a send are single-row statements.
+sends = Table(
+    "smsbot_sends",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("surface", String(32), nullable=False),
+    Column("channel", String(64)),
+    Column("recipient", String(20)),  # E.164; None when the number itself was invalid
+    Column("text_length", Integer, nullable=False),
+    Column("parts", Integer),
+    Column("encoding", String(8)),
+    Column("sender", String(16)),
+    Column("outcome", String(16), nullable=False),
+    Column("rule", String(32)),  # refused: which rule; invalid: which field
+    Column("document_id", String(64)),
+    Column("error", Text),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("reply", JSON, nullable=False),
+    Column("text", Text),  # kept while queued; afterwards only with SMSBOT_AUDIT__STORE_TEXT
+    Column("retry_at", UtcDateTime),  # refused: when the next send is possible
+    Column("not_before", UtcDateTime),  # queued: held back until then (KPN quota used up)
+)
+
+# Keys claimed for a while, atomically across replicas (alert de-duplication).
+claims = Table(
+    "smsbot_claims",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("expires_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,414 @@
+"""The store: audit log, durable outbox and idempotency keys in one table, on SQLite or PostgreSQL.
+
+Every write is one short transaction. Correctness across replicas rests on the database, not on
+in-process locks:
+
+- the idempotency key is a UNIQUE column, and rows are inserted with `ON CONFLICT DO NOTHING`,
+  so of two requests with the same key exactly one row is ever written;
+- rate caps are counted and the row inserted in the same transaction, under a PostgreSQL
+  advisory lock per actor / recipient (on SQLite, under the database write lock), so two replicas
+  cannot both admit the 21st send of the hour;
+- the outbox is claimed with `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`, and a
+  single row with `UPDATE ... WHERE outcome = 'queued'`, so each queued row is sent by one worker.
+
+SQLite runs in WAL mode with a busy timeout; each write transaction starts with `BEGIN IMMEDIATE`
+(taking the write lock up front, so two writers never deadlock upgrading a read lock) and this
+process lets one writer at a time into SQLite, so its threads do not spin on the busy timeout.
+
+For other parts of smsbot:
+
+- `claim(key, ttl_seconds) -> bool`: true for the first caller to claim `key` until
+  `ttl_seconds` have passed, atomically across replicas (one upsert). Alert intake uses it to
+  send an alert once although Alertmanager HA pairs deliver it twice.
+- `count_recent(*, since, to=None, actor=None, surfaces=None, outcomes=None, rule=None) -> int`:
+  how many records since `since` match all the filters given (`to` is an E.164 recipient).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, event, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from smsbot.sms.request import Outcome, Surface
+from smsbot.store import migrations
+from smsbot.store.records import COUNTED_OUTCOMES, Admission, AuditRecord, Cap, NewRecord
+from smsbot.store.schema import claims, sends
+from smsbot.store.urls import engine_target
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+_READ_ONLY = "smsbot_read_only"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """Open with `await Store.open(database_url)` (creates or upgrades the schema); `close()`."""
+
+    def __init__(self, engine: AsyncEngine, *, store_text: bool = False) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        # Text is needed while a request waits in the outbox; afterwards it is personal data
+        # kept only when the operator asked for it (SMSBOT_AUDIT__STORE_TEXT=true).
+        self.store_text = store_text
+        self._reader = engine.execution_options(**{_READ_ONLY: True})
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._insert = sqlite.insert if self.is_sqlite else postgresql.insert
+
+    @classmethod
+    async def open(
+        cls, database_url: str, *, store_text: bool = False, pool_size: int = 10
+    ) -> Store:
+        target = engine_target(database_url)
+        if target.is_sqlite:
+            engine = create_async_engine(target.url, connect_args=target.connect_args)
+            _configure_sqlite(engine)
+        else:
+            engine = create_async_engine(
+                target.url,
+                connect_args=target.connect_args,
+                pool_size=pool_size,
+                max_overflow=2 * pool_size,
+                pool_pre_ping=True,
+            )
+        store = cls(engine, store_text=store_text)
+        try:
+            await migrations.upgrade(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> bool:
+        """True when the database answers (for `/readyz`)."""
+        try:
+            async with self._reader.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    # -- writing -------------------------------------------------------------------------------
+
+    async def admit(self, new: NewRecord, caps: Sequence[Cap] = ()) -> Admission:
+        """Store `new` unless its idempotency key is already stored (then return that record,
+        `duplicate=True`). A `queued` request that would exceed one of `caps` is stored as
+        `refused` instead, with the cap's message and the time the next send is possible."""
+        now = utcnow()
+        async with self._write() as conn:
+            earlier = await self._by_key(conn, new.idempotency_key)
+            if earlier is not None:
+                return Admission(earlier, duplicate=True)
+            values = self._values(new, now)
+            if new.outcome == Outcome.QUEUED and caps:
+                await self._lock_subjects(conn, caps)
+                for cap in caps:
+                    reached, retry_at = await self._cap_reached(conn, cap, now)
+                    if reached:
+                        values.update(
+                            outcome=Outcome.REFUSED,
+                            rule=cap.rule,
+                            error=cap.describe(retry_at),
+                            retry_at=retry_at,
+                            text=new.text if self.store_text else None,
+                        )
+                        break
+            stmt = (
+                self._insert(sends)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=[sends.c.idempotency_key])
+                .returning(*sends.c)
+            )
+            row = (await conn.execute(stmt)).mappings().first()
+            if row is None:  # the same key was committed while this transaction ran
+                earlier = await self._by_key(conn, new.idempotency_key)
+                assert earlier is not None
+                return Admission(earlier, duplicate=True)
+            return Admission(AuditRecord.from_row(row), duplicate=False)
+
+    async def mark_sending(self, request_id: str) -> AuditRecord | None:
+        """Claim one queued row for sending; None when someone else claimed it first."""
+        stmt = (
+            update(sends)
+            .where(sends.c.id == request_id, sends.c.outcome == Outcome.QUEUED)
+            .values(outcome=Outcome.SENDING, attempts=sends.c.attempts + 1, updated_at=utcnow())
+            .returning(*sends.c)
+        )
+        async with self._write() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        return AuditRecord.from_row(row) if row else None
+
+    async def claim_queued(self, limit: int) -> list[AuditRecord]:
+        """Claim up to `limit` due queued rows, oldest first, marking them `sending`. Rows
+        another replica is claiming at the same moment are skipped, not waited for."""
+        now = utcnow()
+        due = (
+            select(sends.c.id)
+            .where(
+                sends.c.outcome == Outcome.QUEUED,
+                or_(sends.c.not_before.is_(None), sends.c.not_before <= now),
+            )
+            .order_by(sends.c.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        stmt = (
+            update(sends)
+            .where(sends.c.id.in_(due.scalar_subquery()), sends.c.outcome == Outcome.QUEUED)
+            .values(outcome=Outcome.SENDING, attempts=sends.c.attempts + 1, updated_at=now)
+            .returning(*sends.c)
+        )
+        async with self._write() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return sorted((AuditRecord.from_row(r) for r in rows), key=lambda r: r.time)
+
+    async def finish(
+        self,
+        request_id: str,
+        outcome: Outcome,
+        *,
+        document_id: str | None = None,
+        error: str | None = None,
+        rule: str | None = None,
+        retry_at: datetime | None = None,
+        extra_attempts: int = 0,
+    ) -> AuditRecord:
+        """Record the final outcome of a row that was being sent. A row that was already
+        declared `unknown` (its send took longer than anyone waits) still gets the real outcome:
+        it is better information."""
+        assert outcome.is_final
+        values: dict[str, Any] = {
+            "outcome": outcome,
+            "document_id": document_id,
+            "error": error,
+            "rule": rule,
+            "retry_at": retry_at,
+            "updated_at": utcnow(),
+            "attempts": sends.c.attempts + extra_attempts,
+        }
+        if not self.store_text:
+            values["text"] = None
+        stmt = (
+            update(sends)
+            .where(
+                sends.c.id == request_id,
+                sends.c.outcome.in_((Outcome.SENDING, Outcome.UNKNOWN)),
+            )
+            .values(**values)
+            .returning(*sends.c)
+        )
+        async with self._write() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+            if row is None:
+                found = await self._get(conn, request_id)
+                raise LookupError(f"request {request_id} is not being sent (it is {found})")
+        return AuditRecord.from_row(row)
+
+    async def requeue(self, request_id: str, *, not_before: datetime, error: str) -> None:
+        """Put a row that certainly was not sent back in the outbox until `not_before`."""
+        stmt = (
+            update(sends)
+            .where(sends.c.id == request_id, sends.c.outcome == Outcome.SENDING)
+            .values(outcome=Outcome.QUEUED, not_before=not_before, error=error, updated_at=utcnow())
+        )
+        async with self._write() as conn:
+            await conn.execute(stmt)
+
+    async def expire_stale_sending(self, older_than: datetime, error: str) -> list[AuditRecord]:
+        """Rows left `sending` since before `older_than` belong to a process that died while
+        sending: KPN may have accepted them, so they become `unknown`, never resent."""
+        values: dict[str, Any] = {
+            "outcome": Outcome.UNKNOWN,
+            "error": error,
+            "updated_at": utcnow(),
+        }
+        if not self.store_text:
+            values["text"] = None
+        stmt = (
+            update(sends)
+            .where(sends.c.outcome == Outcome.SENDING, sends.c.updated_at < older_than)
+            .values(**values)
+            .returning(*sends.c)
+        )
+        async with self._write() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [AuditRecord.from_row(r) for r in rows]
+
+    async def purge(self, before: datetime) -> int:
+        """Delete finished records older than `before` (retention) and expired claims. Rows
+        still queued or sending are kept: they are work, not history."""
+        async with self._write() as conn:
+            result = await conn.execute(
+                delete(sends).where(
+                    sends.c.created_at < before,
+                    sends.c.outcome.not_in((Outcome.QUEUED, Outcome.SENDING)),
+                )
+            )
+            await conn.execute(delete(claims).where(claims.c.expires_at <= utcnow()))
+        return result.rowcount or 0
+
+    async def claim(self, key: str, ttl_seconds: float) -> bool:
+        """True for the first claimer of `key` within `ttl_seconds`; atomic across replicas."""
+        now = utcnow()
+        expires_at = now + timedelta(seconds=ttl_seconds)
+        stmt = self._insert(claims).values(key=key, expires_at=expires_at)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[claims.c.key],
+            set_={"expires_at": expires_at},
+            where=claims.c.expires_at <= now,
+        ).returning(claims.c.key)
+        async with self._write() as conn:
+            return (await conn.execute(stmt)).first() is not None
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def get(self, request_id: str) -> AuditRecord | None:
+        async with self._reader.connect() as conn:
+            return await self._get(conn, request_id)
+
+    async def by_key(self, idempotency_key: str) -> AuditRecord | None:
+        async with self._reader.connect() as conn:
+            return await self._by_key(conn, idempotency_key)
+
+    async def recent(self, limit: int = 20, *, actor: str | None = None) -> list[AuditRecord]:
+        """The newest records first, optionally of one actor."""
+        query = select(sends).order_by(sends.c.created_at.desc(), sends.c.id).limit(limit)
+        if actor is not None:
+            query = query.where(sends.c.actor == actor)
+        async with self._reader.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [AuditRecord.from_row(r) for r in rows]
+
+    async def count_recent(
+        self,
+        *,
+        since: datetime,
+        to: str | None = None,
+        actor: str | None = None,
+        surfaces: Iterable[Surface | str] | None = None,
+        outcomes: Iterable[Outcome | str] | None = None,
+        rule: str | None = None,
+    ) -> int:
+        query = select(func.count()).select_from(sends).where(sends.c.created_at >= since)
+        if to is not None:
+            query = query.where(sends.c.recipient == to)
+        if actor is not None:
+            query = query.where(sends.c.actor == actor)
+        if surfaces is not None:
+            query = query.where(sends.c.surface.in_([str(s) for s in surfaces]))
+        if outcomes is not None:
+            query = query.where(sends.c.outcome.in_([str(o) for o in outcomes]))
+        if rule is not None:
+            query = query.where(sends.c.rule == rule)
+        async with self._reader.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    # -- internals -----------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        if self._write_lock is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
+    def _values(self, new: NewRecord, now: datetime) -> dict[str, Any]:
+        keep_text = new.outcome == Outcome.QUEUED or self.store_text
+        return {
+            "id": uuid.uuid4().hex,
+            "created_at": now,
+            "updated_at": now,
+            "actor": new.actor,
+            "surface": str(new.surface),
+            "channel": new.channel,
+            "recipient": new.recipient,
+            "text_length": new.text_length,
+            "parts": new.parts,
+            "encoding": new.encoding,
+            "sender": new.sender,
+            "outcome": str(new.outcome),
+            "rule": new.rule,
+            "document_id": None,
+            "error": new.error,
+            "idempotency_key": new.idempotency_key,
+            "attempts": 0,
+            "reply": dict(new.reply),
+            "text": new.text if keep_text else None,
+            "retry_at": new.retry_at,
+            "not_before": None,
+        }
+
+    async def _lock_subjects(self, conn: AsyncConnection, caps: Sequence[Cap]) -> None:
+        if self.is_sqlite:
+            return  # BEGIN IMMEDIATE already holds the only write lock there is
+        # Sorted, so two transactions locking the same actor and recipient never deadlock.
+        for subject in sorted({f"smsbot:{cap.column}:{cap.value}" for cap in caps}):
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:subject, 0))"),
+                {"subject": subject},
+            )
+
+    async def _cap_reached(
+        self, conn: AsyncConnection, cap: Cap, now: datetime
+    ) -> tuple[bool, datetime | None]:
+        if cap.maximum <= 0:
+            return True, None
+        query = (
+            select(sends.c.created_at)
+            .where(
+                sends.c[cap.column] == cap.value,
+                sends.c.created_at >= now - cap.window,
+                sends.c.outcome.in_([str(o) for o in COUNTED_OUTCOMES]),
+            )
+            .order_by(sends.c.created_at.desc())
+            .limit(cap.maximum)
+        )
+        if cap.surfaces is not None:
+            query = query.where(sends.c.surface.in_([str(s) for s in cap.surfaces]))
+        times = (await conn.execute(query)).scalars().all()
+        if len(times) < cap.maximum:
+            return False, None
+        # The cap frees up when the oldest of the last `maximum` sends leaves the window.
+        return True, times[-1] + cap.window
+
+    async def _get(self, conn: AsyncConnection, request_id: str) -> AuditRecord | None:
+        row = (await conn.execute(select(sends).where(sends.c.id == request_id))).mappings()
+        found = row.first()
+        return AuditRecord.from_row(found) if found else None
+
+    async def _by_key(self, conn: AsyncConnection, key: str) -> AuditRecord | None:
+        query = select(sends).where(sends.c.idempotency_key == key)
+        found = (await conn.execute(query)).mappings().first()
+        return AuditRecord.from_row(found) if found else None
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below emit BEGIN, instead of the driver's own
+        # deferred BEGIN, so write transactions can take the write lock up front.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

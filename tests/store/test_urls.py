@@ -1,0 +1,49 @@
+"""SMSBOT_DATABASE_URL as operators write it, mapped to SQLAlchemy's async drivers."""
+
+import pytest
+
+from smsbot.errors import ConfigurationError
+from smsbot.store.urls import engine_target
+
+
+def test_sqlite_url_gets_the_async_driver() -> None:
+    target = engine_target("sqlite:///var/lib/smsbot/smsbot.db")
+    assert target.url.drivername == "sqlite+aiosqlite"
+    assert target.url.database == "var/lib/smsbot/smsbot.db"
+    assert target.is_sqlite
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_postgresql_url_gets_asyncpg(scheme: str) -> None:
+    target = engine_target(f"{scheme}://bot:pw@db.internal:5432/smsbot")
+    assert target.url.drivername == "postgresql+asyncpg"
+    assert (target.url.host, target.url.port, target.url.database) == (
+        "db.internal",
+        5432,
+        "smsbot",
+    )
+    assert not target.is_sqlite
+    assert target.connect_args == {}
+
+
+def test_search_path_becomes_a_server_setting() -> None:
+    target = engine_target("postgresql://bot@db/smsbot?search_path=tenant_a")
+    assert "search_path" not in target.url.query
+    assert target.connect_args == {"server_settings": {"search_path": "tenant_a"}}
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("mysql://root@db/smsbot", "SQLite or PostgreSQL"),
+        ("not a url", "not a database URL"),
+        ("sqlite://", "in-memory"),
+        ("sqlite:///:memory:", "in-memory"),
+    ],
+)
+def test_unusable_urls_name_the_setting_and_the_fix(url: str, says: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        engine_target(url)
+    assert "SMSBOT_DATABASE_URL" in str(caught.value)
+    assert says in str(caught.value)
+    assert "sqlite:///smsbot.db" in str(caught.value)
