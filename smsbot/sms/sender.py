@@ -1,12 +1,12 @@
-"""The sender a phone shows: an alphanumeric name of at most 11 characters, or a number.
+"""The sender a phone shows: a name of letters, digits and spaces, or a number; at most 11.
 
-KPN documents the sender as "sender name or short code", at most 11 characters. That is the GSM
-limit for an *alphanumeric* originator (11 characters packed in the 10-octet TP-OA field of
-3GPP TS 23.040). A *numeric* originator in that field holds up to 20 digits; SMS gateways
-commonly cap it at 16 (an E.164 number is at most 15 digits). smsbot accepts a numeric sender of
-at most 16 digits, optionally with a leading `+`, so a short code (`1234`) or a full number
-(`+31612345678`) both work; KPN may still refuse a number it has not registered for the account,
-and says so in its error.
+GSM itself distinguishes an *alphanumeric* originator (at most 11 characters, packed in the
+10-octet TP-OA field of 3GPP TS 23.040) from a *numeric* one (up to 20 digits in that field).
+KPN's API documents one limit for the `sender` string whatever its kind: "a maximum length of 11
+characters" (and the sandbox enforces the same). smsbot checks that limit before anything is
+recorded or sent, rather than accept a 12-16 digit number that KPN would then refuse. A numeric
+sender may start with `+`; the `+` counts, so an international number is written without it
+(`31612345678`, 11 digits).
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ import re
 
 from smsbot.errors import ConfigurationError, InvalidSender
 
-MAX_ALPHANUMERIC = 11
-MAX_NUMERIC_DIGITS = 16
+MAX_SENDER_LENGTH = 11
 
 # ASCII only: alphanumeric originators are GSM-7 packed, and handsets render non-ASCII
 # letters in them unreliably.
@@ -24,8 +23,8 @@ _ALPHANUMERIC = re.compile(r"[A-Za-z0-9 ]+")
 _NUMERIC = re.compile(r"\+?[0-9]+")
 
 RULE = (
-    f"a sender is 1-{MAX_ALPHANUMERIC} letters (A-Z), digits and spaces, "
-    f"or a number of at most {MAX_NUMERIC_DIGITS} digits (optionally starting with +)"
+    f"a sender is 1-{MAX_SENDER_LENGTH} letters (A-Z), digits and spaces, "
+    f"or a number of at most {MAX_SENDER_LENGTH} characters, which may start with +"
 )
 
 
@@ -50,22 +49,19 @@ def _checked(sender: str) -> str:
     sender = sender.strip()
     if not sender:
         raise InvalidSender(f"The sender is empty; {RULE}.")
-    if _NUMERIC.fullmatch(sender):
-        digits = len(sender.lstrip("+"))
-        if digits > MAX_NUMERIC_DIGITS:
-            raise InvalidSender(
-                f"Sender {sender!r} has {digits} digits; a numeric sender has at most "
-                f"{MAX_NUMERIC_DIGITS}. Shorten it by {digits - MAX_NUMERIC_DIGITS}."
-            )
-        return sender
-    if not _ALPHANUMERIC.fullmatch(sender):
+    numeric = _NUMERIC.fullmatch(sender) is not None
+    if not numeric and not _ALPHANUMERIC.fullmatch(sender):
         bad = "".join(dict.fromkeys(ch for ch in sender if not _ALPHANUMERIC.fullmatch(ch)))
         raise InvalidSender(
             f"Sender {sender!r} contains {bad!r}; {RULE}. Remove or replace those characters."
         )
-    if len(sender) > MAX_ALPHANUMERIC:
+    if len(sender) > MAX_SENDER_LENGTH:
+        over = len(sender) - MAX_SENDER_LENGTH
+        hint = ""
+        if numeric and sender.startswith("+") and over == 1:
+            hint = f" Without the + ({sender[1:]}) it fits."
         raise InvalidSender(
-            f"Sender {sender!r} is {len(sender)} characters; a sender name has at most "
-            f"{MAX_ALPHANUMERIC}. Shorten it by {len(sender) - MAX_ALPHANUMERIC}."
+            f"Sender {sender!r} is {len(sender)} characters; KPN accepts at most "
+            f"{MAX_SENDER_LENGTH}. Shorten it by {over}.{hint}"
         )
     return sender

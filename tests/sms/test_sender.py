@@ -1,4 +1,4 @@
-"""Senders: alphanumeric names up to 11 characters, numeric senders up to 16 digits."""
+"""Senders: names of letters, digits and spaces, or numbers; at most 11 characters."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smsbot.errors import ConfigurationError, InputError, InvalidSender
-from smsbot.sms.sender import MAX_ALPHANUMERIC, MAX_NUMERIC_DIGITS, validate_sender
+from smsbot.sms.sender import MAX_SENDER_LENGTH, validate_sender
 
 
 @pytest.mark.parametrize(
@@ -18,9 +18,8 @@ from smsbot.sms.sender import MAX_ALPHANUMERIC, MAX_NUMERIC_DIGITS, validate_sen
         ("ABCDEFGHIJK", "ABCDEFGHIJK"),  # exactly 11
         ("  Ops  ", "Ops"),
         ("1234", "1234"),  # short code
-        ("+31612345678", "+31612345678"),  # 12 characters: allowed because numeric
-        ("1234567890123456", "1234567890123456"),  # 16 digits
-        ("+1234567890123456", "+1234567890123456"),
+        ("31612345678", "31612345678"),  # an international number, 11 digits
+        ("+3197012345", "+3197012345"),  # + counts: 11 characters
     ],
 )
 def test_accepts_names_and_numbers(given_sender: str, used: str) -> None:
@@ -37,14 +36,14 @@ def test_no_sender_means_the_default(empty: str | None) -> None:
     [
         (
             "ABCDEFGHIJKL",
-            "Sender 'ABCDEFGHIJKL' is 12 characters; a sender name has at most 11. "
-            "Shorten it by 1.",
+            "Sender 'ABCDEFGHIJKL' is 12 characters; KPN accepts at most 11. Shorten it by 1.",
         ),
-        ("Monitoring Team", "is 15 characters; a sender name has at most 11. Shorten it by 4."),
+        ("Monitoring Team", "is 15 characters; KPN accepts at most 11. Shorten it by 4."),
+        ("123456789012", "Sender '123456789012' is 12 characters; KPN accepts at most 11."),
         (
-            "12345678901234567",
-            "Sender '12345678901234567' has 17 digits; a numeric sender has at most 16. "
-            "Shorten it by 1.",
+            "+31612345678",
+            "is 12 characters; KPN accepts at most 11. Shorten it by 1. "
+            "Without the + (31612345678) it fits.",
         ),
         ("Ops-Team", "contains '-'; a sender is 1-11 letters (A-Z), digits and spaces"),
         ("Café", "contains 'é'"),
@@ -73,13 +72,15 @@ alnum = st.text(
 
 
 @given(alnum)
-def test_alphanumeric_senders_pass_exactly_up_to_their_limit(sender: str) -> None:
+def test_senders_pass_exactly_up_to_11_characters(sender: str) -> None:
     trimmed = sender.strip()
-    limit = MAX_NUMERIC_DIGITS if trimmed.isdigit() else MAX_ALPHANUMERIC
     if not trimmed:
         assert validate_sender(sender, "SMSBot") == "SMSBot"
-    elif len(trimmed) <= limit:
+    elif len(trimmed) <= MAX_SENDER_LENGTH:
         assert validate_sender(sender, "SMSBot") == trimmed
     else:
-        with pytest.raises(InvalidSender, match=f"Shorten it by {len(trimmed) - limit}\\."):
+        over = len(trimmed) - MAX_SENDER_LENGTH
+        with pytest.raises(
+            InvalidSender, match=f"is {len(trimmed)} characters.*Shorten it by {over}\\."
+        ):
             validate_sender(sender, "SMSBot")
