@@ -125,12 +125,19 @@ def _country_code_of(digits: str) -> str | None:
 
 
 def _clean(raw: str) -> str:
-    """Trim and unify what copy-paste brings in: non-breaking spaces, typographic dashes."""
+    """Trim and unify what copy-paste brings in: non-breaking spaces, typographic dashes,
+    invisible format characters (zero-width spaces, direction marks), full-width digits."""
     text = unicodedata.normalize("NFKC", raw or "").translate(_DASHES)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     return " ".join(text.split())
 
 
 def _refuse_foreign_characters(shown: str) -> None:
+    if any(mark in shown for mark in ",;&"):
+        raise InvalidNumber(
+            f"{shown} looks like more than one number; KPN sends each message to one number. "
+            "Give one number per message."
+        )
     letters = [ch for ch in shown if ch.isalpha()]
     if letters:
         raise InvalidNumber(
@@ -143,7 +150,7 @@ def _refuse_foreign_characters(shown: str) -> None:
             f"{shown} contains {''.join(dict.fromkeys(others))!r}; only digits, spaces, "
             f"dashes, dots, brackets and a leading + are allowed. {HOW_TO_FIX}"
         )
-    if "+" in shown.lstrip("+"):
+    if "+" in shown.lstrip("( ").lstrip("+"):
         raise InvalidNumber(f"{shown} has a + in the middle; + may only come first. {HOW_TO_FIX}")
 
 
@@ -151,6 +158,11 @@ def _unparsable_message(shown: str, exc: NumberParseException) -> str:
     digits = re.sub(r"\D", "", shown)
     if exc.error_type == NumberParseException.INVALID_COUNTRY_CODE:
         return f"{shown} does not start with a known country code. {HOW_TO_FIX}"
+    if exc.error_type == NumberParseException.TOO_LONG:
+        return (
+            f"{shown} is too long to be one phone number ({len(digits)} digits). "
+            f"Give one number per message. {HOW_TO_FIX}"
+        )
     if digits:
         count = f"{len(digits)} digit" + ("" if len(digits) == 1 else "s")
         return f"{shown} is too short to be a phone number ({count}). {HOW_TO_FIX}"

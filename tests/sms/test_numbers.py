@@ -34,6 +34,12 @@ E164_KPN = re.compile(r"\+31(6\d{8}|97\d{9})")
         ("06\u201312345678", "+31612345678"),  # en dash from a word processor
         ("\uff10\uff16\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18", "+31612345678"),
         ("0687654321", "+31687654321"),
+        ("(+31) 6 12345678", "+31612345678"),
+        ("+31(0)612345678", "+31612345678"),
+        ("0 6 1 2 3 4 5 6 7 8", "+31612345678"),
+        ("31612345678", "+31612345678"),  # the + forgotten
+        ("\u200b0612345678", "+31612345678"),  # zero-width space copied along
+        ("\u202a+31 6 12345678\u202c", "+31612345678"),  # direction marks from a contact card
         ("0970 1234 5678", "+3197012345678"),
         ("097012345678", "+3197012345678"),
         ("+31 970 1234 5678", "+3197012345678"),
@@ -96,6 +102,9 @@ def test_097_gap_is_real_in_phonenumbers() -> None:
         ("06 1234 567a", "contains letters (a)"),
         ("0612345678 ext 5", "contains letters (ext)"),
         ("tel:+31612345678", "contains letters (tel)"),
+        ("0612345678, 0687654321", "looks like more than one number; KPN sends each message"),
+        ("0612345678;0687654321", "Give one number per message."),
+        ("0612345678 0687654321", "is too long to be one phone number (20 digits)"),
         ("0612345678#", "contains '#'; only digits, spaces, dashes, dots, brackets"),
         ("06+12345678", "has a + in the middle; + may only come first"),
         ("", "No phone number given."),
