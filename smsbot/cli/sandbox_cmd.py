@@ -1,16 +1,82 @@
-"""`smsbot sandbox`: being built; see CONTRACT.md for what it will do."""
+"""`smsbot sandbox`: run the KPN-compatible sandbox with its web inbox until interrupted."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
+from dataclasses import replace
 
-from smsbot.errors import ConfigurationError
+from pydantic import SecretStr
+
+from smsbot.sandbox.config import QuotaRule, SandboxConfig
+from smsbot.sandbox.server import serve_sandbox
+from smsbot.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+
+DEFAULT_PORT = 8025
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("sandbox", help="(not built yet)")
+    parser = subparsers.add_parser(
+        "sandbox",
+        help="run a KPN-compatible SMS sandbox with a web inbox",
+        description=(
+            "Serve KPN's token and send API with KPN's validation, error bodies and headers, "
+            "keep every SMS in memory and show it at the inbox URL. Faults can be scripted "
+            "with POST /sandbox/faults."
+        ),
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="default 8025; 0: any free port"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
+    parser.add_argument(
+        "--quota",
+        default=None,
+        help="send requests allowed per time unit, e.g. 100/hour, 5/minute, 1000/day "
+        "(default 100000/hour)",
+    )
+    parser.add_argument("--client-id", default=SANDBOX_CLIENT_ID, help="default 'sandbox'")
+    parser.add_argument("--client-secret", default=SANDBOX_CLIENT_SECRET, help="default 'sandbox'")
+    parser.add_argument(
+        "--expires-in", type=int, default=3599, help="token lifetime in seconds (default 3599)"
+    )
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    raise ConfigurationError("'smsbot sandbox' is not built yet")
+def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    config = SandboxConfig(
+        client_id=args.client_id,
+        client_secret=SecretStr(args.client_secret),
+        expires_in=args.expires_in,
+    )
+    if args.quota is not None:
+        config = replace(config, quota=QuotaRule.parse(args.quota))
+    return config
+
+
+async def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    async with serve_sandbox(config, host=args.host, port=args.port, access_log=True) as served:
+        print(f"smsbot sandbox: inbox at {served.url}/", flush=True)
+        print(
+            f"  KPN base URL {served.url}, client id {config.client_id!r}, quota {config.quota}\n"
+            f"  try: smsbot send --sandbox {served.url} 0612345678 'Hello'",
+            flush=True,
+        )
+        await _until_stopped()
+    return 0
+
+
+async def _until_stopped() -> None:
+    """Wait for Ctrl-C or SIGTERM (how a container is stopped), then let the server close."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)

@@ -1,0 +1,82 @@
+"""The shapes KPN answers in: `errorResponse` bodies, Apigee token errors and `fault` bodies,
+and the headers KPN puts on every response."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from aiohttp import web
+
+KPN_INFO = "for additional information look at https://developer.kpn.com"
+
+# The headers KPN documents on every response, apart from the quota ones which change.
+STATIC_HEADERS = {
+    "sunset": "n/a",
+    "strict-transport-security": "max-age=31536000; includeSubDomains; preload",
+    "access-control-allow-origin": "*",
+    "access-control-allow-credentials": "true",
+    "access-control-allow-headers": "origin, x-requested-with, accept, content-type, "
+    "authorization, subaccount",
+    "access-control-allow-methods": "GET, PUT, POST, DELETE, OPTIONS",
+    "access-control-max-age": "3628800",
+}
+
+# Apigee's own fault strings and codes for the gateway errors a client is most likely to meet.
+APIGEE_FAULTS = {
+    401: ("Invalid Access Token", "keymanagement.service.invalid_access_token"),
+    429: (
+        "Rate limit quota violation. Quota limit exceeded. Identifier : _default",
+        "policies.ratelimit.QuotaViolation",
+    ),
+    500: ("Internal Server Error", "messaging.adaptors.http.flow.InternalServerError"),
+    502: ("Unexpected EOF at target", "messaging.adaptors.http.flow.UnexpectedEOFAtTarget"),
+    503: (
+        "The Service is temporarily unavailable",
+        "messaging.adaptors.http.flow.ServiceUnavailable",
+    ),
+    504: ("Gateway Timeout", "messaging.adaptors.http.flow.GatewayTimeout"),
+}
+
+
+def reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def error_response(
+    status: int, message: str, info: str = KPN_INFO, *, headers: dict[str, str] | None = None
+) -> web.Response:
+    """KPN's API error: `{"errorResponse": {"code": "400", "message": ..., "info": ...}}`."""
+    body = {"errorResponse": {"code": str(status), "message": message, "info": info}}
+    return web.json_response(body, status=status, headers=headers)
+
+
+def fault_response(status: int, *, headers: dict[str, str] | None = None) -> web.Response:
+    """Apigee's gateway fault: `{"fault": {"faultstring": ..., "detail": {"errorcode": ...}}}`."""
+    faultstring, errorcode = APIGEE_FAULTS.get(
+        status, (reason(status), f"messaging.adaptors.http.flow.{reason(status).replace(' ', '')}")
+    )
+    body = {"fault": {"faultstring": faultstring, "detail": {"errorcode": errorcode}}}
+    return web.json_response(body, status=status, headers=headers)
+
+
+def html_response(status: int, *, headers: dict[str, str] | None = None) -> web.Response:
+    """An HTML error page, as a load balancer in front of the API answers when it gives up."""
+    title = f"{status} {reason(status)}"
+    page = (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+        "</body>\r\n</html>\r\n"
+    )
+    return web.Response(text=page, status=status, content_type="text/html", headers=headers)
+
+
+def empty_response(status: int, *, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, headers=headers)
+
+
+def token_error(status: int, error_code: str, error: str) -> web.Response:
+    """Apigee's token endpoint error: `{"ErrorCode": "invalid_client", "Error": "..."}`."""
+    return web.json_response({"ErrorCode": error_code, "Error": error}, status=status)

@@ -1,0 +1,62 @@
+"""`smsbot sandbox` as an operator runs it: a real process that serves until it is stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+import aiohttp
+import pytest
+
+from smsbot.cli.main import main
+from tests.sandbox.helpers import SANDBOX_CREDENTIALS, TOKEN_PATH
+
+
+async def test_sandbox_command_serves_until_terminated(http: aiohttp.ClientSession) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "smsbot", "sandbox", "--port", "0", "--quota", "3/minute",
+        "--client-id", "ops", "--client-secret", "hunter2",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        first_line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+        assert first_line.startswith("smsbot sandbox: inbox at http://127.0.0.1:")
+        url = first_line.split(" at ", 1)[1].strip().rstrip("/")
+
+        async with http.get(url + "/") as response:
+            assert response.status == 200
+            assert "smsbot sandbox" in await response.text()
+        async with http.post(url + TOKEN_PATH, data=SANDBOX_CREDENTIALS) as response:
+            assert response.status == 401  # the configured credentials replace the defaults
+        form = {"client_id": "ops", "client_secret": "hunter2"}
+        async with http.post(url + TOKEN_PATH, data=form) as response:
+            assert response.status == 200
+            assert response.headers["quota-limit"] == "3"
+            assert response.headers["quota-time-unit"] == "minute"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 10)
+    output = (await process.stdout.read()).decode() + (await process.stderr.read()).decode()
+    assert process.returncode == 0, output
+    assert "hunter2" not in first_line + output
+
+
+def test_unreadable_quota_exits_2_saying_how_to_write_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["sandbox", "--quota", "lots"]) == 2
+    assert "e.g. 100/hour" in capsys.readouterr().err
+
+
+async def test_port_in_use_exits_2_naming_the_option(capsys: pytest.CaptureFixture[str]) -> None:
+    from smsbot.sandbox.testing import running_sandbox
+
+    async with running_sandbox() as sandbox:
+        port = sandbox.url.rsplit(":", 1)[1]
+        # main() runs its own event loop, so it goes in a thread of its own.
+        code = await asyncio.to_thread(main, ["sandbox", "--port", port])
+    assert code == 2
+    assert "--port" in capsys.readouterr().err
