@@ -13,7 +13,7 @@ from smsbot.kpn.client import KpnClient
 from smsbot.kpn.retry import RetryPolicy
 from smsbot.sandbox.config import SandboxConfig
 from smsbot.sandbox.testing import SandboxHandle, running_sandbox
-from tests.kpn.conftest import FAST_RETRIES, TO, sandbox_settings
+from tests.kpn.helpers import FAST_RETRIES, TO, sandbox_settings
 
 
 async def test_one_token_serves_many_sends(kpn: KpnClient, sandbox: SandboxHandle) -> None:
