@@ -1,0 +1,237 @@
+"""Block Kit builders: the modal, the live counter, confirmations, problems, help and history.
+
+Pure functions from values to Slack JSON; nothing here talks to Slack. Every piece of user text
+that goes into mrkdwn passes through `escape_mrkdwn`, and mrkdwn fields are `verbatim`, so
+`<!channel>` or `@here` in an SMS shows as text and pings nobody.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from smsbot.slack.escaping import escape_mrkdwn
+from smsbot.sms.text import TextInfo
+
+MODAL_CALLBACK_ID = "sms_modal"
+# Block and action ids of the modal; the ids of input blocks are also the keys of inline errors.
+TO_BLOCK, TO_ACTION = "to", "sms_number"
+PERSON_BLOCK, PERSON_ACTION = "person", "sms_person"
+SENDER_BLOCK, SENDER_ACTION = "sender", "sms_sender"
+TEXT_BLOCK, TEXT_ACTION = "text", "sms_message"
+COUNTER_BLOCK = "counter"
+
+
+@dataclass(frozen=True)
+class ModalOrigin:
+    """Where a modal was opened, kept in its `private_metadata` for the confirmation."""
+
+    surface: str
+    channel: str | None = None
+    response_url: str | None = None
+
+    def dump(self) -> str:
+        return json.dumps(
+            {"surface": self.surface, "channel": self.channel, "response_url": self.response_url}
+        )
+
+    @classmethod
+    def load(cls, metadata: str | None) -> ModalOrigin:
+        data = json.loads(metadata) if metadata else {}
+        return cls(
+            surface=data.get("surface", "slack_modal"),
+            channel=data.get("channel"),
+            response_url=data.get("response_url"),
+        )
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def counter_text(info: TextInfo | None, max_characters: int) -> str:
+    """The line under the message: characters, encoding, parts, and why it is UCS-2."""
+    if info is None or info.characters == 0:
+        return "0 characters · GSM-7 · 0 parts"
+    parts = "1 part" if info.parts == 1 else f"{info.parts} parts"
+    line = f"{info.characters} characters · {info.encoding} · {parts}"
+    if info.ucs2_characters:
+        shown = " ".join(info.ucs2_characters[:5])
+        line += f" (UCS-2 because of {shown}: fewer characters fit in each part)"
+    if info.characters > max_characters:
+        line += f" · over the {max_characters}-character limit"
+    return line
+
+
+def modal_view(
+    *,
+    origin: ModalOrigin,
+    default_sender: str,
+    counter: str,
+    text: str | None = None,
+    number: str | None = None,
+    user: str | None = None,
+) -> dict[str, Any]:
+    """The "Send SMS" modal. The message field dispatches on each pause in typing, so the
+    counter line under it can follow."""
+    number_input: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": TO_ACTION,
+        "placeholder": _plain("06 1234 5678"),
+    }
+    if number:
+        number_input["initial_value"] = number
+    person_select: dict[str, Any] = {
+        "type": "users_select",
+        "action_id": PERSON_ACTION,
+        "placeholder": _plain("Pick a person"),
+    }
+    if user:
+        person_select["initial_user"] = user
+    message_input: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": TEXT_ACTION,
+        "multiline": True,
+        "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]},
+    }
+    if text:
+        message_input["initial_value"] = text
+    sender_input = {
+        "type": "plain_text_input",
+        "action_id": SENDER_ACTION,
+        "placeholder": _plain(default_sender),
+    }
+    return {
+        "type": "modal",
+        "callback_id": MODAL_CALLBACK_ID,
+        "title": _plain("Send SMS"),
+        "submit": _plain("Send"),
+        "close": _plain("Cancel"),
+        "private_metadata": origin.dump(),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": TO_BLOCK,
+                "optional": True,
+                "label": _plain("Mobile number"),
+                "hint": _plain("A Dutch mobile number: 06…, +316… or 097…"),
+                "element": number_input,
+            },
+            {
+                "type": "input",
+                "block_id": PERSON_BLOCK,
+                "optional": True,
+                "label": _plain("…or a person"),
+                "hint": _plain("Sends to the phone number on their Slack profile."),
+                "element": person_select,
+            },
+            {
+                "type": "input",
+                "block_id": SENDER_BLOCK,
+                "optional": True,
+                "label": _plain("Sender"),
+                "hint": _plain(f"Up to 11 letters and digits. Empty: {default_sender}."),
+                "element": sender_input,
+            },
+            {
+                "type": "input",
+                "block_id": TEXT_BLOCK,
+                "dispatch_action": True,
+                "label": _plain("Message"),
+                "element": message_input,
+            },
+            counter_block(counter),
+        ],
+    }
+
+
+def counter_block(text: str) -> dict[str, Any]:
+    return {"type": "context", "block_id": COUNTER_BLOCK, "elements": [_plain(text)]}
+
+
+def with_counter(view: Mapping[str, Any], counter: str) -> dict[str, Any]:
+    """The same modal with a new counter line, for `views.update`.
+
+    Only the fields `views.update` accepts are kept; block and action ids stay the same, which
+    is what makes Slack keep what the person has typed into the inputs.
+    """
+    blocks = [
+        counter_block(counter) if block.get("block_id") == COUNTER_BLOCK else block
+        for block in view.get("blocks", [])
+    ]
+    kept = ("type", "callback_id", "title", "submit", "close", "private_metadata")
+    return {**{key: view[key] for key in kept if key in view}, "blocks": blocks}
+
+
+def confirmation(
+    *,
+    actor: str,
+    to: str,
+    text: str,
+    parts: int | None,
+    encoding: str | None,
+    document_id: str | None,
+) -> tuple[str, list[dict[str, Any]]]:
+    """The message posted after a send: who, to which (masked) number, how, KPN's id."""
+    parts_text = "1 part" if parts == 1 else f"{parts} parts"
+    summary = f":outbox_tray: <@{actor}> sent an SMS to {escape_mrkdwn(to)}"
+    details = f"{parts_text} · {encoding} · KPN document `{escape_mrkdwn(document_id or '?')}`"
+    quoted = "\n".join("> " + line for line in escape_mrkdwn(text).splitlines() or [""])
+    fallback = f"SMS sent to {to} ({parts_text}, {encoding}), KPN document {document_id}"
+    blocks = [
+        {"type": "section", "text": _mrkdwn(summary)},
+        {"type": "section", "text": _mrkdwn(quoted)},
+        {"type": "context", "elements": [_mrkdwn(details)]},
+    ]
+    return fallback, blocks
+
+
+def problem(headline: str, advice: str) -> tuple[str, list[dict[str, Any]]]:
+    """An ephemeral answer when something was refused or failed: what happened, what to do."""
+    text = f"{headline} {advice}".strip()
+    blocks = [{"type": "section", "text": _mrkdwn(f":warning: {escape_mrkdwn(text)}")}]
+    return text, blocks
+
+
+def help_text(command: str = "/sms") -> str:
+    return "\n".join(
+        [
+            "*Send an SMS to a Dutch mobile phone*",
+            f"`{command} 0612345678 Server room door is open`  send at once",
+            f"`{command} @alice Can you call me?`  send to the phone on Alice's Slack profile",
+            f"`{command}`  open a form with a live count of characters and SMS parts",
+            f"`{command} history`  your last 10 sends (only you see them)",
+            f"`{command} help`  this help",
+            "Numbers: `06…`, `+316…`, `00316…` or the `097…` range. "
+            "Texts over 160 characters (70 with emoji or special characters) go as several parts.",
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    when: str
+    to: str
+    outcome: str
+    parts: int | None
+    document_id: str | None
+
+
+def history_blocks(lines: Iterable[HistoryLine]) -> tuple[str, list[dict[str, Any]]]:
+    rows = [
+        f"`{line.when}`  {escape_mrkdwn(line.to)}  *{line.outcome}*"
+        + (f"  {line.parts} part{'s' if line.parts != 1 else ''}" if line.parts else "")
+        + (f"  `{escape_mrkdwn(line.document_id)}`" if line.document_id else "")
+        for line in lines
+    ]
+    if not rows:
+        text = "You have not sent any SMS yet."
+        return text, [{"type": "section", "text": _mrkdwn(text)}]
+    text = "Your last SMS sends, newest first:\n" + "\n".join(rows)
+    return text, [{"type": "section", "text": _mrkdwn(text)}]

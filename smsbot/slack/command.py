@@ -1,0 +1,96 @@
+"""The `/sms` slash command: send at once, open the modal, help, or history.
+
+The command is acknowledged first, always: help and "what did you mean" go in the ack itself
+(ephemeral, instant); everything that needs Slack or the store runs after it, so whatever KPN
+or the database does, Slack sees its answer well within 3 seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from smsbot.errors import InvalidNumber
+from smsbot.slack import blocks, command_text
+from smsbot.slack.context import SlackDeps
+from smsbot.slack.history import history_message
+from smsbot.slack.modal_open import open_modal
+from smsbot.slack.sending import hand_over, phone_of_person, readable_text
+from smsbot.sms.request import SendRequest, Surface
+
+COMMAND = "/sms"
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    async def on_sms(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        parsed = command_text.parse(command.get("text") or "")
+        if isinstance(parsed, command_text.Help):
+            await ack(text=blocks.help_text(command.get("command") or COMMAND))
+            return
+        if isinstance(parsed, command_text.Unclear):
+            await ack(text=parsed.message)
+            return
+        await ack()
+        user_id = command["user_id"]
+        match parsed:
+            case command_text.History():
+                await respond(**await history_message(deps, user_id))
+            case command_text.OpenForm(number=number, user=user):
+                await open_modal(
+                    deps,
+                    client,
+                    trigger_id=command["trigger_id"],
+                    origin=blocks.ModalOrigin(
+                        surface=Surface.SLACK_MODAL,
+                        channel=command.get("channel_id"),
+                        response_url=command.get("response_url"),
+                    ),
+                    number=number,
+                    user=user,
+                )
+            case command_text.SendToNumber(number=number, text=text):
+                await _send(deps, command, to=number, escaped_text=text)
+            case command_text.SendToPerson(user=person, label=label, text=text):
+                try:
+                    number = await phone_of_person(deps, person, label)
+                except InvalidNumber as exc:
+                    await respond(response_type="ephemeral", text=str(exc))
+                    return
+                name = label or await deps.directory.name_of(person)
+                await _send(deps, command, to=number, escaped_text=text, recipient_name=name)
+
+    app.command(COMMAND)(on_sms)
+
+
+async def _send(
+    deps: SlackDeps,
+    command: dict[str, Any],
+    *,
+    to: str,
+    escaped_text: str,
+    recipient_name: str | None = None,
+) -> None:
+    reply: dict[str, Any] = {
+        "response_url": command.get("response_url"),
+        "user": command["user_id"],
+        "channel": command.get("channel_id"),
+    }
+    if recipient_name:
+        reply["recipient_name"] = recipient_name
+    request = SendRequest(
+        actor=command["user_id"],
+        surface=Surface.SLACK_COMMAND,
+        to=to,
+        text=await readable_text(deps, escaped_text),
+        channel=command.get("channel_id"),
+        # Slack gives every invocation its own trigger_id and repeats it on a retry.
+        idempotency_key=f"slack:command:{command['trigger_id']}",
+        reply=reply,
+    )
+    await hand_over(deps, request)

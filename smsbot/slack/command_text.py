@@ -1,0 +1,112 @@
+"""What the text after `/sms` asks for: help, history, the form, or a send to whom with what.
+
+Slack delivers the text escaped (see `escaping`); a mention of a person arrives as
+`<@U123|alice>` or `<@U123>`. A number may be typed with spaces (`06 1234 5678`), so the
+recipient is the shortest run of leading number-like words that makes a valid number: in
+`/sms 0612345678 2 servers down` the `2` belongs to the message, in `/sms 06 1234 5678 hi`
+all three words make the number.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from smsbot.errors import InvalidNumber
+from smsbot.slack.escaping import decode
+from smsbot.sms.numbers import normalize_number
+
+USAGE = (
+    "Start with a Dutch mobile number or a @person, then the message, e.g. "
+    "`/sms 0612345678 Server room door is open`. `/sms help` shows everything."
+)
+
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+_NUMBER_WORD = re.compile(r"[+\d()\-./]+")
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class History:
+    pass
+
+
+@dataclass(frozen=True)
+class OpenForm:
+    """Open the modal, pre-filled with what was given."""
+
+    number: str | None = None
+    user: str | None = None
+
+
+@dataclass(frozen=True)
+class SendToNumber:
+    number: str  # as typed; the service normalises and validates it
+    text: str  # still Slack-escaped: mentions in it are resolved to names later
+
+
+@dataclass(frozen=True)
+class SendToPerson:
+    user: str
+    label: str | None
+    text: str  # still Slack-escaped
+
+
+@dataclass(frozen=True)
+class Unclear:
+    message: str
+
+
+CommandText = Help | History | OpenForm | SendToNumber | SendToPerson | Unclear
+
+
+def parse(raw: str) -> CommandText:
+    text = raw.strip()
+    if not text:
+        return OpenForm()
+    if text.lower() in ("help", "?", "-h", "--help"):
+        return Help()
+    if text.lower() == "history":
+        return History()
+    mention = _MENTION.match(text)
+    if mention:
+        rest = text[mention.end() :].strip()
+        if not rest:
+            return OpenForm(user=mention.group(1))
+        return SendToPerson(mention.group(1), mention.group(2), rest)
+    return _parse_number_first(text)
+
+
+def _parse_number_first(text: str) -> CommandText:
+    # Some clients turn typed numbers into `<tel:...|...>` links; look at what was typed.
+    words = list(_WORD.finditer(text))
+    number_words: list[re.Match[str]] = []
+    for word in words:
+        typed = decode(word.group())
+        if not _NUMBER_WORD.fullmatch(typed):
+            break
+        number_words.append(word)
+    if not number_words:
+        return Unclear(f"{decode(words[0].group())!r} is not a phone number. {USAGE}")
+    for count in range(1, len(number_words) + 1):
+        candidate = decode(text[: number_words[count - 1].end()])
+        try:
+            normalize_number(candidate)
+        except InvalidNumber:
+            continue
+        rest = text[number_words[count - 1].end() :].strip()
+        if not rest:
+            return OpenForm(number=candidate)
+        return SendToNumber(candidate, rest)
+    # No valid number: hand the service what was meant as one, so it records the attempt and
+    # says what is wrong ("060 numbers cannot receive SMS", "06 1234 567 has 9 digits").
+    # A short first word is the start of a number typed with spaces; a long one stands alone.
+    last = number_words[0]
+    if sum(ch.isdigit() for ch in decode(last.group())) < 8:
+        last = number_words[-1]
+    return SendToNumber(decode(text[: last.end()]), text[last.end() :].strip())

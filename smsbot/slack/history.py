@@ -1,0 +1,28 @@
+"""`/sms history`: the person's own last sends, shown only to them, numbers masked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smsbot.slack import blocks
+from smsbot.slack.context import SlackDeps
+
+HISTORY_LIMIT = 10
+
+
+async def history_message(deps: SlackDeps, user_id: str) -> dict[str, Any]:
+    """The ephemeral answer, ready for `respond(**...)`."""
+    records = await deps.service.history(user_id, limit=HISTORY_LIMIT)
+    mask = deps.settings.audit.mask_numbers
+    lines = [
+        blocks.HistoryLine(
+            when=record.time.strftime("%Y-%m-%d %H:%M UTC"),
+            to=record.shown_number(mask_numbers=mask) or "(no valid number)",
+            outcome=str(record.outcome),
+            parts=record.parts,
+            document_id=record.document_id,
+        )
+        for record in records
+    ]
+    text, message_blocks = blocks.history_blocks(lines)
+    return {"response_type": "ephemeral", "text": text, "blocks": message_blocks}

@@ -1,0 +1,32 @@
+"""Opening the "Send SMS" modal, shared by `/sms`, the global and the message shortcut."""
+
+from __future__ import annotations
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from smsbot.slack import blocks
+from smsbot.slack.context import SlackDeps
+from smsbot.sms.text import analyze
+
+
+async def open_modal(
+    deps: SlackDeps,
+    client: AsyncWebClient,
+    *,
+    trigger_id: str,
+    origin: blocks.ModalOrigin,
+    text: str | None = None,
+    number: str | None = None,
+    user: str | None = None,
+) -> None:
+    max_characters = deps.settings.sms.max_characters
+    view = blocks.modal_view(
+        origin=origin,
+        default_sender=deps.settings.kpn.sender,
+        counter=blocks.counter_text(analyze(text) if text else None, max_characters),
+        text=text,
+        number=number,
+        user=user,
+    )
+    # A trigger_id is good for 3 seconds: this runs right after the ack, before anything slow.
+    await client.views_open(trigger_id=trigger_id, view=view)

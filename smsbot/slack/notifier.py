@@ -1,0 +1,173 @@
+"""Tells the person in Slack what became of their SMS; registered for the Slack surfaces.
+
+It works only from what the request carries: `request.reply` holds the `response_url`, the
+user and the channel, stored with the request, so an SMS the outbox finishes after a restart
+is still answered.
+
+- Sent: a confirmation in the channel (`chat.postMessage`). Where the bot may not post there
+  (not a member, a private channel, a DM) it answers through the `response_url` with
+  `in_channel`, and with neither (a global shortcut) it writes to the person directly.
+- Anything else (refused, invalid, failed, unknown): only the sender sees it, through the
+  `response_url` while Slack still accepts it (30 minutes), else `chat.postEphemeral`, else a
+  direct message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from smsbot.settings import Settings
+from smsbot.slack import blocks
+from smsbot.sms.numbers import mask_number
+from smsbot.sms.request import Outcome, SendRequest, SendResult
+
+log = logging.getLogger(__name__)
+
+# `chat.postMessage` errors that mean "not here", as opposed to Slack being down.
+CANNOT_POST_HERE = frozenset(
+    {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+)
+
+
+class SlackNotifier:
+    def __init__(self, client: AsyncWebClient, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+
+    async def notify(self, request: SendRequest, result: SendResult) -> None:
+        reply = request.reply
+        if reply.get("told"):
+            return  # the person already saw this answer (an inline error in the modal)
+        if result.outcome is Outcome.SENT:
+            await self._confirm(request, result, reply)
+        elif result.outcome.is_final:
+            text, message_blocks = self.problem_message(request, result)
+            await self.tell_privately(reply, text, message_blocks)
+
+    def shown_number(self, e164: str | None, fallback: str) -> str:
+        if not e164:
+            return fallback
+        return mask_number(e164) if self.settings.audit.mask_numbers else e164
+
+    def recipient(self, reply: Mapping[str, Any], result: SendResult) -> str:
+        """The masked number, after the person's name when the SMS went to a Slack user."""
+        number = self.shown_number(result.to, "?")
+        name = reply.get("recipient_name")
+        return f"@{name} ({number})" if name else number
+
+    def problem_message(
+        self, request: SendRequest, result: SendResult
+    ) -> tuple[str, list[dict[str, Any]]]:
+        to = self.shown_number(result.to, "that number")
+        reason = (result.reason or "").rstrip(".")
+        match result.outcome:
+            case Outcome.REFUSED if result.rule == "allowlist":
+                return blocks.problem(
+                    f"Not sent: {reason}.",
+                    f"Ask {self.settings.slack.admin_contact} to add you to the SMS allowlist.",
+                )
+            case Outcome.REFUSED:
+                return blocks.problem(f"Not sent to {to}: {reason}.", "")
+            case Outcome.INVALID:
+                return blocks.problem(f"Not sent: {reason}.", "")
+            case Outcome.UNKNOWN:
+                return blocks.problem(
+                    f"Your SMS to {to} may or may not have been sent: {reason}.",
+                    "It is not sent again automatically, to avoid a double SMS. "
+                    "Check with the recipient before sending it again "
+                    f"(request {result.request_id}).",
+                )
+            case _:
+                return blocks.problem(
+                    f"Your SMS to {to} was not sent: {reason}.",
+                    "Nothing reached the phone; you can safely send it again.",
+                )
+
+    async def _confirm(
+        self, request: SendRequest, result: SendResult, reply: Mapping[str, Any]
+    ) -> None:
+        text, message_blocks = blocks.confirmation(
+            actor=reply.get("user") or request.actor,
+            to=self.recipient(reply, result),
+            text=request.text,
+            parts=result.parts,
+            encoding=result.encoding,
+            document_id=result.document_id,
+        )
+        channel = reply.get("channel")
+        # DMs: the bot cannot post in a conversation between people; the response_url can.
+        if channel and not str(channel).startswith("D"):
+            try:
+                await self.client.chat_postMessage(
+                    channel=channel,
+                    text=text,
+                    blocks=message_blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+                return
+            except SlackApiError as exc:
+                if exc.response.get("error") not in CANNOT_POST_HERE:
+                    raise
+                log.info("cannot post in %s (%s); answering another way", channel, exc)
+        if await self._respond(reply, text, message_blocks, response_type="in_channel"):
+            return
+        await self._direct_message(reply, text, message_blocks)
+
+    async def tell_privately(
+        self, reply: Mapping[str, Any], text: str, message_blocks: list[dict[str, Any]]
+    ) -> None:
+        if await self._respond(reply, text, message_blocks, response_type="ephemeral"):
+            return
+        channel, user = reply.get("channel"), reply.get("user")
+        if channel and user:
+            try:
+                await self.client.chat_postEphemeral(
+                    channel=channel, user=user, text=text, blocks=message_blocks
+                )
+                return
+            except SlackApiError as exc:
+                log.info("cannot answer %s ephemerally in %s (%s)", user, channel, exc)
+        await self._direct_message(reply, text, message_blocks)
+
+    async def _respond(
+        self,
+        reply: Mapping[str, Any],
+        text: str,
+        message_blocks: list[dict[str, Any]],
+        *,
+        response_type: str,
+    ) -> bool:
+        url = reply.get("response_url")
+        if not url:
+            return False
+        answer = await AsyncWebhookClient(url).send_dict(
+            {
+                "response_type": response_type,
+                "replace_original": False,
+                "text": text,
+                "blocks": message_blocks,
+            }
+        )
+        if answer.status_code != 200:
+            # Slack refuses a response_url after 30 minutes or 5 uses.
+            log.info("response_url refused the answer: HTTP %s", answer.status_code)
+            return False
+        return True
+
+    async def _direct_message(
+        self, reply: Mapping[str, Any], text: str, message_blocks: list[dict[str, Any]]
+    ) -> None:
+        user = reply.get("user")
+        if not user:
+            log.warning("no way left to answer this Slack request; the audit has the outcome")
+            return
+        await self.client.chat_postMessage(
+            channel=user, text=text, blocks=message_blocks, unfurl_links=False
+        )

@@ -1,0 +1,78 @@
+"""The steps every Slack surface shares between "Slack asked" and "the service has it".
+
+Why `enqueue` and not `submit` in the background: `enqueue` records the request (queued) and
+returns at once; the outbox worker sends it and the notifier answers from `request.reply`. So a
+request, once recorded, survives a restart and is still answered, and the listener never waits
+for KPN. `submit` in a background task would hold the whole send in memory, where a restart
+loses the answer to Slack.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from smsbot.errors import InvalidNumber
+from smsbot.slack.context import SlackDeps
+from smsbot.slack.escaping import decode, mentioned_ids
+from smsbot.sms.numbers import mask_number, normalize_number
+from smsbot.sms.request import SendRequest, SendResult
+
+log = logging.getLogger(__name__)
+
+
+async def phone_of_person(deps: SlackDeps, user_id: str, label: str | None = None) -> str:
+    """The Dutch mobile number on a person's Slack profile; `InvalidNumber` says what to do."""
+    who = f"@{label}" if label else f"<@{user_id}>"
+    try:
+        phone = await deps.directory.phone_of(user_id)
+    except SlackApiError as exc:
+        raise InvalidNumber(
+            f"Could not read {who}'s Slack profile ({exc.response.get('error')}). "
+            "Try again, or type their number instead."
+        ) from exc
+    if not phone:
+        raise InvalidNumber(
+            f"{who} has no phone number on their Slack profile. Ask them to add their mobile "
+            "number (Profile > Edit profile > Phone), or type the number instead."
+        )
+    try:
+        return normalize_number(phone)
+    except InvalidNumber as exc:
+        shown = _masked_raw(phone) if deps.settings.audit.mask_numbers else phone
+        raise InvalidNumber(
+            f"The phone number on {who}'s Slack profile ({shown}) cannot receive this SMS: "
+            f"{exc} Ask them to put their Dutch mobile number on their profile, "
+            "or type a number instead."
+        ) from exc
+
+
+def _masked_raw(phone: str) -> str:
+    digits = [ch for ch in phone if ch.isdigit()]
+    if len(digits) <= 4:
+        return "****"
+    try:
+        return mask_number(normalize_number(phone))
+    except InvalidNumber:
+        return "****" + "".join(digits[-4:])
+
+
+async def readable_text(deps: SlackDeps, escaped: str) -> str:
+    """Slack's escaped text as the person typed it, with names for unlabelled mentions."""
+    names: dict[str, str] = {}
+    for user_id in mentioned_ids(escaped):
+        try:
+            names[user_id] = await deps.directory.name_of(user_id)
+        except SlackApiError:
+            log.info("no name for a mentioned user; the SMS shows the id")
+    return decode(escaped, names)
+
+
+async def hand_over(deps: SlackDeps, request: SendRequest) -> SendResult:
+    """Give the request to the service; the notifier answers the person when it is final."""
+    result = await deps.service.enqueue(request)
+    if result.duplicate:
+        # A Slack retry or a double submit: the first one is answered, this one stays quiet.
+        log.info("Slack request %s was already handled", request.idempotency_key)
+    return result
