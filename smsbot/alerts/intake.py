@@ -1,0 +1,211 @@
+"""From a parsed alert group to queued SMS: route, render, de-duplicate, enqueue.
+
+Every SMS goes through `SmsService.enqueue`, which validates, applies the storm cap and records
+the request durably before it returns; the outbox sends it afterwards. So the webhook can answer
+200 as soon as `accept` returns, and whatever KPN does later never turns into a 4xx that would
+make Alertmanager drop the alert.
+
+De-duplication: Alertmanager HA pairs (and retries) deliver the same notification more than
+once. The same group key, alert fingerprints and status for the same route and recipient within
+`alerts.repeat_window_seconds` is claimed once in the store (atomic across replicas); later
+copies send nothing and are counted as duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from smsbot.alerts.payloads import Alert, AlertGroup
+from smsbot.alerts.recipients import RecipientResolver
+from smsbot.alerts.render import AlertTemplate, render
+from smsbot.alerts.routing import Route, routes_for
+from smsbot.metrics import Metrics
+from smsbot.settings import AlertSettings
+from smsbot.sms.numbers import mask_number
+from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
+
+log = logging.getLogger(__name__)
+
+ALERT_SURFACES = (Surface.ALERTMANAGER, Surface.GRAFANA)
+STORM_RULE = "storm"
+
+
+class ClaimStore(Protocol):
+    async def claim(self, key: str, ttl_seconds: float) -> bool: ...
+
+
+class AlertService(Protocol):
+    """What the intake needs of `SmsService`."""
+
+    store: Any
+
+    async def enqueue(self, request: SendRequest) -> SendResult: ...
+
+
+class StormListener(Protocol):
+    def refused(self, number: str, route: Route, source: Surface, at: datetime) -> None: ...
+
+
+@dataclass
+class IntakeReport:
+    """What became of one webhook, for its JSON answer and the metrics."""
+
+    queued: int = 0
+    duplicates: int = 0
+    storm_held: int = 0  # refused by the storm cap; counted into the next summary SMS
+    refused: int = 0
+    not_routed: int = 0  # alerts no route took (no match, quiet hours, resolved not wanted)
+    request_ids: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "queued": self.queued,
+            "duplicates": self.duplicates,
+            "storm_held": self.storm_held,
+            "refused": self.refused,
+            "not_routed": self.not_routed,
+            "request_ids": self.request_ids,
+        }
+
+
+def dedup_key(
+    source: Surface, group: AlertGroup, alerts: Sequence[Alert], route: Route, number: str
+) -> str:
+    """Names one notification to one phone: the same key means the same SMS."""
+    status = "firing" if any(a.status == "firing" for a in alerts) else "resolved"
+    identities = sorted(a.identity for a in alerts)
+    material = "\n".join([source, group.group_key, route.name, number, status, *identities])
+    return hashlib.sha256(material.encode()).hexdigest()[:40]
+
+
+class AlertIntake:
+    def __init__(
+        self,
+        *,
+        settings: AlertSettings,
+        service: AlertService,
+        routes: Sequence[Route],
+        resolver: RecipientResolver,
+        template: AlertTemplate | None = None,
+        storm: StormListener | None = None,
+        metrics: Metrics | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.service = service
+        self.routes = list(routes)
+        self.resolver = resolver
+        self.template = template
+        self.storm = storm
+        self.metrics = metrics
+        self.clock = clock
+
+    async def accept(self, source: Surface, group: AlertGroup) -> IntakeReport:
+        """Queue the SMS this group asks for; raises only when they could not be recorded."""
+        now = self.clock()
+        report = IntakeReport()
+        per_route = self._route(group, now, report)
+        # Every number is looked up before anything is queued: a Slack failure then leaves
+        # nothing half-done, and the sender's retry starts from a clean slate.
+        plans = [
+            (route, alerts, await self.resolver.numbers(route.recipients))
+            for route, alerts in per_route
+        ]
+        for route, alerts, numbers in plans:
+            text = render(
+                group,
+                alerts,
+                max_parts=self.settings.max_parts,
+                template=self.template,
+                route=route.name,
+            )
+            for number in numbers:
+                await self._send(source, group, alerts, route, number, text, now, report)
+        self._count(source, report)
+        return report
+
+    def _route(
+        self, group: AlertGroup, now: datetime, report: IntakeReport
+    ) -> list[tuple[Route, list[Alert]]]:
+        chosen: dict[str, tuple[Route, list[Alert]]] = {}
+        for alert in group.alerts:
+            taken = False
+            for route in routes_for(self.routes, alert.labels):
+                if route.accepts(alert.labels, alert.status, now):
+                    chosen.setdefault(route.name, (route, []))[1].append(alert)
+                    taken = True
+            if not taken:
+                report.not_routed += 1
+        return list(chosen.values())
+
+    async def _send(
+        self,
+        source: Surface,
+        group: AlertGroup,
+        alerts: list[Alert],
+        route: Route,
+        number: str,
+        text: str,
+        now: datetime,
+        report: IntakeReport,
+    ) -> None:
+        key = dedup_key(source, group, alerts, route, number)
+        if not await self.service.store.claim(f"alert:{key}", self.settings.repeat_window_seconds):
+            report.duplicates += 1
+            log.info(
+                "alert %s for %s via route %r is a repeat within %d s: not sent again",
+                group.group_key or "(no group key)",
+                mask_number(number),
+                route.name,
+                self.settings.repeat_window_seconds,
+            )
+            return
+        request = SendRequest(
+            actor=f"alert:{route.name}",
+            surface=source,
+            to=number,
+            text=text,
+            channel=route.mirror_channel,
+            # Unique per claim: the claim is what de-duplicates, for as long as the window lasts.
+            idempotency_key=f"alert:{key}:{now.timestamp():.6f}",
+            reply={
+                "route": route.name,
+                "mirror_channel": route.mirror_channel,
+                "group_key": group.group_key,
+            },
+        )
+        result = await self.service.enqueue(request)
+        report.request_ids.append(result.request_id)
+        if result.outcome is Outcome.REFUSED and result.rule == STORM_RULE:
+            report.storm_held += 1
+            if self.storm is not None:
+                self.storm.refused(number, route, source, now)
+        elif result.outcome in (Outcome.REFUSED, Outcome.INVALID):
+            report.refused += 1
+            log.warning(
+                "alert SMS for %s via route %r not queued (%s): %s",
+                mask_number(number),
+                route.name,
+                result.rule,
+                result.reason,
+            )
+        else:
+            report.queued += 1
+
+    def _count(self, source: Surface, report: IntakeReport) -> None:
+        if self.metrics is None:
+            return
+        for result, count in (
+            ("queued", report.queued),
+            ("duplicate", report.duplicates),
+            ("storm", report.storm_held),
+            ("refused", report.refused),
+            ("not_routed", report.not_routed),
+        ):
+            if count:
+                self.metrics.alerts.labels(str(source), result).inc(count)

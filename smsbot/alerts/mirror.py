@@ -1,0 +1,62 @@
+"""Every alert SMS mirrored to its route's Slack channel, with KPN's document_id.
+
+Registered with the service as the notifier of the alert surfaces, so it runs after the outbox
+has sent (or failed to send) each SMS, also for SMS finished after a restart: what it needs is
+in `request.reply` (`mirror_channel`, `route`). The number is masked unless
+`SMSBOT_AUDIT__MASK_NUMBERS=false`; the SMS text is escaped so an alert cannot ping a channel.
+Alerts the storm cap held back are not mirrored one by one: the summary SMS is.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from smsbot.slack.escaping import escape_mrkdwn
+from smsbot.sms.numbers import mask_number
+from smsbot.sms.request import Outcome, SendRequest, SendResult
+
+log = logging.getLogger(__name__)
+
+_HEADLINE = {
+    Outcome.SENT: ":incoming_envelope: Alert SMS sent",
+    Outcome.FAILED: ":warning: Alert SMS *not sent*",
+    Outcome.UNKNOWN: ":grey_question: Alert SMS *may not have been sent*",
+    Outcome.INVALID: ":warning: Alert SMS *not sent*",
+}
+
+
+def mirror_text(request: SendRequest, result: SendResult, *, mask_numbers: bool = True) -> str:
+    number = result.to or request.to
+    shown = mask_number(number) if mask_numbers and number.startswith("+") else number
+    route = request.reply.get("route") or "?"
+    lines = [f"{_HEADLINE.get(result.outcome, result.outcome)} to {shown} (route {route})"]
+    lines.append("> " + escape_mrkdwn(request.text).replace("\n", "\n> "))
+    details = []
+    if result.document_id:
+        details.append(f"document_id `{result.document_id}`")
+    if result.parts:
+        details.append(f"{result.parts} part{'s' if result.parts != 1 else ''}")
+    if result.reason and result.outcome is not Outcome.SENT:
+        details.append(escape_mrkdwn(result.reason))
+    if details:
+        lines.append(" · ".join(details))
+    return "\n".join(lines)
+
+
+class SlackMirror:
+    """The `Notifier` of the Alertmanager and Grafana surfaces."""
+
+    def __init__(self, client: AsyncWebClient, *, mask_numbers: bool = True) -> None:
+        self.client = client
+        self.mask_numbers = mask_numbers
+
+    async def notify(self, request: SendRequest, result: SendResult) -> None:
+        channel = request.reply.get("mirror_channel")
+        if not channel or result.outcome is Outcome.REFUSED:
+            return
+        text = mirror_text(request, result, mask_numbers=self.mask_numbers)
+        await self.client.chat_postMessage(
+            channel=channel, text=text, unfurl_links=False, unfurl_media=False
+        )

@@ -1,0 +1,221 @@
+"""`POST /alerts/alertmanager` and `POST /alerts/grafana`.
+
+Answers are chosen for how the senders behave: Alertmanager and Grafana retry 5xx and give up
+on 4xx. So:
+
+    200  every SMS the notification asks for is durably queued (or was a repeat, or held back
+         by the storm cap for the summary); sending happens afterwards, from the outbox
+    400  the body is not JSON or not the webhook's schema (the answer says what is wrong)
+    401  no valid credentials, or none configured at all (`SMSBOT_ALERTS__TOKEN`)
+    413  the body is over `alerts.max_body_bytes`
+    503  recording failed (database, or Slack for looking up numbers): retry later
+
+Never 4xx because KPN is down: by then the request is queued and the outbox retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+from slack_sdk.web.async_client import AsyncWebClient
+
+from smsbot.alerts.auth import AlertAuth, Unauthorized
+from smsbot.alerts.intake import AlertIntake
+from smsbot.alerts.mirror import SlackMirror
+from smsbot.alerts.payloads import (
+    AlertGroup,
+    AlertmanagerPayload,
+    GrafanaPayload,
+    PayloadError,
+    parse_payload,
+)
+from smsbot.alerts.recipients import PeopleDirectory, RecipientLookupFailed, RecipientResolver
+from smsbot.alerts.render import AlertTemplate
+from smsbot.alerts.routing import load_routes
+from smsbot.alerts.storm import StormSummaries, running
+from smsbot.errors import ConfigurationError
+from smsbot.metrics import Metrics
+from smsbot.settings import Settings
+from smsbot.sms.request import Surface
+
+log = logging.getLogger(__name__)
+
+ALERTMANAGER_PATH = "/alerts/alertmanager"
+GRAFANA_PATH = "/alerts/grafana"
+READ_CHUNK = 64 * 1024
+# How often held-back storms are checked for a reopened window, at most / at least.
+STORM_TICK_MAX_SECONDS = 30.0
+STORM_TICK_MIN_SECONDS = 0.2
+
+STORM_SUMMARIES = web.AppKey("alert_storm_summaries", StormSummaries)
+ALERT_INTAKE = web.AppKey("alert_intake", AlertIntake)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _error(status: int, message: str, **headers: str) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers or None)
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise _TooLarge
+    body = bytearray()
+    while chunk := await request.content.read(READ_CHUNK):
+        body += chunk
+        if len(body) > limit:
+            raise _TooLarge
+    return bytes(body)
+
+
+class AlertEndpoint:
+    """One webhook route: size limit, auth, parse, then the intake."""
+
+    def __init__(
+        self,
+        *,
+        source: Surface,
+        model: type[AlertGroup],
+        auth: AlertAuth,
+        intake: AlertIntake,
+        max_body_bytes: int,
+        accepts_signature: bool,
+        metrics: Metrics | None,
+    ) -> None:
+        self.source = source
+        self.model = model
+        self.auth = auth
+        self.intake = intake
+        self.max_body_bytes = max_body_bytes
+        self.accepts_signature = accepts_signature
+        self.metrics = metrics
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        try:
+            if not self.auth.configured:
+                raise Unauthorized(
+                    "alert intake is closed: no credentials are configured. Set "
+                    "SMSBOT_ALERTS__TOKEN and send it as Authorization: Bearer <token>"
+                )
+            header_ok = self.auth.check_header(request.headers)
+            if not header_ok and not (self.accepts_signature and self.auth.signs_bodies):
+                raise Unauthorized("no credentials given: send Authorization: Bearer <token>")
+            body = await _read_body(request, self.max_body_bytes)
+            if not header_ok:
+                self.auth.check_signature(request.headers, body)
+            group = parse_payload(self.model, body)
+        except Unauthorized as exc:
+            self._count("unauthorized")
+            return _error(401, str(exc), **{"WWW-Authenticate": 'Bearer realm="smsbot alerts"'})
+        except _TooLarge:
+            self._count("too_large")
+            return _error(
+                413,
+                f"body is over {self.max_body_bytes} bytes (alerts.max_body_bytes); lower "
+                "max_alerts in the webhook config or raise the limit",
+            )
+        except PayloadError as exc:
+            self._count("bad_request")
+            return _error(400, str(exc))
+        try:
+            report = await self.intake.accept(self.source, group)
+        except RecipientLookupFailed as exc:
+            self._count("error")
+            log.error("alert from %s not recorded: %s", self.source, exc)
+            return _error(503, f"could not look up recipients, nothing was queued: {exc}")
+        except Exception:
+            self._count("error")
+            log.exception("alert from %s not recorded", self.source)
+            return _error(503, "could not record the alert; nothing was lost if you retry")
+        return web.json_response({"status": "accepted", **report.as_json()})
+
+    def _count(self, result: str) -> None:
+        if self.metrics is not None:
+            self.metrics.alerts.labels(str(self.source), result).inc()
+
+
+def _slack_client(settings: Settings, directory: Any) -> AsyncWebClient | None:
+    if directory is not None and isinstance(getattr(directory, "client", None), AsyncWebClient):
+        return directory.client
+    if settings.slack.bot_token is None:
+        return None
+    return AsyncWebClient(
+        token=settings.slack.bot_token.get_secret_value(), base_url=settings.slack.api_url
+    )
+
+
+def storm_tick(settings: Settings) -> float:
+    """Check for reopened windows about ten times per window, within sensible bounds."""
+    tenth = settings.alerts.storm_window_seconds / 10
+    return max(STORM_TICK_MIN_SECONDS, min(STORM_TICK_MAX_SECONDS, tenth))
+
+
+def register(
+    app: web.Application,
+    *,
+    settings: Settings,
+    service: Any,
+    metrics: Metrics | None = None,
+    directory: PeopleDirectory | None = None,
+) -> None:
+    """Add the alert routes, the mirror notifier and the storm summary task to `app`.
+
+    Raises `ConfigurationError` for wrong routes or template, so `smsbot serve` stops at start
+    with what to fix rather than failing on the first alert at night.
+    """
+    alerts = settings.alerts
+    routes = load_routes(alerts.routes)
+    template = AlertTemplate(alerts.template) if alerts.template else None
+    client = _slack_client(settings, directory)
+    if directory is None and client is not None:
+        from smsbot.slack.directory import SlackDirectory
+
+        directory = SlackDirectory(client, settings.slack.usergroup_cache_seconds)
+    mirrored = [r.name for r in routes if r.mirror_channel]
+    if mirrored:
+        if client is None:
+            raise ConfigurationError(
+                f"alert route(s) {', '.join(mirrored)} mirror to Slack, but no Slack bot token "
+                "is set: set SMSBOT_SLACK__BOT_TOKEN or remove mirror_channel"
+            )
+        mirror = SlackMirror(client, mask_numbers=settings.audit.mask_numbers)
+        service.register_notifier(Surface.ALERTMANAGER, mirror)
+        service.register_notifier(Surface.GRAFANA, mirror)
+
+    summaries = StormSummaries(alerts, service)
+    intake = AlertIntake(
+        settings=alerts,
+        service=service,
+        routes=routes,
+        resolver=RecipientResolver(directory),
+        template=template,
+        storm=summaries,
+        metrics=metrics,
+    )
+    app[STORM_SUMMARIES] = summaries
+    app[ALERT_INTAKE] = intake
+    auth = AlertAuth(alerts)
+    for path, source, model, signed in (
+        (ALERTMANAGER_PATH, Surface.ALERTMANAGER, AlertmanagerPayload, False),
+        (GRAFANA_PATH, Surface.GRAFANA, GrafanaPayload, True),
+    ):
+        endpoint = AlertEndpoint(
+            source=source,
+            model=model,
+            auth=auth,
+            intake=intake,
+            max_body_bytes=alerts.max_body_bytes,
+            accepts_signature=signed,
+            metrics=metrics,
+        )
+        app.router.add_post(path, endpoint)
+
+    async def storm_summaries(_app: web.Application):
+        async with running(summaries, storm_tick(settings)):
+            yield
+
+    app.cleanup_ctx.append(storm_summaries)

@@ -1,0 +1,206 @@
+"""Which alerts go to whom: the `[[alerts.routes]]` tables of the TOML settings file.
+
+```toml
+[[alerts.routes]]
+name = "database on-call"
+matchers = ['team="db"', 'severity=~"critical|warning"']   # Alertmanager's matcher syntax
+recipients = ["+31612345678", "U024BE7LH", "S0614TZR7"]     # numbers, Slack users, user groups
+send_resolved = true          # default false
+mirror_channel = "C0123ALERTS"  # every alert SMS is also posted there, with its document_id
+continue = false              # default: the first matching route wins
+[alerts.routes.quiet_hours]
+start = "22:00"
+end = "07:00"
+timezone = "Europe/Amsterdam"  # the default
+matchers = ['severity="critical"']  # what still goes out at night (the default)
+```
+
+Matchers work as Alertmanager's: `=`, `!=`, `=~`, `!~`, regular expressions match the whole
+value, a missing label is the empty string. Routes are tried in order for each alert; the first
+match wins unless it says `continue = true`. Validation errors name the route and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from smsbot.errors import ConfigurationError, InvalidNumber
+from smsbot.sms.numbers import normalize_number
+
+_MATCHER = re.compile(r"^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$")
+# Slack ids: users U…/W…, user groups S…. Anything else must be a phone number.
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SLACK_GROUP = re.compile(r"^S[A-Z0-9]{2,}$")
+
+
+@dataclass(frozen=True)
+class Matcher:
+    label: str
+    op: Literal["=", "!=", "=~", "!~"]
+    value: str
+    pattern: re.Pattern[str] | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Matcher:
+        found = _MATCHER.match(text)
+        if not found:
+            raise ValueError(
+                f"matcher {text!r} is not label=value, label!=value, label=~regex or label!~regex"
+            )
+        label, op, value = found.groups()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        pattern = None
+        if op in ("=~", "!~"):
+            try:
+                # Anchored as Alertmanager anchors them: the regex must match the whole value.
+                pattern = re.compile(f"^(?:{value})$")
+            except re.error as exc:
+                raise ValueError(f"matcher {text!r}: bad regular expression: {exc}") from None
+        return cls(label, op, value, pattern)  # type: ignore[arg-type]
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        actual = labels.get(self.label, "")
+        if self.op == "=":
+            return actual == self.value
+        if self.op == "!=":
+            return actual != self.value
+        assert self.pattern is not None
+        found = self.pattern.match(actual) is not None
+        return found if self.op == "=~" else not found
+
+
+def _parse_matchers(values: Any) -> Any:
+    if isinstance(values, str):
+        values = [values]
+    if isinstance(values, list):
+        return [Matcher.parse(v) if isinstance(v, str) else v for v in values]
+    return values
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class QuietHours(_Config):
+    start: time
+    end: time
+    timezone: str = "Europe/Amsterdam"
+    # During quiet hours only alerts matching all of these are sent.
+    matchers: list[Matcher] = Field(default_factory=lambda: [Matcher.parse('severity="critical"')])
+
+    _parse = field_validator("matchers", mode="before")(_parse_matchers)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {value!r}; use an IANA name like Europe/Amsterdam"
+            ) from None
+        return value
+
+    def active(self, at: datetime) -> bool:
+        local = at.astimezone(ZoneInfo(self.timezone)).time()
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end  # spans midnight
+
+    def lets_through(self, labels: Mapping[str, str], at: datetime) -> bool:
+        return not self.active(at) or all(m.matches(labels) for m in self.matchers)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    kind: Literal["number", "user", "usergroup"]
+    value: str  # E.164 for numbers, the Slack id otherwise
+
+
+def _parse_recipient(text: str) -> Recipient:
+    text = text.strip()
+    if _SLACK_USER.match(text):
+        return Recipient("user", text)
+    if _SLACK_GROUP.match(text):
+        return Recipient("usergroup", text)
+    try:
+        return Recipient("number", normalize_number(text))
+    except InvalidNumber as exc:
+        raise ValueError(
+            f"recipient {text!r} is neither a Slack user (U…), a user group (S…) "
+            f"nor a number KPN accepts: {exc}"
+        ) from None
+
+
+class Route(_Config):
+    name: str
+    matchers: list[Matcher] = Field(default_factory=list)
+    recipients: list[Recipient] = Field(min_length=1)
+    send_resolved: bool = False
+    mirror_channel: str | None = None
+    continue_: bool = Field(default=False, alias="continue")
+    quiet_hours: QuietHours | None = None
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, arbitrary_types_allowed=True, populate_by_name=True
+    )
+
+    _parse = field_validator("matchers", mode="before")(_parse_matchers)
+
+    @field_validator("recipients", mode="before")
+    @classmethod
+    def _recipients(cls, values: Any) -> Any:
+        if isinstance(values, list):
+            return [_parse_recipient(v) if isinstance(v, str) else v for v in values]
+        return values
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return all(m.matches(labels) for m in self.matchers)
+
+    def accepts(self, labels: Mapping[str, str], status: str, at: datetime) -> bool:
+        """Whether this route sends an alert with these labels and status at this moment."""
+        if status == "resolved" and not self.send_resolved:
+            return False
+        return self.quiet_hours is None or self.quiet_hours.lets_through(labels, at)
+
+
+def load_routes(raw: Sequence[Mapping[str, Any]]) -> list[Route]:
+    """Validate `settings.alerts.routes`; raises `ConfigurationError` naming route and field."""
+    routes: list[Route] = []
+    names: set[str] = set()
+    for index, table in enumerate(raw):
+        label = table.get("name") if isinstance(table, Mapping) else None
+        where = f"alerts.routes[{index}]" + (f" ({label!r})" if label else "")
+        try:
+            route = Route.model_validate(table)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'route'}: "
+                f"{err['msg'].removeprefix('Value error, ')}"
+                for err in exc.errors()
+            )
+            raise ConfigurationError(f"{where}: {problems}") from None
+        if route.name in names:
+            raise ConfigurationError(f"{where}: route name {route.name!r} is used twice")
+        names.add(route.name)
+        routes.append(route)
+    return routes
+
+
+def routes_for(routes: Sequence[Route], labels: Mapping[str, str]) -> list[Route]:
+    """The routes an alert with these labels goes to: first match, or on while `continue`."""
+    chosen = []
+    for route in routes:
+        if route.matches(labels):
+            chosen.append(route)
+            if not route.continue_:
+                break
+    return chosen

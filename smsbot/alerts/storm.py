@@ -1,0 +1,147 @@
+"""The summary SMS after an alert storm.
+
+The service refuses alert SMS to a number past `alerts.storm_max` per
+`alerts.storm_window_seconds` (rule `storm`). Those alerts are not lost: once the number's
+window has room again, one summary goes out, e.g. "12 more alerts since 03:10, see Slack
+#alerts". The count comes from the store (refused-by-storm rows since the storm began), so it
+includes what other replicas held back; the summary's idempotency key is the number plus the
+window it is sent in, so two replicas send it once.
+
+What is pending lives in memory: after a restart, storms already under way get no summary (their
+alerts are still in the audit, and in the mirror channel).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from smsbot.alerts.intake import ALERT_SURFACES, STORM_RULE
+from smsbot.alerts.routing import Route
+from smsbot.settings import AlertSettings
+from smsbot.sms.numbers import mask_number
+from smsbot.sms.request import Outcome, SendRequest, Surface
+
+log = logging.getLogger(__name__)
+
+# Outcomes that used up one of the window's SMS (what the storm cap counts).
+COUNTED = (Outcome.QUEUED, Outcome.SENDING, Outcome.SENT, Outcome.UNKNOWN)
+DEFAULT_TIMEZONE = "Europe/Amsterdam"
+
+
+@dataclass
+class _Storm:
+    since: datetime
+    route: Route
+    source: Surface
+
+
+def summary_text(held: int, since: datetime, route: Route, source: Surface) -> str:
+    zone = ZoneInfo(route.quiet_hours.timezone if route.quiet_hours else DEFAULT_TIMEZONE)
+    when = since.astimezone(zone).strftime("%H:%M")
+    alerts = "alert" if held == 1 else "alerts"
+    if route.mirror_channel:
+        channel = route.mirror_channel
+        where = f"see Slack {channel if channel.startswith('#') else '#' + channel}"
+    else:
+        where = "see Grafana" if source is Surface.GRAFANA else "see Alertmanager"
+    return f"{held} more {alerts} since {when}, {where}"
+
+
+class StormSummaries:
+    """Remembers numbers whose alerts were held back and sends each one summary."""
+
+    def __init__(
+        self,
+        settings: AlertSettings,
+        service: Any,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.service = service
+        self.clock = clock
+        self._storms: dict[str, _Storm] = {}
+
+    @property
+    def pending(self) -> int:
+        return len(self._storms)
+
+    def refused(self, number: str, route: Route, source: Surface, at: datetime) -> None:
+        """Called by the intake for each alert SMS the storm cap refused."""
+        self._storms.setdefault(number, _Storm(at, route, source))
+
+    async def flush(self) -> int:
+        """Send the summaries whose window has reopened; returns how many were queued."""
+        sent = 0
+        for number, storm in list(self._storms.items()):
+            try:
+                if await self._flush_one(number, storm):
+                    sent += 1
+            except Exception:
+                # The store may be briefly unreachable: the storm stays pending for next time.
+                log.exception("storm summary for %s not sent yet", mask_number(number))
+        return sent
+
+    async def _flush_one(self, number: str, storm: _Storm) -> bool:
+        now = self.clock()
+        window = timedelta(seconds=self.settings.storm_window_seconds)
+        store = self.service.store
+        used = await store.count_recent(
+            since=now - window, to=number, surfaces=ALERT_SURFACES, outcomes=COUNTED
+        )
+        if used >= self.settings.storm_max:
+            return False  # the window is still full
+        held = await store.count_recent(
+            since=storm.since,
+            to=number,
+            surfaces=ALERT_SURFACES,
+            outcomes=(Outcome.REFUSED,),
+            rule=STORM_RULE,
+        )
+        del self._storms[number]
+        if held == 0:
+            return False
+        slot = int(now.timestamp() // self.settings.storm_window_seconds)
+        digest = hashlib.sha256(number.encode()).hexdigest()[:24]
+        result = await self.service.enqueue(
+            SendRequest(
+                actor=f"alert:{storm.route.name}",
+                surface=storm.source,
+                to=number,
+                text=summary_text(held, storm.since, storm.route, storm.source),
+                channel=storm.route.mirror_channel,
+                idempotency_key=f"alert-storm-summary:{digest}:{slot}",
+                reply={"route": storm.route.name, "mirror_channel": storm.route.mirror_channel},
+            )
+        )
+        if result.outcome is Outcome.REFUSED:
+            # Another burst filled the window first: try again when it has room (the next
+            # window gives the summary a fresh idempotency key).
+            self._storms.setdefault(number, storm)
+            return False
+        return not result.duplicate  # a duplicate: another replica sent this summary
+
+    async def run(self, interval: float) -> None:
+        """Flush every `interval` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(interval)
+            await self.flush()
+
+
+@contextlib.asynccontextmanager
+async def running(summaries: StormSummaries, interval: float):
+    task = asyncio.create_task(summaries.run(interval), name="alert-storm-summaries")
+    try:
+        yield summaries
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
