@@ -1,14 +1,14 @@
 """The "Send SMS" modal once open: the live counter while typing, and the submission.
 
 On submission everything that can be checked without sending is checked before the ack
-(number or person, sender, text, allowlist), and problems go back inline on the field that is
-wrong (`response_action: errors`), so the modal stays open with the text the person typed.
+(number or person, sender, text, and the allowlist by the service's own rule), and problems go
+back inline on the field that is wrong (`response_action: errors`), so the modal stays open
+with the text the person typed.
 Only a clean submission closes the modal and goes to the service.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 
@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from smsbot.errors import InputError
+from smsbot.policy.access import check_access
 from smsbot.slack import blocks
 from smsbot.slack.context import SlackDeps
 from smsbot.slack.sending import hand_over, phone_of_person
@@ -25,8 +26,6 @@ from smsbot.sms.numbers import normalize_number
 from smsbot.sms.request import SendRequest, Surface
 from smsbot.sms.sender import validate_sender
 from smsbot.sms.text import analyze, validate_text
-
-log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -52,25 +51,25 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         origin = blocks.ModalOrigin.load(view.get("private_metadata"))
         form = _Form.read(view)
         errors, number, recipient_name = await _check(deps, form, user_id)
-        if not errors and not await _permitted(deps, user_id, origin.channel):
-            errors[blocks.TO_BLOCK] = (
-                "You may not send SMS from Slack. "
-                f"Ask {deps.settings.slack.admin_contact} to add you to the SMS allowlist."
-            )
-            await ack(response_action="errors", errors=errors)
-            # The service records the refusal for the audit; the person has just been told.
-            await hand_over(
-                deps,
-                _request(form, origin, user_id, number or form.number or "", view, refusal=True),
-            )
-            return
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        await ack()
-        reply_extra = {"recipient_name": recipient_name} if recipient_name else {}
         assert number is not None
-        await hand_over(deps, _request(form, origin, user_id, number, view, extra=reply_extra))
+        extra = {"recipient_name": recipient_name} if recipient_name else {}
+        request = _request(form, origin, user_id, number, view, extra=extra)
+        refusal = await check_access(
+            request,
+            deps.service.allowlist,
+            allowed_workflows=deps.settings.allow.workflows,
+            admin_contact=deps.settings.slack.admin_contact,
+        )
+        if refusal is not None:
+            await ack(response_action="errors", errors={blocks.TO_BLOCK: refusal.message})
+            # The service records the refusal for the audit; the person has just been told.
+            await hand_over(deps, _request(form, origin, user_id, number, view, refusal=True))
+            return
+        await ack()
+        await hand_over(deps, request)
 
     app.action(blocks.TEXT_ACTION)(on_typing)
     app.view(blocks.MODAL_CALLBACK_ID)(on_submit)
@@ -125,15 +124,6 @@ async def _check(
     except InputError as exc:
         errors[blocks.TEXT_BLOCK] = str(exc)
     return errors, number, name
-
-
-async def _permitted(deps: SlackDeps, user_id: str, channel: str | None) -> bool:
-    try:
-        return await deps.service.allowlist.permits(user_id, channel)
-    except SlackApiError:
-        # A user group could not be read; the service decides (and audits) after the ack.
-        log.warning("allowlist check failed before the ack; leaving it to the service")
-        return True
 
 
 def _request(

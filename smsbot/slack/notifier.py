@@ -67,14 +67,9 @@ class SlackNotifier:
         to = self.shown_number(result.to, "that number")
         reason = (result.reason or "").rstrip(".")
         match result.outcome:
-            case Outcome.REFUSED if result.rule == "allowlist":
-                return blocks.problem(
-                    f"Not sent: {reason}.",
-                    f"Ask {self.settings.slack.admin_contact} to add you to the SMS allowlist.",
-                )
-            case Outcome.REFUSED:
-                return blocks.problem(f"Not sent to {to}: {reason}.", "")
-            case Outcome.INVALID:
+            case Outcome.REFUSED | Outcome.INVALID:
+                # The service's reason already says what to do (and for the allowlist, whom
+                # to ask: SMSBOT_SLACK__ADMIN_CONTACT).
                 return blocks.problem(f"Not sent: {reason}.", "")
             case Outcome.UNKNOWN:
                 return blocks.problem(

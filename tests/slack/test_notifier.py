@@ -79,8 +79,8 @@ async def test_without_channel_or_response_url_the_person_gets_a_dm(
     ("result", "says"),
     [
         (
-            SendResult(Outcome.REFUSED, "r", reason="U1 is not on the allowlist", rule="allowlist"),
-            lambda text: "Ask #it-help to add you" in text,
+            SendResult(Outcome.REFUSED, "r", reason="Not allowed. Ask #it-help.", rule="allowlist"),
+            lambda text: text.startswith("Not sent: Not allowed. Ask #it-help."),
         ),
         (
             SendResult(Outcome.FAILED, "r", to="+31612345678", reason="KPN is unavailable"),
