@@ -15,11 +15,15 @@ class ReceivedMessage:
     encoding: str  # "GSM-7" or "UCS-2"
     segments: int
     received_at: str  # ISO 8601 UTC
+    # The characters that made it UCS-2, so a reader sees why a short text took two parts.
+    ucs2_characters: tuple[str, ...] = ()
     webhook_url: str | None = None
     expirein: str | None = None
 
     def to_json(self) -> dict[str, object]:
-        return asdict(self)
+        out = asdict(self)
+        out["ucs2_characters"] = list(self.ucs2_characters)
+        return out
 
 
 class Inbox:

@@ -154,6 +154,7 @@ async def _accept_message(request: web.Request, state: SandboxState) -> web.Resp
             received_at=datetime.fromtimestamp(state.config.clock(), UTC)
             .isoformat(timespec="milliseconds")
             .replace("+00:00", "Z"),
+            ucs2_characters=valid.text.ucs2_characters,
             webhook_url=valid.webhook_url,
             expirein=valid.expirein,
         )

@@ -41,7 +41,9 @@ async def test_encoding_and_segments_come_from_the_text_rules(
     await post_send(http, sandbox, token, message(content="y" * 161))
     ucs2, long_gsm = sandbox.messages()
     assert (ucs2["encoding"], ucs2["segments"]) == ("UCS-2", 2)
+    assert ucs2["ucs2_characters"] == ["’"]
     assert (long_gsm["encoding"], long_gsm["segments"]) == ("GSM-7", 2)
+    assert long_gsm["ucs2_characters"] == []
 
 
 async def test_m2m_number_and_optional_fields_are_kept(

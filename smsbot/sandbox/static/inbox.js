@@ -18,7 +18,9 @@ function renderMessage(template, message) {
   item.querySelector(".number").textContent = `to ${formatNumber(message.mobile_number)}`;
   item.querySelector(".bubble").textContent = message.content;
   const encoding = item.querySelector(".encoding");
-  encoding.textContent = message.encoding;
+  const forcedBy = message.ucs2_characters || [];
+  encoding.textContent =
+    forcedBy.length > 0 ? `${message.encoding} (because of ${forcedBy.join(" ")})` : message.encoding;
   encoding.classList.toggle("ucs2", message.encoding === "UCS-2");
   item.querySelector(".parts").textContent =
     message.segments === 1 ? "1 part" : `${message.segments} parts`;
