@@ -1,0 +1,49 @@
+"""Opening and closing the service with everything it needs, in the right order.
+
+```python
+async with open_service(settings, metrics=metrics) as service:
+    ...
+```
+
+Opens the store (creating or upgrading its schema), the KPN client and the outbox worker; the
+worker first resumes what a previous process left: rows still `queued` are sent, rows left
+`sending` for longer than a send can take become `unknown`. On exit the worker stops claiming,
+sends under way get time to finish, and the client and store are closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from smsbot.kpn.client import KpnClient
+from smsbot.metrics import Metrics
+from smsbot.service import SmsService
+from smsbot.settings import Settings
+from smsbot.store import Store
+
+
+@asynccontextmanager
+async def open_service(
+    settings: Settings,
+    *,
+    metrics: Metrics | None = None,
+    run_outbox: bool = True,
+    outbox_concurrency: int = 8,
+) -> AsyncIterator[SmsService]:
+    """`run_outbox=False` is for one-shot commands (`smsbot send`) that send in their own task
+    and should leave the bot's queued rows to the bot, whose notifiers can answer in Slack."""
+    store = await Store.open(settings.database_url, store_text=settings.audit.store_text)
+    try:
+        async with KpnClient(settings.kpn) as kpn:
+            service = SmsService(
+                settings, store, kpn, metrics=metrics, outbox_concurrency=outbox_concurrency
+            )
+            if run_outbox:
+                service.start_outbox()
+            try:
+                yield service
+            finally:
+                await service.stop_outbox()
+    finally:
+        await store.close()

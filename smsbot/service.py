@@ -1,0 +1,364 @@
+"""The one pipeline every surface uses: validate, authorize, record, send, record, notify.
+
+```python
+async with open_service(settings) as service:          # smsbot.bootstrap
+    result = await service.submit(request)              # the whole pipeline, final outcome
+    result = await service.enqueue(request)             # recorded as queued; the outbox sends
+```
+
+Every request ends as a stored record and a `SendResult`; nothing is raised for bad input, a
+refusal or a KPN failure, so each surface handles one type. `submit` sends in the caller's task;
+`enqueue` returns as soon as the request is safely recorded and the outbox worker sends it.
+Either way the notifier registered for the request's surface hears the final outcome.
+
+Nothing is sent twice: the idempotency key is unique in the store, a queued row is claimed by
+one worker with a conditional UPDATE before it is handed to KPN, and a row whose send was under
+way when its process died becomes `unknown` (perhaps sent) instead of being sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+
+from smsbot.errors import (
+    InputError,
+    KpnError,
+    KpnOutcomeUnknown,
+    KpnQuotaExhausted,
+    KpnUnavailable,
+)
+from smsbot.kpn.client import KpnClient
+from smsbot.metrics import Metrics
+from smsbot.notify import Notifier
+from smsbot.policy import Allowlist, QuotaGate, Refusal, caps_for, check_access
+from smsbot.policy.refusal import at
+from smsbot.settings import Settings
+from smsbot.sms.numbers import mask_number, normalize_number
+from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
+from smsbot.sms.sender import validate_sender
+from smsbot.sms.text import validate_text
+from smsbot.store import Admission, AuditRecord, NewRecord, Store, utcnow
+
+log = logging.getLogger(__name__)
+
+UNREACHABLE = "KPN is unreachable; nothing was sent. Try again in a minute."
+NO_ANSWER = (
+    "KPN did not answer, so the SMS may or may not have been sent. Check with the recipient "
+    "(or the audit log) before sending it again."
+)
+DIED_WHILE_SENDING = (
+    "smsbot stopped while handing this SMS to KPN, so it may or may not have been sent. "
+    "Check with the recipient before sending it again."
+)
+UNEXPECTED = (
+    "smsbot hit an unexpected error while sending, so the SMS may or may not have been sent. "
+    "Check with the recipient before sending it again; the error is in smsbot's log."
+)
+
+# How often the outbox looks for rows other replicas queued, and does its housekeeping.
+POLL_SECONDS = 1.0
+STALE_CHECK_SECONDS = 30.0
+PURGE_SECONDS = 3600.0
+
+
+class SmsService:
+    """Build with `smsbot.bootstrap.open_service`, which also runs the outbox worker."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        kpn: KpnClient,
+        *,
+        metrics: Metrics | None = None,
+        outbox_concurrency: int = 8,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.metrics = metrics
+        self.allowlist = Allowlist(
+            users=settings.allow.users,
+            usergroups=settings.allow.usergroups,
+            channels=settings.allow.channels,
+            cache_seconds=settings.slack.usergroup_cache_seconds,
+        )
+        self.quota = QuotaGate()
+        self._kpn = kpn
+        self._notifiers: dict[Surface, Notifier] = {}
+        self._outbox_concurrency = max(1, outbox_concurrency)
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._worker: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        kpn_settings = settings.kpn
+        # The longest one send can take: every attempt timing out, plus the retry budget. A
+        # row `sending` for longer than this belongs to a process that is gone.
+        self.stale_after = timedelta(
+            seconds=(kpn_settings.connect_timeout + kpn_settings.read_timeout)
+            * max(1, kpn_settings.max_attempts)
+            + kpn_settings.max_retry_seconds
+            + 5.0
+        )
+
+    def register_notifier(self, surface: Surface, notifier: Notifier) -> None:
+        self._notifiers[surface] = notifier
+
+    # -- the pipeline ----------------------------------------------------------------------
+
+    async def submit(self, request: SendRequest) -> SendResult:
+        """Run the whole pipeline and return the final outcome, or the earlier request's
+        result with `duplicate=True` when its idempotency key was seen before."""
+        admission = await self._record(request, hold_for_quota=False)
+        if admission.duplicate:
+            return admission.record.to_result(duplicate=True)
+        record = admission.record
+        if record.outcome != Outcome.QUEUED:
+            await self._finished(request, record)
+            return record.to_result()
+        claimed = await self.store.mark_sending(record.request_id)
+        if claimed is None:
+            # The outbox worker (here or on another replica) picked the row up first.
+            return (await self._await_final(record.request_id)).to_result()
+        final = await self._send(claimed, request, requeue_on_quota=False)
+        assert final is not None
+        return final.to_result()
+
+    async def enqueue(self, request: SendRequest) -> SendResult:
+        """Validate, authorize and record the request as `queued`, and return at once; the
+        outbox worker sends it and then calls the notifier. While KPN's quota is used up the
+        request waits in the outbox until the quota resets."""
+        admission = await self._record(request, hold_for_quota=True)
+        if admission.duplicate:
+            return admission.record.to_result(duplicate=True)
+        record = admission.record
+        if record.outcome != Outcome.QUEUED:
+            await self._finished(request, record)
+        else:
+            self._wake.set()
+        return record.to_result()
+
+    async def history(self, actor: str, limit: int = 10) -> list[AuditRecord]:
+        return await self.store.recent(limit, actor=actor)
+
+    async def recent(self, limit: int = 20) -> list[AuditRecord]:
+        return await self.store.recent(limit)
+
+    async def ready(self) -> bool:
+        return await self.store.ping()
+
+    async def _record(self, request: SendRequest, *, hold_for_quota: bool) -> Admission:
+        """Steps 1-3: validate, authorize, record. Invalid and refused requests are recorded
+        with their reason too; the store returns the earlier record for a known key."""
+        base = {
+            "actor": request.actor,
+            "surface": request.surface,
+            "idempotency_key": request.idempotency_key,
+            "channel": request.channel,
+            "reply": request.reply,
+            "text_length": len(request.text),
+            "text": request.text,
+        }
+        recipient: str | None = None
+        try:
+            recipient = normalize_number(request.to)
+            sender = validate_sender(request.sender, self.settings.kpn.sender)
+            info = validate_text(request.text, self.settings.sms.max_characters)
+        except InputError as exc:
+            invalid = NewRecord(
+                **base, outcome=Outcome.INVALID, recipient=recipient, rule=exc.field,
+                error=str(exc),
+            )  # fmt: skip
+            return await self.store.admit(invalid)
+        valid = {
+            **base,
+            "recipient": recipient,
+            "sender": sender,
+            "parts": info.parts,
+            "encoding": info.encoding,
+        }
+        refusal = await check_access(
+            request,
+            self.allowlist,
+            allowed_workflows=self.settings.allow.workflows,
+            admin_contact=self.settings.slack.admin_contact,
+        )
+        if refusal is None and not hold_for_quota:
+            refusal = self.quota.check()
+        if refusal is not None:
+            return await self.store.admit(self._refused(valid, refusal))
+        caps = caps_for(self.settings, request.surface, request.actor, recipient)
+        return await self.store.admit(NewRecord(**valid, outcome=Outcome.QUEUED), caps)
+
+    @staticmethod
+    def _refused(valid: dict[str, object], refusal: Refusal) -> NewRecord:
+        return NewRecord(
+            **valid,  # type: ignore[arg-type]
+            outcome=Outcome.REFUSED,
+            rule=refusal.rule,
+            error=refusal.message,
+            retry_at=refusal.retry_at,
+        )
+
+    async def _send(
+        self, record: AuditRecord, request: SendRequest, *, requeue_on_quota: bool
+    ) -> AuditRecord | None:
+        """Steps 4-6 for a row this process has marked `sending`. Returns the final record,
+        or None when the row went back to the outbox to wait for KPN's quota."""
+        assert record.recipient is not None and record.text is not None
+        started = time.perf_counter()
+        outcome, fields = Outcome.SENT, {}
+        try:
+            receipt = await self._kpn.send(record.recipient, record.text, record.sender or "")
+        except KpnQuotaExhausted as exc:
+            until = self.quota.saw_exhausted(exc)
+            message = (
+                f"smsbot's KPN SMS quota is used up until {at(until)}; nothing was sent. "
+                "Try again after that time."
+            )
+            if requeue_on_quota:
+                await self.store.requeue(record.request_id, not_before=until, error=message)
+                log.info("sms %s waits in the outbox for KPN's quota", record.request_id)
+                return None
+            outcome, fields = Outcome.FAILED, {"error": message, "rule": "kpn_quota",
+                                               "retry_at": until}  # fmt: skip
+        except KpnOutcomeUnknown:
+            outcome, fields = Outcome.UNKNOWN, {"error": NO_ANSWER}
+        except KpnUnavailable:
+            outcome, fields = Outcome.FAILED, {"error": UNREACHABLE}
+        except KpnError as exc:
+            outcome, fields = Outcome.FAILED, {"error": str(exc)}
+        except Exception:
+            log.exception("unexpected error sending sms %s", record.request_id)
+            outcome, fields = Outcome.UNKNOWN, {"error": UNEXPECTED}
+        else:
+            self.quota.saw_quota(receipt.quota)
+            fields = {"document_id": receipt.document_id, "extra_attempts": receipt.attempts - 1}
+        finally:
+            if self.metrics is not None:
+                self.metrics.kpn_latency.observe(time.perf_counter() - started)
+        final = await self.store.finish(record.request_id, outcome, **fields)  # type: ignore[arg-type]
+        await self._finished(request, final)
+        return final
+
+    async def _finished(self, request: SendRequest, record: AuditRecord) -> None:
+        """Step 6: count, log (number masked) and tell the surface."""
+        if self.metrics is not None:
+            self.metrics.sends.labels(str(record.surface), str(record.outcome)).inc()
+        shown = mask_number(record.recipient) if record.recipient else "-"
+        log.info(
+            "sms %s %s: %s to %s from %s%s",
+            record.request_id,
+            record.outcome,
+            record.surface,
+            shown,
+            record.actor,
+            f" document_id={record.document_id}" if record.document_id else "",
+        )
+        notifier = self._notifiers.get(record.surface)
+        if notifier is None:
+            return
+        try:
+            await notifier.notify(request, record.to_result())
+        except Exception:
+            log.exception("the %s notifier failed for sms %s", record.surface, record.request_id)
+
+    async def _await_final(self, request_id: str) -> AuditRecord:
+        deadline = time.monotonic() + self.stale_after.total_seconds()
+        while True:
+            record = await self.store.get(request_id)
+            assert record is not None
+            if record.outcome.is_final or time.monotonic() > deadline:
+                return record
+            await asyncio.sleep(0.05)
+
+    # -- the outbox worker ----------------------------------------------------------------
+
+    def start_outbox(self) -> None:
+        """Start sending queued rows in the background (`open_service` does this)."""
+        if self._worker is None:
+            self._stopping = False
+            self._worker = asyncio.create_task(self._run_outbox(), name="smsbot-outbox")
+
+    async def stop_outbox(self, grace_seconds: float | None = None) -> None:
+        """Stop claiming rows and let sends under way finish (they are cancelled after
+        `grace_seconds`, leaving their rows `sending`, to become `unknown` later)."""
+        if self._worker is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        grace = self.stale_after.total_seconds() if grace_seconds is None else grace_seconds
+        await self._worker
+        self._worker = None
+        if self._in_flight:
+            _done, pending = await asyncio.wait(self._in_flight, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _run_outbox(self) -> None:
+        last_stale_check = last_purge = float("-inf")
+        failures = 0
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                now = time.monotonic()
+                if now - last_stale_check >= STALE_CHECK_SECONDS:
+                    await self._expire_stale()
+                    last_stale_check = now
+                if now - last_purge >= PURGE_SECONDS:
+                    await self._purge()
+                    last_purge = now
+                claimed = await self._claim_some()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("outbox: the store failed; trying again")
+                claimed = 0
+                await asyncio.sleep(min(30.0, 0.5 * 2**failures))
+            if claimed and len(self._in_flight) < self._outbox_concurrency:
+                continue  # more rows may be waiting
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+            except TimeoutError:
+                pass
+
+    async def _claim_some(self) -> int:
+        if self.quota.reopens_at is not None:
+            return 0  # KPN would answer 429: leave the rows queued until the reset
+        free = self._outbox_concurrency - len(self._in_flight)
+        if free <= 0:
+            return 0
+        rows = await self.store.claim_queued(free)
+        for row in rows:
+            task = asyncio.create_task(self._send_claimed(row))
+            self._in_flight.add(task)
+            task.add_done_callback(self._sent_one)
+        return len(rows)
+
+    def _sent_one(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._wake.set()  # a slot is free
+
+    async def _send_claimed(self, row: AuditRecord) -> None:
+        try:
+            await self._send(row, row.to_request(), requeue_on_quota=True)
+        except Exception:
+            # Only the store can fail here (KPN errors are outcomes): the row stays `sending`
+            # and becomes `unknown` after `stale_after`, never sent twice.
+            log.exception("outbox: could not record the outcome of sms %s", row.request_id)
+
+    async def _expire_stale(self) -> None:
+        cutoff = utcnow() - self.stale_after
+        for record in await self.store.expire_stale_sending(cutoff, DIED_WHILE_SENDING):
+            await self._finished(record.to_request(), record)
+
+    async def _purge(self) -> None:
+        before = utcnow() - timedelta(days=self.settings.audit.retention_days)
+        deleted = await self.store.purge(before)
+        if deleted:
+            log.info("retention: deleted %d audit records older than %s", deleted, before)

@@ -1,0 +1,274 @@
+"""The pipeline end to end: real sandbox over loopback HTTP, real store (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import pytest
+
+from smsbot.bootstrap import open_service
+from smsbot.metrics import Metrics
+from smsbot.sandbox.testing import SandboxHandle, running_sandbox
+from smsbot.service import NO_ANSWER, UNREACHABLE
+from smsbot.sms.request import Outcome, SendRequest, Surface
+from smsbot.store import utcnow
+from tests.service.conftest import RecordingNotifier, settings_for
+
+NUMBER = "+31612345678"
+
+
+def cli(text: str = "Disk full on db-1", to: str = "06 1234 5678", **kw) -> SendRequest:
+    return SendRequest(actor="cli:ops", surface=Surface.CLI, to=to, text=text, **kw)
+
+
+async def test_a_request_is_sent_recorded_and_notified(sandbox: SandboxHandle, database_url):
+    metrics = Metrics()
+    notifier = RecordingNotifier()
+    async with open_service(settings_for(sandbox.url, database_url), metrics=metrics) as service:
+        service.register_notifier(Surface.CLI, notifier)
+        result = await service.submit(cli(sender="Ops", reply={"thread": "t1"}))
+        [record] = await service.recent()
+
+    assert result.outcome == Outcome.SENT
+    assert (result.to, result.parts, result.encoding) == (NUMBER, 1, "GSM-7")
+    [message] = sandbox.messages()
+    assert message["document_id"] == result.document_id
+    assert (message["mobile_number"], message["sender"]) == (NUMBER, "Ops")
+    assert message["content"] == "Disk full on db-1"
+    assert (record.request_id, record.outcome, record.document_id) == (
+        result.request_id,
+        Outcome.SENT,
+        result.document_id,
+    )
+    assert record.text is None  # not kept after sending unless SMSBOT_AUDIT__STORE_TEXT
+    assert record.attempts == 1
+    [(request, told)] = notifier.calls
+    assert told == result and request.reply == {"thread": "t1"}
+    assert metrics.sends.labels("cli", "sent")._value.get() == 1
+    assert metrics.kpn_latency._sum.get() > 0
+
+
+async def test_default_sender_comes_from_settings(sandbox: SandboxHandle, sqlite_url: str):
+    settings = settings_for(sandbox.url, sqlite_url, kpn={"sender": "NOC"})
+    async with open_service(settings) as service:
+        await service.submit(cli())
+    assert sandbox.messages()[0]["sender"] == "NOC"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "says"),
+    [
+        ({"to": "020 123 4567"}, "to", "landline"),
+        ({"text": ""}, "text", ""),
+        ({"text": "x" * 1001}, "text", "1001"),
+        ({"sender": "MuchTooLongSender"}, "sender", "11"),
+    ],
+)
+async def test_invalid_input_is_recorded_and_returned(
+    sandbox: SandboxHandle, sqlite_url: str, overrides, field, says
+):
+    notifier = RecordingNotifier()
+    async with open_service(settings_for(sandbox.url, sqlite_url)) as service:
+        service.register_notifier(Surface.CLI, notifier)
+        request = cli(**overrides)
+        result = await service.submit(request)
+        [record] = await service.recent()
+    assert result.outcome == Outcome.INVALID
+    assert result.rule == field
+    assert says in result.reason
+    assert (record.outcome, record.error) == (Outcome.INVALID, result.reason)
+    assert sandbox.send_requests == 0
+    assert [r for _, r in notifier.calls] == [result]
+
+
+async def test_allowlist_by_surface(sandbox: SandboxHandle, sqlite_url: str) -> None:
+    settings = settings_for(
+        sandbox.url,
+        sqlite_url,
+        allow={"users": ["U1"], "channels": ["COPS"], "workflows": ["Wf1"]},
+    )
+    async with open_service(settings) as service:
+
+        async def outcome(actor: str, surface: Surface, channel: str | None = None) -> Outcome:
+            request = SendRequest(actor, surface, "0612345678", "hi", channel=channel)
+            return (await service.submit(request)).outcome
+
+        assert await outcome("U1", Surface.SLACK_COMMAND) == Outcome.SENT
+        assert await outcome("U2", Surface.SLACK_MODAL, channel="COPS") == Outcome.SENT
+        assert await outcome("U2", Surface.SLACK_SHORTCUT, channel="CRANDOM") == Outcome.REFUSED
+        assert await outcome("U1", Surface.WORKFLOW) == Outcome.SENT
+        assert await outcome("U2", Surface.WORKFLOW) == Outcome.REFUSED
+        assert await outcome("workflow:Wf1", Surface.WORKFLOW) == Outcome.SENT
+        assert await outcome("workflow:Wf2", Surface.WORKFLOW) == Outcome.REFUSED
+        assert await outcome("alert:oncall", Surface.ALERTMANAGER) == Outcome.SENT
+        refusals = [r for r in await service.recent() if r.outcome == Outcome.REFUSED]
+    assert len(sandbox.messages()) == 5
+    assert {r.rule for r in refusals} == {"allowlist"}
+    assert any("SMSBOT_ALLOW__WORKFLOWS" in r.error for r in refusals)
+    assert any("SMSBOT_ALLOW__USERS" in r.error for r in refusals)
+
+
+async def test_kpn_unreachable_is_a_failure_that_says_what_to_do(
+    sandbox: SandboxHandle, sqlite_url: str
+):
+    settings = settings_for(sandbox.url, sqlite_url, kpn={"max_attempts": 2})
+    sandbox.add_fault(status=503, count=2)
+    async with open_service(settings) as service:
+        result = await service.submit(cli())
+    assert (result.outcome, result.reason) == (Outcome.FAILED, UNREACHABLE)
+    assert sandbox.messages() == []
+
+
+async def test_no_answer_is_unknown_and_never_retried(sandbox: SandboxHandle, database_url):
+    sandbox.add_fault(drop=True)
+    async with open_service(settings_for(sandbox.url, database_url)) as service:
+        result = await service.submit(cli())
+        [record] = await service.recent()
+        again = await service.submit(cli())  # a new request (new key) is a new SMS
+    assert (result.outcome, result.reason) == (Outcome.UNKNOWN, NO_ANSWER)
+    assert record.outcome == Outcome.UNKNOWN
+    assert sandbox.send_requests == 2  # one dropped, one for the second request
+    assert again.outcome == Outcome.SENT
+
+
+async def test_a_failing_notifier_does_not_change_the_outcome(
+    sandbox: SandboxHandle, sqlite_url: str, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.ERROR, logger="smsbot.service")
+    async with open_service(settings_for(sandbox.url, sqlite_url)) as service:
+        service.register_notifier(Surface.CLI, RecordingNotifier(fail=True))
+        result = await service.submit(cli())
+        [record] = await service.recent()
+    assert result.outcome == Outcome.SENT == record.outcome
+    assert "the cli notifier failed" in caplog.text
+
+
+async def test_twenty_concurrent_requests_with_one_key_send_one_sms(
+    sandbox: SandboxHandle, database_url: str
+):
+    async with open_service(settings_for(sandbox.url, database_url)) as service:
+        results = await asyncio.gather(
+            *(service.submit(cli(idempotency_key="slack-retry-1")) for _ in range(20))
+        )
+        # Later, once finished, a retry gets the final result of the first request.
+        late = await service.submit(cli(idempotency_key="slack-retry-1"))
+    assert len(sandbox.messages()) == 1
+    assert sum(not r.duplicate for r in results) == 1
+    assert len({r.request_id for r in results}) == 1
+    assert (late.duplicate, late.outcome) == (True, Outcome.SENT)
+    assert late.document_id == sandbox.messages()[0]["document_id"]
+
+
+async def test_per_actor_limit_says_when_the_next_send_is_possible(
+    sandbox: SandboxHandle, database_url: str
+):
+    settings = settings_for(sandbox.url, database_url, limits={"per_actor_per_hour": 2})
+    async with open_service(settings) as service:
+        first = await service.submit(cli(to="0612345671"))
+        await service.submit(cli(to="0612345672"))
+        refused = await service.submit(cli(to="0612345673"))
+        other_actor = await service.submit(
+            SendRequest("U1", Surface.SLACK_COMMAND, "0612345673", "hi")
+        )
+        [first_record] = [r for r in await service.recent() if r.request_id == first.request_id]
+    assert (refused.outcome, refused.rule) == (Outcome.REFUSED, "rate_limit")
+    assert refused.retry_at == first_record.time + timedelta(hours=1)
+    assert f"{refused.retry_at:%H:%M} UTC" in refused.reason
+    assert "SMSBOT_LIMITS__PER_ACTOR_PER_HOUR" in refused.reason
+    assert other_actor.outcome == Outcome.SENT
+    assert len(sandbox.messages()) == 3
+
+
+async def test_per_recipient_limit_masks_the_number(sandbox: SandboxHandle, sqlite_url: str):
+    settings = settings_for(sandbox.url, sqlite_url, limits={"per_recipient_per_hour": 1})
+    async with open_service(settings) as service:
+        await service.submit(cli())
+        refused = await service.submit(SendRequest("U1", Surface.SLACK_COMMAND, NUMBER, "hi"))
+    assert (refused.outcome, refused.rule) == (Outcome.REFUSED, "rate_limit")
+    assert "+31 6 ****5678" in refused.reason and NUMBER not in refused.reason
+    assert refused.retry_at is not None and refused.retry_at > utcnow()
+
+
+async def test_alerts_have_storm_control_instead_of_hourly_limits(
+    sandbox: SandboxHandle, sqlite_url: str
+):
+    settings = settings_for(
+        sandbox.url,
+        sqlite_url,
+        limits={"per_actor_per_hour": 1, "per_recipient_per_hour": 1},
+        alerts={"storm_max": 3, "storm_window_seconds": 600},
+    )
+    async with open_service(settings) as service:
+        results = [
+            await service.submit(SendRequest("alert:oncall", surface, NUMBER, f"alert {i}"))
+            for i, surface in enumerate([Surface.ALERTMANAGER, Surface.GRAFANA] * 2)
+        ]
+        person = await service.submit(SendRequest("U1", Surface.SLACK_COMMAND, NUMBER, "hi"))
+    assert [r.outcome for r in results] == [Outcome.SENT] * 3 + [Outcome.REFUSED]
+    assert results[-1].rule == "storm"
+    assert "3 alert SMS in the last 10 minutes" in results[-1].reason
+    assert person.outcome == Outcome.SENT  # alerts did not use up the person's allowance
+
+
+async def test_quota_used_up_refuses_until_the_reset_without_asking_kpn(sqlite_url: str):
+    async with running_sandbox(quota="2/hour") as sandbox:
+        async with open_service(settings_for(sandbox.url, sqlite_url)) as service:
+            sent = [await service.submit(cli(to=f"061234567{i}")) for i in range(2)]
+            refused = await service.submit(cli(to="0612345679"))
+        assert [r.outcome for r in sent] == [Outcome.SENT, Outcome.SENT]
+        assert (refused.outcome, refused.rule) == (Outcome.REFUSED, "kpn_quota")
+        assert refused.retry_at is not None and refused.retry_at > utcnow()
+        assert "quota is used up until" in refused.reason
+        assert sandbox.send_requests == 2
+
+
+async def test_after_a_429_later_sends_wait_for_the_reset(sandbox: SandboxHandle, sqlite_url):
+    settings = settings_for(sandbox.url, sqlite_url, kpn={"max_attempts": 1})
+    sandbox.add_fault(status=429, retry_after=120)
+    async with open_service(settings) as service:
+        failed = await service.submit(cli())
+        refused = await service.submit(cli())
+    assert (failed.outcome, failed.rule) == (Outcome.FAILED, "kpn_quota")
+    assert (refused.outcome, refused.rule) == (Outcome.REFUSED, "kpn_quota")
+    assert timedelta(seconds=100) < refused.retry_at - utcnow() <= timedelta(seconds=120)
+    assert sandbox.send_requests == 1
+
+
+async def test_enqueue_returns_at_once_and_the_outbox_sends(sandbox: SandboxHandle, database_url):
+    sandbox.add_fault(delay_ms=300)
+    notifier = RecordingNotifier()
+    async with open_service(settings_for(sandbox.url, database_url)) as service:
+        service.register_notifier(Surface.ALERTMANAGER, notifier)
+        request = SendRequest("alert:oncall", Surface.ALERTMANAGER, NUMBER, "db down")
+        queued = await service.enqueue(request)
+        assert queued.outcome == Outcome.QUEUED
+        assert sandbox.messages() == []
+        await notifier.wait_for(1)
+        duplicate = await service.enqueue(request)
+    [(told_request, told)] = notifier.calls
+    assert told.outcome == Outcome.SENT and told.request_id == queued.request_id
+    assert (told_request.text, told_request.idempotency_key) == ("db down", request.idempotency_key)
+    assert (duplicate.duplicate, duplicate.outcome) == (True, Outcome.SENT)
+    assert [m["content"] for m in sandbox.messages()] == ["db down"]
+
+
+async def test_enqueue_reports_refusals_through_the_notifier_too(
+    sandbox: SandboxHandle, sqlite_url: str
+):
+    notifier = RecordingNotifier()
+    async with open_service(settings_for(sandbox.url, sqlite_url)) as service:
+        service.register_notifier(Surface.SLACK_MODAL, notifier)
+        result = await service.enqueue(SendRequest("U9", Surface.SLACK_MODAL, NUMBER, "hi"))
+    assert result.outcome == Outcome.REFUSED
+    assert [r for _, r in notifier.calls] == [result]
+
+
+async def test_history_is_per_actor(sandbox: SandboxHandle, sqlite_url: str) -> None:
+    async with open_service(settings_for(sandbox.url, sqlite_url)) as service:
+        await service.submit(cli())
+        await service.submit(SendRequest("U1", Surface.SLACK_COMMAND, NUMBER, "hi"))
+        assert [r.actor for r in await service.history("U1")] == ["U1"]
+        assert len(await service.recent()) == 2
+        assert await service.ready()
