@@ -124,7 +124,7 @@ class KpnClient:
             receipt = Receipt(
                 document_id=accepted.document_id,
                 status=accepted.status,
-                quota=Quota.from_headers(answer.headers),
+                quota=answer.quota,
                 api_version=answer.headers.get("api-version"),
                 attempts=requests,
             )
@@ -182,9 +182,8 @@ class KpnClient:
 
     def _observe(self, answer: Answer) -> None:
         """Keep the quota KPN reported, and warn (once) when KPN announces a sunset."""
-        quota = Quota.from_headers(answer.headers)
-        if quota is not None:
-            self.last_quota = quota
+        if answer.quota is not None:
+            self.last_quota = answer.quota
         sunset = (answer.headers.get("sunset") or "").strip()
         if sunset and sunset.lower() != "n/a" and not self._sunset_warned:
             self._sunset_warned = True

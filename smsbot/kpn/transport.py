@@ -27,12 +27,14 @@ is bounded by `connect_timeout`, the wait for each read of the answer by `read_t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import aiohttp
 from multidict import CIMultiDictProxy
 from yarl import URL
 
 from smsbot.errors import KpnOutcomeUnknown, KpnUnavailable
+from smsbot.kpn.models import Quota
 from smsbot.kpn.responses import Endpoint
 from smsbot.settings import KpnSettings
 
@@ -49,6 +51,10 @@ class Answer:
     status: int
     headers: CIMultiDictProxy[str]
     body: bytes
+
+    @cached_property
+    def quota(self) -> Quota | None:
+        return Quota.from_headers(self.headers)
 
 
 def timeouts(settings: KpnSettings) -> aiohttp.ClientTimeout:
