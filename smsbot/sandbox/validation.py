@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from smsbot.errors import InvalidNumber, InvalidText
+from smsbot.errors import InvalidNumber
 from smsbot.sms.numbers import normalize_number
-from smsbot.sms.text import TextInfo, validate_text
+from smsbot.sms.text import TextInfo, analyze
 
 MAX_SENDER_LENGTH = 11
 DEFAULT_SENDER = "KPN"  # what KPN uses when the body names no sender
@@ -111,10 +111,17 @@ def _content(content: Any, max_characters: int) -> tuple[str, TextInfo]:
     field = "messages[0].content"
     if not isinstance(content, str):
         raise SendRefused("content is required and must be a text", field)
-    try:
-        return content, validate_text(content, max_characters)
-    except InvalidText as exc:
-        raise SendRefused(str(exc), field) from None
+    # KPN's own rule, 1 to 1000 characters; smsbot's stricter ones (no blank text) are the
+    # bot's business, so that a client refusing less still finds out what KPN would do.
+    if not content:
+        raise SendRefused(f"content is empty; write 1 to {max_characters} characters", field)
+    if len(content) > max_characters:
+        raise SendRefused(
+            f"content is {len(content)} characters; KPN accepts at most {max_characters}. "
+            f"Shorten it by {len(content) - max_characters}.",
+            field,
+        )
+    return content, analyze(content)
 
 
 def _webhook_url(url: Any) -> str | None:

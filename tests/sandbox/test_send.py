@@ -118,7 +118,7 @@ def _without(name: str) -> dict[str, Any]:
         (message("06-CALL-ME"), "messages[0].mobile_number", "letters"),
         (_without("content"), "messages[0].content", "required"),
         (_field("content", ""), "messages[0].content", "empty"),
-        (message(content="x" * 1001), "messages[0].content", "1001 characters"),
+        (message(content="x" * 1001), "messages[0].content", "1001 characters; KPN accepts"),
         (message(webhook_url="ftp://example.com"), "webhook_url", "http or https URL"),
         (message(expirein=3600), "expirein", "written as a text"),
         (message(expirein="soon"), "expirein", "written as a text"),
@@ -140,6 +140,14 @@ async def test_invalid_bodies_get_a_kpn_error_naming_field_and_fix(
     assert error["info"] == info
     assert says in error["message"]
     assert sandbox.messages() == []
+
+
+async def test_blank_content_is_kpns_to_accept(
+    http: aiohttp.ClientSession, sandbox: SandboxHandle, token: str
+) -> None:
+    # Refusing blank text is smsbot's own rule; the sandbox answers as KPN would.
+    status, _, _ = await post_send(http, sandbox, token, message(content=" "))
+    assert status == 200
 
 
 async def test_exactly_1000_characters_are_accepted(
