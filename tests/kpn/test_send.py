@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import aiohttp
+import pytest
 
+from smsbot.errors import ConfigurationError
 from smsbot.kpn.client import KpnClient
 from smsbot.kpn.models import Quota
 from smsbot.sandbox.testing import SandboxHandle, running_sandbox
@@ -81,3 +83,8 @@ async def test_the_client_owns_and_closes_its_session_when_none_is_given(
 
 def test_quota_without_headers_is_none() -> None:
     assert Quota.from_headers({}) is None
+
+
+def test_a_base_url_that_is_not_http_is_refused_with_the_variable_name() -> None:
+    with pytest.raises(ConfigurationError, match="SMSBOT_KPN__BASE_URL"):
+        KpnClient(sandbox_settings("api-prd.kpn.com"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import pytest
@@ -158,3 +159,40 @@ async def test_fetch_token_returns_the_cached_token(sandbox: SandboxHandle) -> N
 
     assert first == second and len(first) > 0
     assert sandbox.token_requests == 1
+
+
+async def test_a_cancelled_send_does_not_cancel_the_mint_others_wait_on(
+    kpn: KpnClient, sandbox: SandboxHandle
+) -> None:
+    sandbox.add_fault(target="token", delay_ms=100)
+    impatient = asyncio.create_task(kpn.send(TO, "cancelled", "SMSBot"))
+    patient = asyncio.create_task(kpn.send(TO, "patient", "SMSBot"))
+    await asyncio.sleep(0.02)  # both are waiting for the token now
+
+    impatient.cancel()
+    receipt = await patient
+
+    assert impatient.cancelled()
+    assert [m["content"] for m in sandbox.messages()] == ["patient"]
+    assert receipt.attempts == 1
+    assert sandbox.token_requests == 1
+
+
+async def test_neither_the_secret_nor_the_token_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret = "s3cret-not-for-logs"
+    config = SandboxConfig(client_secret=SecretStr(secret))
+    caplog.set_level(logging.DEBUG)
+    async with running_sandbox(config=config) as sandbox:
+        settings = sandbox_settings(sandbox.url, client_secret=SecretStr(secret))
+        async with KpnClient(settings, retry=FAST_RETRIES) as kpn:
+            sandbox.add_fault(status=503)  # a retry, so the warning path is logged too
+            await kpn.send(TO, "x", "SMSBot")
+            token = await kpn.fetch_token()
+
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "retrying" in logged and "minted" in logged  # the log was really written
+    assert secret not in logged
+    assert token not in logged
+    assert secret not in repr(settings) and token not in repr(kpn._tokens._token)
