@@ -94,7 +94,7 @@ class AlertEndpoint:
         self.accepts_signature = accepts_signature
         self.metrics = metrics
 
-    async def __call__(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         try:
             if not self.auth.configured:
                 raise Unauthorized(
@@ -212,7 +212,7 @@ def register(
             accepts_signature=signed,
             metrics=metrics,
         )
-        app.router.add_post(path, endpoint)
+        app.router.add_post(path, endpoint.handle)
 
     async def storm_summaries(_app: web.Application):
         async with running(summaries, storm_tick(settings)):

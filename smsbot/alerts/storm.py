@@ -28,11 +28,10 @@ from smsbot.alerts.routing import Route
 from smsbot.settings import AlertSettings
 from smsbot.sms.numbers import mask_number
 from smsbot.sms.request import Outcome, SendRequest, Surface
+from smsbot.store import COUNTED_OUTCOMES
 
 log = logging.getLogger(__name__)
 
-# Outcomes that used up one of the window's SMS (what the storm cap counts).
-COUNTED = (Outcome.QUEUED, Outcome.SENDING, Outcome.SENT, Outcome.UNKNOWN)
 DEFAULT_TIMEZONE = "Europe/Amsterdam"
 
 
@@ -94,8 +93,9 @@ class StormSummaries:
         now = self.clock()
         window = timedelta(seconds=self.settings.storm_window_seconds)
         store = self.service.store
+        # The same count as the storm cap: alert SMS that used up a slot of the window.
         used = await store.count_recent(
-            since=now - window, to=number, surfaces=ALERT_SURFACES, outcomes=COUNTED
+            since=now - window, to=number, surfaces=ALERT_SURFACES, outcomes=COUNTED_OUTCOMES
         )
         if used >= self.settings.storm_max:
             return False  # the window is still full
@@ -109,8 +109,15 @@ class StormSummaries:
         del self._storms[number]
         if held == 0:
             return False
-        slot = int(now.timestamp() // self.settings.storm_window_seconds)
         digest = hashlib.sha256(number.encode()).hexdigest()[:24]
+        # One summary per number per window across replicas: the first to claim sends it. A
+        # replica that loses counts its storm from now on (the winner counted what came before).
+        if not await store.claim(
+            f"alert-storm-summary:{digest}", self.settings.storm_window_seconds
+        ):
+            self._storms.setdefault(number, _Storm(now, storm.route, storm.source))
+            return False
+        slot = int(now.timestamp() // self.settings.storm_window_seconds)
         result = await self.service.enqueue(
             SendRequest(
                 actor=f"alert:{storm.route.name}",

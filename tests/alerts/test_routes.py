@@ -1,0 +1,262 @@
+"""The webhook routes over loopback HTTP, against the real service, store and sandbox."""
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+from sqlalchemy import text
+
+from smsbot.sms.request import Outcome
+from tests.alerts.harness import ON_CALL, TOKEN, eventually, running_alert_app
+from tests.alerts.payloads import load, raw
+
+
+async def test_firing_group_becomes_one_sms_to_the_on_call_phone(settings_for, sandbox):
+    async with running_alert_app(settings_for()) as alerts:
+        status, answer = await alerts.alertmanager(raw("alertmanager_firing"))
+        assert status == 200
+        assert answer["queued"] == 1 and answer["duplicates"] == 0
+        await eventually(lambda: len(sandbox.messages()) == 1)
+        (sms,) = sandbox.messages()
+        assert sms["mobile_number"] == ON_CALL
+        assert sms["sender"] == "SMSBot"
+        assert sms["content"].startswith("FIRING 3: HighCPU critical db1.example.com")
+        assert sms["segments"] == 1
+        (record,) = await alerts.service.recent()
+        assert record.actor == "alert:on-call"
+        assert record.surface == "alertmanager"
+        await eventually(
+            lambda: alerts.metrics.alerts.labels("alertmanager", "queued")._value.get() == 1
+        )
+
+
+async def test_grafana_payload_is_accepted(settings_for, sandbox):
+    async with running_alert_app(settings_for()) as alerts:
+        status, answer = await alerts.grafana(raw("grafana_firing"))
+        assert (status, answer["queued"]) == (200, 1)
+        await eventually(lambda: len(sandbox.messages()) == 1)
+        assert sandbox.messages()[0]["content"].startswith(
+            "FIRING 2: High memory usage/High CPU usage - This alert was triggered"
+        )
+
+
+async def test_resolved_is_not_sent_unless_the_route_wants_it(settings_for, sandbox):
+    async with running_alert_app(settings_for()) as alerts:
+        status, answer = await alerts.alertmanager(raw("alertmanager_resolved"))
+        assert (status, answer["queued"], answer["not_routed"]) == (200, 0, 1)
+    wants = [{"name": "on-call", "recipients": [ON_CALL], "send_resolved": True}]
+    async with running_alert_app(settings_for(routes=wants)) as alerts:
+        status, answer = await alerts.alertmanager(raw("alertmanager_resolved"))
+        assert (status, answer["queued"]) == (200, 1)
+        await eventually(lambda: len(sandbox.messages()) == 1)
+        assert sandbox.messages()[0]["content"].startswith("RESOLVED: ICMP ping failed")
+
+
+async def test_routes_with_continue_reach_several_phones(settings_for, sandbox):
+    routes = [
+        {"name": "db", "matchers": ['team="db"'], "recipients": ["0611111111"], "continue": True},
+        {"name": "web", "matchers": ['team="web"'], "recipients": ["0622222222"]},
+        {"name": "critical", "matchers": ['severity="critical"'], "recipients": ["0633333333"]},
+    ]
+    async with running_alert_app(settings_for(routes=routes)) as alerts:
+        status, answer = await alerts.alertmanager(raw("alertmanager_firing"))
+        assert (status, answer["queued"]) == (200, 2)
+        await eventually(lambda: len(sandbox.messages()) == 2)
+    assert sorted(m["mobile_number"] for m in sandbox.messages()) == [
+        "+31611111111",
+        "+31633333333",
+    ]
+
+
+# ----- authentication -----
+
+
+async def test_nothing_configured_refuses_everything(sandbox, sqlite_url):
+    from tests.alerts.harness import alert_settings
+
+    settings = alert_settings(sandbox.url, sqlite_url, token=None)
+    async with running_alert_app(settings) as alerts:
+        for post in (alerts.alertmanager, alerts.grafana):
+            status, answer = await post(raw("alertmanager_firing"), token="anything")
+            assert status == 401
+            assert "SMSBOT_ALERTS__TOKEN" in answer["error"]
+    assert sandbox.messages() == []
+
+
+@pytest.mark.parametrize(("token", "says"), [(None, "no credentials"), ("wrong", "is wrong")])
+async def test_missing_or_wrong_token_is_401(settings_for, sandbox, token, says):
+    async with running_alert_app(settings_for()) as alerts:
+        async with alerts.session.post(
+            alerts.url + "/alerts/alertmanager",
+            data=raw("alertmanager_firing"),
+            headers={"Authorization": f"Bearer {token}"} if token else {},
+        ) as resp:
+            assert resp.status == 401
+            assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+            assert says in (await resp.json())["error"]
+        assert await alerts.service.recent() == []
+
+
+async def test_basic_auth(settings_for, sandbox):
+    settings = settings_for(token=None, basic_user="alertmanager", basic_password="pa55")
+    async with running_alert_app(settings) as alerts:
+
+        def basic(password: str) -> dict[str, str]:
+            pair = base64.b64encode(f"alertmanager:{password}".encode()).decode()
+            return {"Authorization": f"Basic {pair}"}
+
+        ok, _ = await alerts.alertmanager(
+            raw("alertmanager_firing"), token=None, headers=basic("pa55")
+        )
+        bad, _ = await alerts.alertmanager(
+            raw("alertmanager_firing"), token=None, headers=basic("x")
+        )
+        assert (ok, bad) == (200, 401)
+
+
+def grafana_signature(secret: str, body: bytes, stamp: str | None = None) -> str:
+    signed = body if stamp is None else f"{stamp}:".encode() + body
+    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+async def test_grafana_hmac_right_wrong_and_stale(settings_for, sandbox):
+    settings = settings_for(
+        token=None, grafana_hmac_secret="hmac-key", grafana_timestamp_header="X-Grafana-Timestamp"
+    )
+    body = raw("grafana_firing")
+    now = str(int(time.time()))
+    stale = str(int(time.time()) - 600)
+    async with running_alert_app(settings) as alerts:
+
+        async def post(signature: str, stamp: str) -> int:
+            headers = {"X-Grafana-Alerting-Signature": signature, "X-Grafana-Timestamp": stamp}
+            status, _ = await alerts.grafana(body, token=None, headers=headers)
+            return status
+
+        assert await post(grafana_signature("hmac-key", body, now), now) == 200
+        assert await post(grafana_signature("other-key", body, now), now) == 401
+        assert await post(grafana_signature("hmac-key", body, stale), stale) == 401
+        # Signed without the timestamp although one is configured: refused.
+        assert await post(grafana_signature("hmac-key", body), now) == 401
+        # The signature is Grafana's: it does not open the Alertmanager route.
+        headers = {
+            "X-Grafana-Alerting-Signature": grafana_signature("hmac-key", body, now),
+            "X-Grafana-Timestamp": now,
+        }
+        status, _ = await alerts.alertmanager(body, token=None, headers=headers)
+        assert status == 401
+        await eventually(lambda: len(sandbox.messages()) == 1)
+
+
+# ----- bad requests -----
+
+
+async def test_body_over_the_limit_is_413(settings_for, sandbox):
+    async with running_alert_app(settings_for(max_body_bytes=1000)) as alerts:
+        status, answer = await alerts.alertmanager(raw("alertmanager_firing"))
+        assert status == 413
+        assert "alerts.max_body_bytes" in answer["error"]
+
+        # Without a Content-Length (chunked) the limit holds while reading.
+        async def chunks():
+            for _ in range(10):
+                yield b" " * 200
+
+        async with alerts.session.post(
+            alerts.url + "/alerts/alertmanager",
+            data=chunks(),
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        ) as resp:
+            assert resp.status == 413
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"{oops", "not valid JSON"),
+        (b'{"status": "firing"}', "alerts: Field required"),
+        (b'{"status": "firing", "alerts": [{"status": "pending"}]}', "alerts.0.status"),
+    ],
+)
+async def test_bad_bodies_are_400_saying_what_is_wrong(settings_for, sandbox, body, says):
+    async with running_alert_app(settings_for()) as alerts:
+        status, answer = await alerts.alertmanager(body)
+        assert status == 400
+        assert says in answer["error"]
+
+
+# ----- answers that make the senders behave -----
+
+
+async def test_kpn_down_still_answers_200_and_the_outbox_records_the_failure(settings_for, sandbox):
+    sandbox.add_fault(status=500, count=10)
+    async with running_alert_app(settings_for()) as alerts:
+        status, answer = await alerts.alertmanager(raw("alertmanager_firing"))
+        assert (status, answer["queued"]) == (200, 1)
+        (request_id,) = answer["request_ids"]
+
+        async def final():
+            record = await alerts.service.store.get(request_id)
+            return record.outcome
+
+        for _ in range(200):
+            if (await final()).is_final:
+                break
+            await asyncio.sleep(0.02)
+        assert await final() == Outcome.FAILED
+    assert sandbox.messages() == []
+
+
+async def test_recording_failure_is_503_so_the_sender_retries(settings_for, sandbox):
+    async with running_alert_app(settings_for()) as alerts:
+        engine = alerts.service.store.engine
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP TABLE smsbot_claims"))
+        status, answer = await alerts.alertmanager(raw("alertmanager_firing"))
+        assert status == 503
+        assert "retry" in answer["error"]
+        assert alerts.metrics.alerts.labels("alertmanager", "error")._value.get() == 1
+    assert sandbox.messages() == []
+
+
+# ----- de-duplication -----
+
+
+async def test_same_notification_twice_at_once_sends_one_sms(settings_for, sandbox):
+    async with running_alert_app(settings_for()) as alerts:
+        body = raw("alertmanager_firing")
+        answers = await asyncio.gather(*(alerts.alertmanager(body) for _ in range(2)))
+        assert [status for status, _ in answers] == [200, 200]
+        assert sorted(a["queued"] for _, a in answers) == [0, 1]
+        assert sorted(a["duplicates"] for _, a in answers) == [0, 1]
+        await eventually(lambda: len(sandbox.messages()) == 1)
+        # And again later within the repeat window: still nothing new.
+        status, answer = await alerts.alertmanager(body)
+        assert (status, answer["duplicates"]) == (200, 1)
+        await asyncio.sleep(0.2)
+        assert len(sandbox.messages()) == 1
+        assert alerts.metrics.alerts.labels("alertmanager", "duplicate")._value.get() == 2
+
+
+async def test_a_changed_group_is_not_a_duplicate(settings_for, sandbox):
+    async with running_alert_app(settings_for()) as alerts:
+        body = load("alertmanager_firing")
+        await alerts.alertmanager(body)
+        body["alerts"] = body["alerts"][:2]  # one alert of the group stopped firing
+        status, answer = await alerts.alertmanager(json.dumps(body).encode())
+        assert (status, answer["queued"]) == (200, 1)
+        await eventually(lambda: len(sandbox.messages()) == 2)
+
+
+async def test_repeat_after_the_window_is_sent_again(settings_for, sandbox):
+    async with running_alert_app(settings_for(repeat_window_seconds=1)) as alerts:
+        body = raw("alertmanager_firing")
+        await alerts.alertmanager(body)
+        await asyncio.sleep(1.1)
+        status, answer = await alerts.alertmanager(body)
+        assert (status, answer["queued"]) == (200, 1)
+        await eventually(lambda: len(sandbox.messages()) == 2)

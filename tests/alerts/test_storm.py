@@ -1,0 +1,86 @@
+"""Storm control end to end: the service's cap holds alert SMS back, one summary follows."""
+
+import asyncio
+import json
+import re
+import time
+
+from smsbot.alerts.routes import STORM_SUMMARIES
+from tests.alerts.harness import ON_CALL, alert_settings, eventually, running_alert_app
+from tests.alerts.payloads import load
+
+CAP = 3
+WINDOW = 3  # seconds: small, so the window reopens within the test
+
+
+def storm_of(count: int, *, alerts_each: int = 5, tag: str = "") -> list[bytes]:
+    """`count` distinct notifications (new groups), each with `alerts_each` alerts."""
+    template = load("alertmanager_firing")
+    bodies = []
+    for n in range(count):
+        body = json.loads(json.dumps(template))
+        body["groupKey"] = f'{{}}:{{alertname="Storm{tag}{n}"}}'
+        first = body["alerts"][0]
+        body["alerts"] = [
+            {
+                **first,
+                "labels": {**first["labels"], "alertname": f"Storm{n}", "instance": f"h{i}"},
+                "fingerprint": f"{tag}{n:06d}{i:04d}",
+            }
+            for i in range(alerts_each)
+        ]
+        bodies.append(json.dumps(body).encode())
+    return bodies
+
+
+async def post_all(app, bodies, concurrency=10):
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(body):
+        async with gate:
+            return await app.alertmanager(body)
+
+    return await asyncio.gather(*(one(b) for b in bodies))
+
+
+async def test_500_alerts_send_the_cap_and_then_one_summary(sandbox, sqlite_url):
+    settings = alert_settings(sandbox.url, sqlite_url, storm_max=CAP, storm_window_seconds=WINDOW)
+    async with running_alert_app(settings) as alerts:
+        started = time.monotonic()
+        answers = await post_all(alerts, storm_of(100))  # 100 groups x 5 alerts
+        posting = time.monotonic() - started
+        assert all(status == 200 for status, _ in answers)
+        assert sum(a["queued"] for _, a in answers) == CAP
+        assert sum(a["storm_held"] for _, a in answers) == 100 - CAP
+        assert posting < WINDOW, "the storm must fit one window for this test to mean anything"
+
+        await eventually(lambda: len(sandbox.messages()) == CAP)
+        assert alerts.app[STORM_SUMMARIES].pending == 1
+
+        # The window reopens: exactly one summary, counting what was held back.
+        await eventually(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
+        summary = sandbox.messages()[-1]
+        assert summary["mobile_number"] == ON_CALL
+        assert re.fullmatch(r"97 more alerts since \d\d:\d\d, see Alertmanager", summary["content"])
+        assert alerts.app[STORM_SUMMARIES].pending == 0
+        await asyncio.sleep(1.0)  # a few more ticks of the summary task: nothing more
+        assert len(sandbox.messages()) == CAP + 1
+
+
+async def test_two_replicas_send_one_summary_counting_both(sandbox, sqlite_url):
+    settings = alert_settings(sandbox.url, sqlite_url, storm_max=CAP, storm_window_seconds=WINDOW)
+    async with running_alert_app(settings) as one, running_alert_app(settings) as two:
+        bodies = storm_of(40)
+        await asyncio.gather(post_all(one, bodies[::2]), post_all(two, bodies[1::2]))
+        await eventually(lambda: len(sandbox.messages()) == CAP)
+        assert one.app[STORM_SUMMARIES].pending == two.app[STORM_SUMMARIES].pending == 1
+
+        await eventually(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
+        await eventually(
+            lambda: one.app[STORM_SUMMARIES].pending == two.app[STORM_SUMMARIES].pending == 0,
+            within=WINDOW,
+        )
+        await asyncio.sleep(0.5)
+    summaries = [m for m in sandbox.messages() if "more alerts since" in m["content"]]
+    assert len(summaries) == 1
+    assert summaries[0]["content"].startswith("37 more alerts since ")
