@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from smsbot.sandbox import control, kpn_api
 from smsbot.sandbox.config import SandboxConfig
-from smsbot.sandbox.kpn_api import SEND_PATH, STATE, TOKEN_PATH
-from smsbot.sandbox.state import SandboxState
-from smsbot.sandbox.wire import STATIC_HEADERS
+from smsbot.sandbox.kpn_api import SEND_PATH, TOKEN_PATH
+from smsbot.sandbox.state import STATE, SandboxState
+from smsbot.sandbox.wire import STATIC_HEADERS, unknown_path_response
+
+# The sandbox's own pages; anything else that matches no route is answered as KPN's gateway
+# answers a wrong URL, so a client with a mistyped base URL sees what it would see at KPN.
+_OWN_PREFIXES = ("/sandbox/", "/static/")
 
 
 def create_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[_unknown_paths_as_apigee])
     app[STATE] = SandboxState(config or SandboxConfig())
     app.on_response_prepare.append(_add_kpn_headers)
     app.add_routes(
@@ -43,3 +48,13 @@ async def _add_kpn_headers(request: web.Request, response: web.StreamResponse) -
     response.headers.setdefault("api-version", state.config.api_version)
     for name, value in state.quota.headers().items():
         response.headers.setdefault(name, value)
+
+
+@web.middleware
+async def _unknown_paths_as_apigee(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        if request.path == "/" or request.path.startswith(_OWN_PREFIXES):
+            raise
+        return unknown_path_response(request.host, request.path)

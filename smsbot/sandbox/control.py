@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from smsbot.sandbox.faults import FaultSpecError, parse_fault
-from smsbot.sandbox.kpn_api import STATE
+from smsbot.sandbox.state import STATE
 
 STATIC_DIR = Path(__file__).parent / "static"
 

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from smsbot.sandbox.faults import Fault
 from smsbot.sandbox.inbox import ReceivedMessage
-from smsbot.sandbox.state import SandboxState
+from smsbot.sandbox.state import STATE, SandboxState
 from smsbot.sandbox.tokens import TokenState
 from smsbot.sandbox.validation import SendRefused, validate_send
 from smsbot.sandbox.wire import (
@@ -30,8 +30,6 @@ from smsbot.sms.numbers import mask_number
 TOKEN_PATH = "/oauth/client_credential/accesstoken"
 SEND_PATH = "/communication/kpn/sms/send"
 
-STATE: web.AppKey[SandboxState] = web.AppKey("sandbox_state", SandboxState)
-
 log = logging.getLogger(__name__)
 
 
@@ -40,7 +38,7 @@ async def token(request: web.Request) -> web.StreamResponse:
     state.token_requests += 1
     fault = state.faults.take("token")
     if fault is not None and fault.status is not None:
-        return await _scripted_error(fault)
+        return await _scripted_error(fault, fault.status)
     response = await _issue_token(request, state)
     return await _deliver(request, response, fault)
 
@@ -50,7 +48,7 @@ async def send(request: web.Request) -> web.StreamResponse:
     state.send_requests += 1
     fault = state.faults.take("send")
     if fault is not None and fault.status is not None:
-        return await _scripted_error(fault)
+        return await _scripted_error(fault, fault.status)
     response = await _accept_message(request, state)
     return await _deliver(request, response, fault)
 
@@ -163,20 +161,19 @@ async def _accept_message(request: web.Request, state: SandboxState) -> web.Resp
     return web.json_response({"document_id": document_id, "status": "OK"})
 
 
-async def _scripted_error(fault: Fault) -> web.Response:
+async def _scripted_error(fault: Fault, status: int) -> web.Response:
     """Answer a request with the scripted status instead of handling it: nothing is accepted."""
-    assert fault.status is not None
     if fault.delay_ms:
         await asyncio.sleep(fault.delay_ms / 1000)
     headers = {"Retry-After": _seconds(fault.retry_after)} if fault.retry_after is not None else {}
     kind = fault.body_kind()
     if kind == "fault":
-        return fault_response(fault.status, headers=headers)
+        return fault_response(status, headers=headers)
     if kind == "html":
-        return html_response(fault.status, headers=headers)
+        return html_response(status, headers=headers)
     if kind == "empty":
-        return empty_response(fault.status, headers=headers)
-    return error_response(fault.status, reason(fault.status), headers=headers)
+        return empty_response(status, headers=headers)
+    return error_response(status, reason(status), headers=headers)
 
 
 def _seconds(value: float) -> str:

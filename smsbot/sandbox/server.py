@@ -12,8 +12,7 @@ from aiohttp.log import access_logger
 from smsbot.errors import ConfigurationError
 from smsbot.sandbox.app import create_sandbox_app
 from smsbot.sandbox.config import SandboxConfig
-from smsbot.sandbox.kpn_api import STATE
-from smsbot.sandbox.state import SandboxState
+from smsbot.sandbox.state import STATE, SandboxState
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from aiohttp import web
+
 from smsbot.sandbox.config import SandboxConfig
 from smsbot.sandbox.faults import FaultPlan
 from smsbot.sandbox.inbox import Inbox
@@ -46,3 +48,7 @@ class SandboxState:
             "quota": self.quota.describe(),
             "faults_pending": self.faults.pending(),
         }
+
+
+# Where an application keeps its state; handlers reach it as `request.app[STATE]`.
+STATE: web.AppKey[SandboxState] = web.AppKey("sandbox_state", SandboxState)

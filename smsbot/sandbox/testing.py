@@ -86,9 +86,9 @@ async def running_sandbox(
     config = config or SandboxConfig()
     if quota is not None:
         config = replace(config, quota=QuotaRule.parse(quota))
-    # No access log: a benchmark through the sandbox should measure the client, not logging.
-    # A short shutdown: an answer still being delayed by a fault when the block ends is one
-    # nobody waits for, and must not hold up the test.
+    # No access log (serve_sandbox's default): a benchmark through the sandbox should measure
+    # the client, not logging. A short shutdown: an answer still delayed by a fault when the
+    # block ends is one nobody waits for, and must not hold up the test.
     async with serve_sandbox(
         config, host=LOOPBACK, port=port, shutdown_timeout=SHUTDOWN_SECONDS
     ) as served:

@@ -62,6 +62,17 @@ def fault_response(status: int, *, headers: dict[str, str] | None = None) -> web
     return web.json_response(body, status=status, headers=headers)
 
 
+def unknown_path_response(host: str, path: str) -> web.Response:
+    """Apigee's answer to a URL that matches no API: a 404 `fault` naming host and path."""
+    body = {
+        "fault": {
+            "faultstring": f"Unable to identify proxy for host: {host} and url: {path}",
+            "detail": {"errorcode": "messaging.adaptors.http.flow.ApplicationNotFound"},
+        }
+    }
+    return web.json_response(body, status=404)
+
+
 def html_response(status: int, *, headers: dict[str, str] | None = None) -> web.Response:
     """An HTML error page, as a load balancer in front of the API answers when it gives up."""
     title = f"{status} {reason(status)}"

@@ -73,6 +73,7 @@ CALLS = {
     "inbox": (_request("GET", "/"), 200),
     "messages": (_request("GET", "/sandbox/messages"), 200),
     "unknown-route": (_request("GET", "/communication/kpn/sms/nothing"), 404),
+    "unknown-sandbox-route": (_request("GET", "/sandbox/nothing"), 404),
 }
 
 

@@ -197,3 +197,16 @@ async def test_bearer_scheme_is_case_insensitive(
     headers = {"Authorization": f"bearer {token}"}
     async with http.post(sandbox.url + SEND_PATH, json=message(), headers=headers) as response:
         assert response.status == 200
+
+
+async def test_wrong_url_gets_apigees_application_not_found(
+    http: aiohttp.ClientSession, sandbox: SandboxHandle, token: str
+) -> None:
+    # E.g. a base URL configured with the path already in it.
+    url = sandbox.url + "/communication/kpn/sms" + SEND_PATH
+    async with http.post(url, json=message(), headers={"Authorization": f"Bearer {token}"}) as r:
+        assert r.status == 404
+        body = await r.json()
+    assert body["fault"]["detail"]["errorcode"].endswith(".ApplicationNotFound")
+    assert f"url: /communication/kpn/sms{SEND_PATH}" in body["fault"]["faultstring"]
+    assert sandbox.messages() == []
