@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from pydantic import SecretStr
 
+from smsbot.errors import ConfigurationError
 from smsbot.sandbox.config import QuotaRule, SandboxConfig
 from smsbot.sandbox.server import serve_sandbox
 from smsbot.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
@@ -45,6 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    if not 0 <= args.port <= 65535:
+        raise ConfigurationError(f"--port {args.port} is not a TCP port; use 1-65535, or 0")
+    if args.expires_in < 1:
+        raise ConfigurationError(f"--expires-in {args.expires_in}: a token must live 1 s or more")
     config = SandboxConfig(
         client_id=args.client_id,
         client_secret=SecretStr(args.client_secret),

@@ -60,3 +60,17 @@ async def test_port_in_use_exits_2_naming_the_option(capsys: pytest.CaptureFixtu
         code = await asyncio.to_thread(main, ["sandbox", "--port", port])
     assert code == 2
     assert "--port" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--port", "70000"], "use 1-65535"),
+        (["--expires-in", "0"], "1 s or more"),
+    ],
+)
+def test_impossible_options_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+) -> None:
+    assert main(["sandbox", *argv]) == 2
+    assert says in capsys.readouterr().err

@@ -132,3 +132,25 @@ async def test_token_expires_after_expires_in(http: aiohttp.ClientSession) -> No
     assert body["errorResponse"]["code"] == "401"
     assert "expired" in body["errorResponse"]["info"]
     assert len(sandbox.messages()) == 1
+
+
+async def test_long_expired_tokens_are_forgotten(http: aiohttp.ClientSession) -> None:
+    clock = FakeClock()
+    async with running_sandbox(config=SandboxConfig(expires_in=60, clock=clock)) as sandbox:
+        old = await fetch_token(http, sandbox)
+        clock.advance(60 + 3600 + 1)
+        await fetch_token(http, sandbox)  # issuing is when the store lets old tokens go
+        status, body, _ = await post_send(http, sandbox, old, message())
+    assert status == 401
+    assert body["errorResponse"]["info"] == "Invalid access token"
+
+
+async def test_delayed_token_answer_still_issues_a_valid_token(
+    http: aiohttp.ClientSession, sandbox: SandboxHandle
+) -> None:
+    sandbox.add_fault(delay_ms=100, target="token")
+    started = time.monotonic()
+    token = await fetch_token(http, sandbox)
+    assert time.monotonic() - started >= 0.1
+    status, _, _ = await post_send(http, sandbox, token, message())
+    assert status == 200
