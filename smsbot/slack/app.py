@@ -44,16 +44,16 @@ def build_slack_app(
     listeners: Iterable[ModuleType] = LISTENERS,
 ) -> AsyncApp:
     slack = settings.slack
-    if slack.bot_token is None or not slack.bot_token.get_secret_value():
-        raise ConfigurationError(
-            "SMSBOT_SLACK__BOT_TOKEN (or SLACK_BOT_TOKEN) is not set: copy the xoxb- token from "
-            "your Slack app's OAuth & Permissions page."
-        )
-    token = slack.bot_token.get_secret_value()
-    client = client or AsyncWebClient(token=token, base_url=slack.api_url)
+    if client is None:
+        if slack.bot_token is None or not slack.bot_token.get_secret_value():
+            raise ConfigurationError(
+                "SMSBOT_SLACK__BOT_TOKEN (or SLACK_BOT_TOKEN) is not set: copy the xoxb- token "
+                "from your Slack app's OAuth & Permissions page."
+            )
+        client = AsyncWebClient(token=slack.bot_token.get_secret_value(), base_url=slack.api_url)
     app = AsyncApp(
         name="smsbot",
-        token=token,
+        # Bolt takes the token from the client (and authorizes with auth.test on first use).
         # Without a secret no HTTP request verifies, so HTTP mode refuses everything (401);
         # Socket Mode needs none, Slack authenticates the websocket instead.
         signing_secret=slack.signing_secret.get_secret_value() if slack.signing_secret else "",

@@ -31,10 +31,12 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     ) -> None:
         parsed = command_text.parse(command.get("text") or "")
         if isinstance(parsed, command_text.Help):
-            await ack(text=blocks.help_text(command.get("command") or COMMAND))
+            await ack(
+                response_type="ephemeral", text=blocks.help_text(command.get("command") or COMMAND)
+            )
             return
         if isinstance(parsed, command_text.Unclear):
-            await ack(text=parsed.message)
+            await ack(response_type="ephemeral", text=parsed.message)
             return
         await ack()
         user_id = command["user_id"]

@@ -40,11 +40,13 @@ async def phone_of_person(deps: SlackDeps, user_id: str, label: str | None = Non
     try:
         return normalize_number(phone)
     except InvalidNumber as exc:
+        # Not the validator's own message: it repeats the number in full, and this is someone
+        # else's number shown to the sender.
         shown = _masked_raw(phone) if deps.settings.audit.mask_numbers else phone
         raise InvalidNumber(
-            f"The phone number on {who}'s Slack profile ({shown}) cannot receive this SMS: "
-            f"{exc} Ask them to put their Dutch mobile number on their profile, "
-            "or type a number instead."
+            f"The phone number on {who}'s Slack profile ({shown}) is not a Dutch mobile number, "
+            "and SMS goes only to those. Ask them to put their Dutch mobile number on their "
+            "profile, or type a number instead."
         ) from exc
 
 

@@ -1,0 +1,124 @@
+"""A running bot for scenario tests: the real service on SQLite, the real sandbox, the Bolt app
+served over loopback HTTP by `smsbot.web`, and the fake Slack Web API it talks to.
+
+The workspace, set up the same way for every test:
+
+| who      | id        | phone on profile | may send because                 |
+|----------|-----------|------------------|----------------------------------|
+| alice    | U0ALICE   | 06 1111 2222     | listed by user id                |
+| bob      | U0BOB     | +31 6 3333 4444  | member of the user group S0ONCALL|
+| carol    | U0CAROL   | 0655556666       | only from the listed channel C0OPS |
+| dave     | U0DAVE    | (none)           | no                               |
+| erin     | U0ERIN    | +44 7700 900123  | no                               |
+
+Channels: C0GENERAL and C0OPS (the bot is a member), C0OUTSIDE (it is not).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from pydantic import SecretStr
+
+from smsbot.bootstrap import open_service
+from smsbot.metrics import Metrics
+from smsbot.sandbox.testing import SandboxHandle
+from smsbot.service import SmsService
+from smsbot.settings import Settings
+from smsbot.slack.app import build_slack_app
+from smsbot.web import create_app
+from tests.fakes import slack_requests as sr
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
+
+ADMIN_CONTACT = "#sms-admins"
+_responses = itertools.count(1)
+
+
+@dataclass
+class SlackBot:
+    settings: Settings
+    service: SmsService
+    metrics: Metrics
+    fake: FakeSlackApi
+    sandbox: SandboxHandle
+    slack: sr.SlackSender
+
+    def new_response_url(self) -> tuple[str, str]:
+        response_id = f"resp{next(_responses)}"
+        return response_id, self.fake.response_url(response_id)
+
+    def command_form(
+        self, text: str, *, user: str = "U0ALICE", channel: str = "C0GENERAL", **kwargs: Any
+    ) -> tuple[dict[str, str], str]:
+        response_id, url = self.new_response_url()
+        form = sr.slash_command_form(
+            text, user_id=user, channel_id=channel, response_url=url, **kwargs
+        )
+        return form, response_id
+
+    async def command(
+        self, text: str, *, user: str = "U0ALICE", channel: str = "C0GENERAL"
+    ) -> tuple[int, str, str]:
+        """Post `/sms text`; returns the ack's status and body, and the response_url's id."""
+        form, response_id = self.command_form(text, user=user, channel=channel)
+        status, body = await self.slack.command(form)
+        return status, body, response_id
+
+    async def wait_for(self, condition: Any, within: float = 5.0) -> None:
+        await self.fake.wait_for(condition, within)
+
+
+def bot_settings(fake: FakeSlackApi, sandbox: SandboxHandle, tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,
+        slack={
+            "bot_token": SecretStr(BOT_TOKEN),
+            "signing_secret": SecretStr(sr.SIGNING_SECRET),
+            "api_url": fake.api_url,
+            "admin_contact": ADMIN_CONTACT,
+        },
+        allow={"users": ["U0ALICE"], "usergroups": ["S0ONCALL"], "channels": ["C0OPS"]},
+        database_url=f"sqlite:///{tmp_path / 'smsbot.db'}",
+    ).with_sandbox(sandbox.url)
+
+
+def set_up_workspace(fake: FakeSlackApi) -> None:
+    fake.add_user("U0ALICE", "alice", phone="06 1111 2222")
+    fake.add_user("U0BOB", "bob", phone="+31 6 3333 4444")
+    fake.add_user("U0CAROL", "carol", phone="0655556666")
+    fake.add_user("U0DAVE", "dave")
+    fake.add_user("U0ERIN", "erin", phone="+44 7700 900123")
+    fake.add_usergroup("S0ONCALL", ["U0BOB"])
+    fake.add_channel("C0GENERAL", "general")
+    fake.add_channel("C0OPS", "ops")
+    fake.add_channel("C0OUTSIDE", "outside", bot_is_member=False)
+
+
+@pytest.fixture
+async def slack_bot(
+    fake_slack: FakeSlackApi, sandbox: SandboxHandle, tmp_path: Path
+) -> AsyncIterator[SlackBot]:
+    set_up_workspace(fake_slack)
+    settings = bot_settings(fake_slack, sandbox, tmp_path)
+    metrics = Metrics()
+    async with open_service(settings, metrics=metrics) as service:
+        bolt = build_slack_app(settings, service, metrics=metrics)
+        app = create_app(settings, service, metrics=metrics, slack_app=bolt)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            async with aiohttp.ClientSession() as session:
+                sender = sr.SlackSender(session, f"http://127.0.0.1:{port}/slack/events")
+                yield SlackBot(settings, service, metrics, fake_slack, sandbox, sender)
+        finally:
+            await runner.cleanup()
