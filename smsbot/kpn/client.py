@@ -106,7 +106,7 @@ class KpnClient:
         requests = 0
         reminted = False
 
-        async def attempt() -> tuple[Answer, Receipt]:
+        async def attempt() -> Receipt:
             nonlocal requests, reminted
             token = await self._tokens.get()
             requests += 1
@@ -121,16 +121,15 @@ class KpnClient:
                 requests += 1
                 answer = await self._post_send(body, token)
             accepted = read_send(answer.status, answer.headers, answer.body)
-            receipt = Receipt(
+            return Receipt(
                 document_id=accepted.document_id,
                 status=accepted.status,
                 quota=answer.quota,
                 api_version=answer.headers.get("api-version"),
                 attempts=requests,
             )
-            return answer, receipt
 
-        _, receipt = await call_with_retries(self._retry, attempt, what="KPN send")
+        receipt = await call_with_retries(self._retry, attempt, what="KPN send")
         log.debug(
             "KPN accepted the SMS: document_id=%s attempts=%d quota_remaining=%s",
             receipt.document_id,

@@ -9,6 +9,7 @@ Status  token endpoint             send endpoint
 400     KpnAuthError               KpnRejected, KPN's `errorResponse.message` passed through
 401     KpnAuthError               KpnAuthError (the client mints a new token once first)
 403     KpnForbidden               KpnForbidden
+3xx     KpnUnavailable: the base URL names another server (redirects are not followed)
 404/405 KpnUnavailable: the base URL does not point at KPN's API
 429     KpnQuotaExhausted with `retry_after` (Retry-After) and `reset_at` (quota-reset-UTC)
 504     KpnOutcomeUnknown: the gateway gave up waiting for the SMS service, which may have
@@ -133,6 +134,16 @@ def error_for(
             response=info,
             retry_after=retry_after,
             reset_at=reset_at,
+        )
+    if 300 <= status < 400:
+        # KPN does not redirect; a redirect means the base URL names another server (often
+        # http:// where https:// is meant). The redirecting server did not process the request.
+        location = headers.get("Location")
+        where = f", to {location}" if location else ""
+        return KpnUnavailable(
+            f"KPN's API answered with a redirect ({said}{where}). "
+            "Check SMSBOT_KPN__BASE_URL (production: https://api-prd.kpn.com).",
+            response=info,
         )
     if status in (404, 405):
         return KpnUnavailable(

@@ -43,6 +43,7 @@ NOT_CONNECTED = (
     aiohttp.ClientConnectorError,
     aiohttp.ConnectionTimeoutError,
     aiohttp.ServerFingerprintMismatch,
+    aiohttp.InvalidURL,  # refused by aiohttp before it connects
 )
 
 
@@ -80,7 +81,13 @@ async def post(
     host = URL(url).host
     try:
         async with session.post(
-            url, data=data, headers=headers, params=params, timeout=client_timeout
+            url,
+            data=data,
+            headers=headers,
+            params=params,
+            timeout=client_timeout,
+            # Following a redirect would turn the POST into a GET; a redirect is reported.
+            allow_redirects=False,
         ) as response:
             body = await response.read()
             return Answer(response.status, response.headers, body)

@@ -149,3 +149,13 @@ def test_quota_reset_that_cannot_be_read_is_none(value: str | None) -> None:
 def test_quota_remaining_never_goes_below_zero() -> None:
     quota = Quota.from_headers({"quota-limit": "10", "quota-used": "12"})
     assert quota is not None and quota.remaining == 0
+
+
+def test_a_redirect_is_reported_with_where_it_points_not_followed() -> None:
+    headers = {"Location": "https://api-prd.kpn.com/communication/kpn/sms/send"}
+    with pytest.raises(KpnUnavailable) as caught:
+        check_response(301, headers, b"", endpoint="send")
+    message = str(caught.value)
+    assert "HTTP 301 Moved Permanently" in message
+    assert "to https://api-prd.kpn.com/communication/kpn/sms/send" in message
+    assert "SMSBOT_KPN__BASE_URL" in message
