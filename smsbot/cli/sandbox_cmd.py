@@ -10,7 +10,7 @@ from dataclasses import replace
 from pydantic import SecretStr
 
 from smsbot.errors import ConfigurationError
-from smsbot.sandbox.config import QuotaRule, SandboxConfig
+from smsbot.sandbox.config import DEFAULT_QUOTA, QuotaRule, SandboxConfig
 from smsbot.sandbox.server import serve_sandbox
 from smsbot.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--quota",
         default=None,
         help="send requests allowed per time unit, e.g. 100/hour, 5/minute, 1000/day "
-        "(default 100000/hour)",
+        f"(default {DEFAULT_QUOTA})",
     )
     parser.add_argument("--client-id", default=SANDBOX_CLIENT_ID, help="default 'sandbox'")
     parser.add_argument("--client-secret", default=SANDBOX_CLIENT_SECRET, help="default 'sandbox'")
