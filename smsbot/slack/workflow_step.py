@@ -1,0 +1,202 @@
+"""The Workflow Builder "Send SMS" custom step (`send_sms` in manifest.yml).
+
+Slack runs the step by sending a `function_executed` event; Bolt acknowledges it at once and
+calls the listener, which sends through the service and ends the step with `complete()`
+(outputs `document_id`, `parts`, `status`) or `fail()` with a sentence a workflow builder can act
+on. The step waits for KPN's answer (`service.submit`) because its outputs need the
+document_id; Slack gives a step far longer than the 3 s of an event acknowledgement.
+
+Inputs: `recipient` (a number, or a Slack user id / mention), `recipient_user` (a person; their
+profile phone is used), `message`, optional `sender`, and optional `sent_by` (map it to "Person
+who used this workflow"). Who is asking, for the allowlist: `sent_by`, else the person an
+interactivity input names; when Slack names nobody the actor is `workflow:<id>` (the workflow
+id where Slack sends one, else the app id), which must be in `SMSBOT_ALLOW__WORKFLOWS`.
+
+The idempotency key is Slack's `function_execution_id`: a redelivered event sends nothing new.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.complete.async_complete import AsyncComplete
+from slack_bolt.context.fail.async_fail import AsyncFail
+
+from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
+
+if TYPE_CHECKING:
+    from smsbot.service import SmsService
+    from smsbot.settings import Settings
+    from smsbot.slack.context import SlackDeps
+
+log = logging.getLogger(__name__)
+
+CALLBACK_ID = "send_sms"
+_USER_ID = re.compile(r"^<?@?([UW][A-Z0-9]{2,})(?:\|[^>]*)?>?$")
+
+NO_RECIPIENT = (
+    "The Send SMS step has no recipient: fill in a mobile number (06 and 8 digits) or choose "
+    "a person."
+)
+TWO_RECIPIENTS = (
+    "The Send SMS step has both a mobile number and a person: fill in only one of them."
+)
+NOT_RECORDED = (
+    "smsbot could not record the SMS, so nothing was sent. Try the workflow again in a minute; "
+    "if it keeps failing, ask your Slack admin to check smsbot."
+)
+
+
+class StepProblem(Exception):
+    """The step's inputs cannot be sent as given; `str()` is what the workflow builder sees."""
+
+
+def _text(inputs: Mapping[str, Any], name: str) -> str:
+    value = inputs.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _user_id(value: str) -> str | None:
+    found = _USER_ID.match(value)
+    return found.group(1) if found else None
+
+
+def actor_of(body: Mapping[str, Any], event: Mapping[str, Any]) -> str:
+    """The user who started the workflow where Slack tells us, else `workflow:<id>`."""
+    inputs = event.get("inputs") or {}
+    sent_by = _user_id(_text(inputs, "sent_by"))
+    if sent_by:
+        return sent_by
+    for value in inputs.values():
+        # An interactivity input (a button or shortcut trigger) names who clicked.
+        if isinstance(value, Mapping) and isinstance(value.get("interactor"), Mapping):
+            interactor = value["interactor"].get("id")
+            if isinstance(interactor, str) and _user_id(interactor):
+                return interactor
+    function = event.get("function") or {}
+    workflow = event.get("workflow_id") or function.get("app_id") or body.get("api_app_id")
+    return f"workflow:{workflow or 'unknown'}"
+
+
+class WorkflowStep:
+    def __init__(self, service: SmsService, directory: Any = None) -> None:
+        self.service = service
+        self.directory = directory
+
+    async def recipient(self, inputs: Mapping[str, Any]) -> str:
+        """The number to send to, from the number input or the chosen person's profile."""
+        typed = _text(inputs, "recipient")
+        person = _text(inputs, "recipient_user")
+        if typed and person:
+            raise StepProblem(TWO_RECIPIENTS)
+        if typed and not _user_id(typed):
+            return typed  # the service validates it and explains what is wrong
+        user = _user_id(typed or person) if (typed or person) else None
+        if user is None:
+            raise StepProblem(NO_RECIPIENT)
+        if self.directory is None:
+            raise StepProblem(
+                "smsbot cannot look up people's numbers here: enter a mobile number instead."
+            )
+        phone = await self.directory.phone_of(user)
+        if not phone:
+            name = await self._name(user)
+            raise StepProblem(
+                f"{name} has no phone number on their Slack profile. Ask them to add their "
+                "mobile number to their profile, or enter a number in the step."
+            )
+        return phone
+
+    async def _name(self, user: str) -> str:
+        try:
+            return await self.directory.name_of(user)
+        except Exception:
+            return user
+
+    async def run(
+        self,
+        body: Mapping[str, Any],
+        event: Mapping[str, Any],
+        complete: AsyncComplete,
+        fail: AsyncFail,
+    ) -> None:
+        inputs = event.get("inputs") or {}
+        execution = event.get("function_execution_id") or ""
+        try:
+            to = await self.recipient(inputs)
+        except StepProblem as problem:
+            await fail(str(problem))
+            return
+        request = SendRequest(
+            actor=actor_of(body, event),
+            surface=Surface.WORKFLOW,
+            to=to,
+            text=inputs.get("message") if isinstance(inputs.get("message"), str) else "",
+            sender=_text(inputs, "sender") or None,
+            idempotency_key=f"workflow:{execution}",
+            reply={
+                "function_execution_id": execution,
+                "workflow_execution_id": event.get("workflow_execution_id"),
+            },
+        )
+        try:
+            result = await self.service.submit(request)
+        except Exception:
+            log.exception("workflow step %s: the SMS could not be recorded", execution)
+            await fail(NOT_RECORDED)
+            return
+        if result.duplicate and not result.outcome.is_final:
+            # The first delivery of this event is still sending; it will end the step.
+            return
+        await finish(result, complete, fail)
+
+
+async def finish(result: SendResult, complete: AsyncComplete, fail: AsyncFail) -> None:
+    if result.outcome is Outcome.SENT:
+        await complete(
+            outputs={
+                "document_id": result.document_id or "",
+                "parts": result.parts or 0,
+                "status": str(result.outcome),
+            }
+        )
+        return
+    reason = result.reason or "the SMS was not sent"
+    if result.outcome in (Outcome.INVALID, Outcome.REFUSED, Outcome.FAILED):
+        await fail(f"The SMS was not sent. {reason}")
+    else:  # unknown: it may have been sent, which the builder must know before a retry
+        await fail(reason)
+
+
+def register(
+    app: AsyncApp,
+    deps: SlackDeps | None = None,
+    *,
+    service: SmsService | None = None,
+    settings: Settings | None = None,
+) -> None:
+    """Add the step to `app`: `register(app, service=..., settings=...)`, or as one of
+    `smsbot.slack.app.LISTENERS` with the shared `SlackDeps`."""
+    if deps is not None:
+        service, directory = deps.service, deps.directory
+    else:
+        if service is None:
+            raise TypeError("workflow_step.register needs the service")
+        directory = service.allowlist.directory
+        if directory is None or not hasattr(directory, "phone_of"):
+            from smsbot.slack.directory import SlackDirectory
+
+            cache = settings.slack.usergroup_cache_seconds if settings else 300.0
+            directory = SlackDirectory(app.client, cache_seconds=cache)
+    step = WorkflowStep(service, directory)
+
+    async def send_sms(
+        body: dict[str, Any], event: dict[str, Any], complete: AsyncComplete, fail: AsyncFail
+    ) -> None:
+        await step.run(body, event, complete, fail)
+
+    app.function(CALLBACK_ID)(send_sms)

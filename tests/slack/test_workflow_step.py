@@ -1,0 +1,234 @@
+"""The "Send SMS" workflow step: signed `function_executed` events to the running bot, the real
+service on SQLite, the sandbox as KPN, and the fake Slack Web API recording
+`functions.completeSuccess` / `functions.completeError`."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from smsbot.bootstrap import open_service
+from smsbot.metrics import Metrics
+from smsbot.sandbox.testing import SandboxHandle
+from smsbot.service import SmsService
+from smsbot.slack import workflow_step
+from smsbot.slack.app import LISTENERS, build_slack_app
+from smsbot.sms.request import Surface
+from smsbot.web import create_app
+from tests.fakes import slack_requests as sr
+from tests.fakes.slack_api import FakeSlackApi, SlackCall
+from tests.slack.conftest import ADMIN_CONTACT, bot_settings, set_up_workspace
+
+FUNCTION_TOKEN = "xwfp-fake-function-token"
+ALLOWED_APP = "A0ALLOWED"
+_ids = itertools.count(1)
+
+
+class WorkflowSlack(FakeSlackApi):
+    """Slack hands a running step a token of its own (`bot_access_token`); this fake accepts it
+    like the bot token, and still records which token each call used."""
+
+    def _answer(self, method: str, token: str | None, args: dict[str, Any]) -> dict[str, Any]:
+        return super()._answer(method, self.bot_token if token == FUNCTION_TOKEN else token, args)
+
+
+def function_event(
+    inputs: dict[str, Any], *, app_id: str = ALLOWED_APP, execution_id: str | None = None
+) -> dict[str, Any]:
+    """A `function_executed` event as Slack sends it for the manifest's `send_sms` step."""
+    return {
+        "type": "function_executed",
+        "function": {
+            "id": "Fn0SENDSMS",
+            "callback_id": "send_sms",
+            "title": "Send SMS",
+            "description": "Send an SMS to a Dutch mobile number through KPN",
+            "type": "app",
+            "input_parameters": [
+                {"type": "string", "name": "recipient", "is_required": False},
+                {"type": "slack#/types/user_id", "name": "recipient_user", "is_required": False},
+                {"type": "string", "name": "message", "is_required": True},
+                {"type": "string", "name": "sender", "is_required": False},
+            ],
+            "output_parameters": [
+                {"type": "string", "name": "document_id", "is_required": True},
+                {"type": "integer", "name": "parts", "is_required": False},
+                {"type": "string", "name": "status", "is_required": False},
+            ],
+            "app_id": app_id,
+            "date_created": 1714700000,
+            "date_updated": 1714700000,
+            "date_deleted": 0,
+        },
+        "inputs": inputs,
+        "function_execution_id": execution_id or f"Fx{next(_ids):010d}",
+        "workflow_execution_id": f"Wx{next(_ids):010d}",
+        "event_ts": f"{time.time():.6f}",
+        "bot_access_token": FUNCTION_TOKEN,
+    }
+
+
+def outputs_of(call: SlackCall) -> dict[str, Any]:
+    """The step's outputs; slack_sdk posts a dict argument as a JSON string."""
+    outputs = call.args["outputs"]
+    return json.loads(outputs) if isinstance(outputs, str) else outputs
+
+
+@dataclass
+class StepBot:
+    service: SmsService
+    fake: WorkflowSlack
+    sandbox: SandboxHandle
+    slack: sr.SlackSender
+
+    async def run_step(self, inputs: dict[str, Any], **kwargs: Any) -> SlackCall:
+        """Post the event, wait for the step to end, return its complete/fail call."""
+        event = function_event(inputs, **kwargs)
+        status, _ = await self.slack.event(sr.event_callback(event))
+        assert status == 200  # acknowledged at once, before any sending
+        return await self.ending_of(event["function_execution_id"])
+
+    async def ending_of(self, execution_id: str) -> SlackCall:
+        def endings() -> list[SlackCall]:
+            return [
+                call
+                for call in self.fake.calls
+                if call.method in ("functions.completeSuccess", "functions.completeError")
+                and call.args.get("function_execution_id") == execution_id
+            ]
+
+        await self.fake.wait_for(endings, within=10)
+        return endings()[0]
+
+
+@pytest.fixture
+async def step_bot(sandbox: SandboxHandle, tmp_path: Path) -> AsyncIterator[StepBot]:
+    async with WorkflowSlack() as fake:
+        set_up_workspace(fake)
+        settings = bot_settings(fake, sandbox, tmp_path)
+        allow = settings.allow.model_copy(update={"workflows": [ALLOWED_APP]})
+        settings = settings.model_copy(update={"allow": allow})
+        metrics = Metrics()
+        async with open_service(settings, metrics=metrics) as service:
+            bolt = build_slack_app(
+                settings, service, metrics=metrics, listeners=(*LISTENERS, workflow_step)
+            )
+            app = create_app(settings, service, metrics=metrics, slack_app=bolt)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            try:
+                async with aiohttp.ClientSession() as session:
+                    sender = sr.SlackSender(session, f"http://127.0.0.1:{port}/slack/events")
+                    yield StepBot(service, fake, sandbox, sender)
+            finally:
+                await runner.cleanup()
+
+
+async def test_allowed_person_sends_and_the_step_completes_with_outputs(step_bot):
+    ending = await step_bot.run_step(
+        {"recipient": "06 1234 5678", "message": "Server room door is open", "sent_by": "U0ALICE"}
+    )
+    assert ending.method == "functions.completeSuccess"
+    assert ending.token == FUNCTION_TOKEN  # the step's own token, as Slack requires
+    (sms,) = step_bot.sandbox.messages()
+    assert (sms["mobile_number"], sms["content"]) == ("+31612345678", "Server room door is open")
+    assert outputs_of(ending) == {
+        "document_id": sms["document_id"],
+        "parts": 1,
+        "status": "sent",
+    }
+    (record,) = await step_bot.service.recent()
+    assert (record.actor, record.surface) == ("U0ALICE", Surface.WORKFLOW)
+
+
+async def test_person_as_recipient_uses_their_profile_phone(step_bot):
+    ending = await step_bot.run_step(
+        {"recipient_user": "U0BOB", "message": "You are on call", "sender": "NOC"},
+        app_id=ALLOWED_APP,
+    )
+    assert ending.method == "functions.completeSuccess"
+    (sms,) = step_bot.sandbox.messages()
+    assert (sms["mobile_number"], sms["sender"]) == ("+31633334444", "NOC")
+
+
+async def test_a_mention_in_the_number_field_is_a_person(step_bot):
+    ending = await step_bot.run_step({"recipient": "<@U0CAROL>", "message": "hi"})
+    assert ending.method == "functions.completeSuccess"
+    assert step_bot.sandbox.messages()[0]["mobile_number"] == "+31655556666"
+
+
+async def test_workflow_without_a_person_needs_its_app_allowed(step_bot):
+    refused = await step_bot.run_step({"recipient": "0612345678", "message": "x"}, app_id="A0OTHER")
+    assert refused.method == "functions.completeError"
+    assert "Workflow A0OTHER may not send SMS" in refused.args["error"]
+    assert "SMSBOT_ALLOW__WORKFLOWS" in refused.args["error"]
+    allowed = await step_bot.run_step({"recipient": "0612345678", "message": "x"})
+    assert allowed.method == "functions.completeSuccess"
+    assert len(step_bot.sandbox.messages()) == 1
+    actors = sorted(r.actor for r in await step_bot.service.recent())
+    assert actors == [f"workflow:{ALLOWED_APP}", "workflow:A0OTHER"]
+
+
+async def test_person_not_on_the_allowlist_is_refused_with_who_to_ask(step_bot):
+    ending = await step_bot.run_step(
+        {"recipient": "0612345678", "message": "x", "sent_by": "U0DAVE"}
+    )
+    assert ending.method == "functions.completeError"
+    assert ending.args["error"].startswith("The SMS was not sent.")
+    assert ADMIN_CONTACT in ending.args["error"]
+    assert step_bot.sandbox.messages() == []
+
+
+@pytest.mark.parametrize(
+    ("inputs", "says"),
+    [
+        ({"recipient": "0601234567", "message": "x"}, "060 numbers cannot receive SMS"),
+        ({"recipient": "0612345678", "message": ""}, "The SMS was not sent."),
+        ({"recipient": "0612345678", "message": "x", "sender": "WayTooLongSender"}, "11"),
+        ({"message": "x"}, "fill in a mobile number"),
+        ({"recipient": "0612345678", "recipient_user": "U0BOB", "message": "x"}, "only one"),
+        ({"recipient_user": "U0DAVE", "message": "x"}, "dave has no phone number"),
+    ],
+)
+async def test_bad_inputs_fail_the_step_saying_what_to_fix(step_bot, inputs, says):
+    ending = await step_bot.run_step(inputs)
+    assert ending.method == "functions.completeError"
+    assert says in ending.args["error"]
+    assert step_bot.sandbox.messages() == []
+
+
+async def test_kpn_failure_fails_the_step(step_bot):
+    step_bot.sandbox.add_fault(status=500, count=5)
+    ending = await step_bot.run_step({"recipient": "0612345678", "message": "x"})
+    assert ending.method == "functions.completeError"
+    assert ending.args["error"].startswith("The SMS was not sent.")
+    assert step_bot.sandbox.messages() == []
+
+
+async def test_redelivered_event_sends_once(step_bot):
+    event = function_event({"recipient": "0612345678", "message": "once"})
+    envelope = sr.event_callback(event)
+    first, retry = await asyncio.gather(
+        step_bot.slack.event(envelope), step_bot.slack.event(envelope, retry_num=1)
+    )
+    assert first[0] == retry[0] == 200
+    await step_bot.ending_of(event["function_execution_id"])
+    await asyncio.sleep(0.3)  # give a second (wrong) send every chance to happen
+    assert len(step_bot.sandbox.messages()) == 1
+    successes = step_bot.fake.calls_to("functions.completeSuccess")
+    assert {outputs_of(c)["document_id"] for c in successes} == {
+        step_bot.sandbox.messages()[0]["document_id"]
+    }
