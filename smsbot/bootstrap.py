@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from smsbot.kpn.client import KpnClient
 from smsbot.metrics import Metrics
@@ -30,14 +31,23 @@ async def open_service(
     metrics: Metrics | None = None,
     run_outbox: bool = True,
     outbox_concurrency: int = 8,
+    stale_after: timedelta | None = None,
 ) -> AsyncIterator[SmsService]:
     """`run_outbox=False` is for one-shot commands (`smsbot send`) that send in their own task
-    and should leave the bot's queued rows to the bot, whose notifiers can answer in Slack."""
+    and should leave the bot's queued rows to the bot, whose notifiers can answer in Slack.
+    `outbox_concurrency` bounds the sends the worker has under way at once; `stale_after`
+    (default: the longest a send can take under the KPN timeouts) is how long a row may stay
+    `sending` before it is declared `unknown`."""
     store = await Store.open(settings.database_url, store_text=settings.audit.store_text)
     try:
         async with KpnClient(settings.kpn) as kpn:
             service = SmsService(
-                settings, store, kpn, metrics=metrics, outbox_concurrency=outbox_concurrency
+                settings,
+                store,
+                kpn,
+                metrics=metrics,
+                outbox_concurrency=outbox_concurrency,
+                stale_after=stale_after,
             )
             if run_outbox:
                 service.start_outbox()

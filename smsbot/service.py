@@ -64,6 +64,15 @@ STALE_CHECK_SECONDS = 30.0
 PURGE_SECONDS = 3600.0
 
 
+def longest_send(settings: Settings) -> timedelta:
+    """The longest one send can take: every attempt timing out, plus the retry budget, plus
+    a margin. A row `sending` for longer than this belongs to a process that is gone."""
+    kpn = settings.kpn
+    attempts = max(1, kpn.max_attempts)
+    seconds = (kpn.connect_timeout + kpn.read_timeout) * attempts + kpn.max_retry_seconds
+    return timedelta(seconds=seconds + 5.0)
+
+
 class SmsService:
     """Build with `smsbot.bootstrap.open_service`, which also runs the outbox worker."""
 
@@ -76,6 +85,7 @@ class SmsService:
         metrics: Metrics | None = None,
         outbox_concurrency: int = 8,
         poll_seconds: float = POLL_SECONDS,
+        stale_after: timedelta | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -95,15 +105,7 @@ class SmsService:
         self._stopping = False
         self._worker: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
-        kpn_settings = settings.kpn
-        # The longest one send can take: every attempt timing out, plus the retry budget. A
-        # row `sending` for longer than this belongs to a process that is gone.
-        self.stale_after = timedelta(
-            seconds=(kpn_settings.connect_timeout + kpn_settings.read_timeout)
-            * max(1, kpn_settings.max_attempts)
-            + kpn_settings.max_retry_seconds
-            + 5.0
-        )
+        self.stale_after = stale_after or longest_send(settings)
 
     def register_notifier(self, surface: Surface, notifier: Notifier) -> None:
         self._notifiers[surface] = notifier
@@ -302,12 +304,13 @@ class SmsService:
 
     async def _run_outbox(self) -> None:
         last_stale_check = last_purge = float("-inf")
+        stale_check_seconds = min(STALE_CHECK_SECONDS, self.stale_after.total_seconds() / 2)
         failures = 0
         while not self._stopping:
             self._wake.clear()
             try:
                 now = time.monotonic()
-                if now - last_stale_check >= STALE_CHECK_SECONDS:
+                if now - last_stale_check >= stale_check_seconds:
                     await self._expire_stale()
                     last_stale_check = now
                 if now - last_purge >= PURGE_SECONDS:

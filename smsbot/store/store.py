@@ -8,8 +8,9 @@ in-process locks:
 - rate caps are counted and the row inserted in the same transaction, under a PostgreSQL
   advisory lock per actor / recipient (on SQLite, under the database write lock), so two replicas
   cannot both admit the 21st send of the hour;
-- the outbox is claimed with `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`, and a
-  single row with `UPDATE ... WHERE outcome = 'queued'`, so each queued row is sent by one worker.
+- the outbox is claimed with `WITH due AS MATERIALIZED (SELECT ... FOR UPDATE SKIP LOCKED)
+  UPDATE ... FROM due`, and a single row with `UPDATE ... WHERE outcome = 'queued'`, so each
+  queued row is sent by one worker.
 
 SQLite runs in WAL mode with a busy timeout; each write transaction starts with `BEGIN IMMEDIATE`
 (taking the write lock up front, so two writers never deadlock upgrading a read lock) and this
@@ -163,10 +164,14 @@ class Store:
             .order_by(sends.c.created_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
+            # A CTE, materialized: as `WHERE id IN (subquery)` PostgreSQL may run the subquery
+            # more than once and so claim more than `limit` rows.
+            .cte("due")
+            .prefix_with("MATERIALIZED")
         )
         stmt = (
             update(sends)
-            .where(sends.c.id.in_(due.scalar_subquery()), sends.c.outcome == Outcome.QUEUED)
+            .where(sends.c.id == due.c.id, sends.c.outcome == Outcome.QUEUED)
             .values(outcome=Outcome.SENDING, attempts=sends.c.attempts + 1, updated_at=now)
             .returning(*sends.c)
         )

@@ -191,6 +191,14 @@ async def test_a_queued_row_is_claimed_once(store: Store) -> None:
     assert await store.claim_queued(10) == []
 
 
+async def test_claim_queued_takes_at_most_the_limit_oldest_first(store: Store) -> None:
+    keys = [f"q{i}" for i in range(5)]
+    for key in keys:
+        await store.admit(queued(key))
+    taken = [[r.idempotency_key for r in await store.claim_queued(n)] for n in (1, 2, 1, 5)]
+    assert taken == [keys[:1], keys[1:3], keys[3:4], keys[4:]]
+
+
 async def test_two_stores_draining_one_outbox_claim_disjoint_rows(database_url: str) -> None:
     one, two = await Store.open(database_url), await Store.open(database_url)
     try:

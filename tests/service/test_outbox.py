@@ -1,0 +1,120 @@
+"""The durable outbox: several replicas, and a process killed while sending."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections import Counter
+from contextlib import AsyncExitStack
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from smsbot.bootstrap import open_service
+from smsbot.sandbox.testing import SandboxHandle
+from smsbot.service import DIED_WHILE_SENDING
+from smsbot.sms.request import Outcome, SendRequest, Surface
+from smsbot.store import Store
+from tests.service.conftest import RecordingNotifier, settings_for
+
+ROOT = Path(__file__).resolve().parents[2]
+CHILD = Path(__file__).with_name("outbox_child.py")
+
+
+async def wait_until(condition) -> None:
+    """Poll `condition` (state in another process or server, which cannot signal us)."""
+    for _ in range(300):
+        if await condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("still waiting after 15 s")
+
+
+@pytest.mark.postgres
+async def test_two_replicas_drain_one_outbox_sending_each_row_once(
+    sandbox: SandboxHandle, postgres_url: str
+):
+    settings = settings_for(
+        sandbox.url, postgres_url, limits={"per_actor_per_hour": 1000, "per_recipient_per_hour": 5}
+    )
+    async with open_service(settings, run_outbox=False) as filler:
+        for i in range(200):
+            await filler.enqueue(
+                SendRequest(
+                    "cli:ops", Surface.CLI, f"0612{i:06d}", f"row {i}", idempotency_key=str(i)
+                )
+            )
+    sandbox.add_fault(delay_ms=10, count=200)  # keeps both replicas busy at once
+    notifiers = [RecordingNotifier(), RecordingNotifier()]
+    async with AsyncExitStack() as stack:
+        replicas = [
+            await stack.enter_async_context(open_service(settings, run_outbox=False))
+            for _ in notifiers
+        ]
+        for replica, notifier in zip(replicas, notifiers, strict=True):
+            replica.register_notifier(Surface.CLI, notifier)
+            replica.start_outbox()
+
+        async def drained() -> bool:
+            return sum(len(n.calls) for n in notifiers) >= 200
+
+        await wait_until(drained)
+    contents = Counter(m["content"] for m in sandbox.messages())
+    assert len(contents) == 200
+    assert set(contents.values()) == {1}
+    assert all(len(n.calls) > 0 for n in notifiers), "both replicas took part"
+    assert all(r.outcome == Outcome.SENT for n in notifiers for _, r in n.calls)
+
+
+async def test_a_killed_process_leaves_nothing_lost_and_nothing_sent_twice(
+    sandbox: SandboxHandle, database_url: str
+):
+    count = 6
+    sandbox.add_fault(delay_ms=8000, count=1)  # the first send hangs until the kill
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(CHILD),
+        database_url,
+        sandbox.url,
+        str(count),
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(20):
+            assert (await child.stdout.readline()).strip() == b"queued"
+
+        async def in_flight() -> bool:
+            return sandbox.send_requests >= 1
+
+        await wait_until(in_flight)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        await child.wait()
+    assert child.returncode == -signal.SIGKILL
+
+    left = await Store.open(database_url)
+    records = await left.recent(50)
+    await left.close()
+    by_outcome = Counter(r.outcome for r in records)
+    assert by_outcome == {Outcome.SENDING: 1, Outcome.QUEUED: count - 1}
+
+    notifier = RecordingNotifier()
+    settings = settings_for(sandbox.url, database_url, limits={"per_actor_per_hour": 1000})
+    async with open_service(settings, stale_after=timedelta(seconds=0.5)) as service:
+        service.register_notifier(Surface.CLI, notifier)
+        await notifier.wait_for(count)
+        records = {r.idempotency_key: r for r in await service.recent(50)}
+
+    assert records["k0"].outcome == Outcome.UNKNOWN
+    assert records["k0"].error == DIED_WHILE_SENDING
+    assert {records[f"k{i}"].outcome for i in range(1, count)} == {Outcome.SENT}
+    contents = Counter(m["content"] for m in sandbox.messages())
+    assert all(contents[f"queued {i}"] == 1 for i in range(1, count))
+    assert contents["queued 0"] <= 1  # KPN may or may not have taken the one in flight
+    told = {r.request_id: r.outcome for _, r in notifier.calls}
+    assert told[records["k0"].request_id] == Outcome.UNKNOWN
