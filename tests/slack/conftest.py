@@ -16,7 +16,9 @@ Channels: C0GENERAL and C0OPS (the bot is a member), C0OUTSIDE (it is not).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,7 @@ from smsbot.sandbox.testing import SandboxHandle
 from smsbot.service import SmsService
 from smsbot.settings import Settings
 from smsbot.slack.app import build_slack_app
+from smsbot.store import AuditRecord
 from smsbot.web import create_app
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
@@ -73,6 +76,15 @@ class SlackBot:
 
     async def wait_for(self, condition: Any, within: float = 5.0) -> None:
         await self.fake.wait_for(condition, within)
+
+    async def records(self, count: int, within: float = 5.0) -> list[AuditRecord]:
+        """The newest audit records, once there are at least `count` (work after the ack)."""
+        deadline = time.monotonic() + within
+        while len(records := await self.service.recent()) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(records)} audit records after {within}s, not {count}")
+            await asyncio.sleep(0.02)
+        return records
 
 
 def bot_settings(fake: FakeSlackApi, sandbox: SandboxHandle, tmp_path: Path) -> Settings:

@@ -1,0 +1,108 @@
+"""Who may send, where answers go, and what the HTTP endpoint does with retries, forged or
+stale signatures, and a slow KPN."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from urllib.parse import urlencode
+
+import pytest
+
+from smsbot.sms.request import Outcome
+from tests.fakes import slack_requests as sr
+from tests.slack.conftest import ADMIN_CONTACT, SlackBot
+
+
+@pytest.mark.parametrize(
+    ("user", "channel"),
+    [
+        ("U0ALICE", "C0GENERAL"),  # listed by user id
+        ("U0BOB", "C0GENERAL"),  # member of a listed user group
+        ("U0CAROL", "C0OPS"),  # in a listed channel
+    ],
+)
+async def test_allowlist_lets_listed_people_send(slack_bot: SlackBot, user: str, channel: str):
+    await slack_bot.command("0612345678 allowed", user=user, channel=channel)
+    await slack_bot.wait_for(lambda: slack_bot.fake.messages)
+    assert [m["content"] for m in slack_bot.sandbox.messages()] == ["allowed"]
+    group_lookups = slack_bot.fake.calls_to("usergroups.users.list")
+    # Only a person matched by neither id nor channel needs the group asked of Slack.
+    assert bool(group_lookups) == (user == "U0BOB")
+
+
+async def test_refusal_is_private_audited_and_says_who_to_ask(slack_bot: SlackBot) -> None:
+    status, body, response_id = await slack_bot.command("0612345678 hi", user="U0CAROL")
+    assert (status, body) == (200, "")
+    await slack_bot.wait_for(lambda: slack_bot.fake.posts_to(response_id))
+    [answer] = slack_bot.fake.posts_to(response_id)
+    assert answer["response_type"] == "ephemeral"
+    assert ADMIN_CONTACT in answer["text"]
+    [record] = await slack_bot.records(1)
+    assert (record.actor, record.outcome, record.rule) == ("U0CAROL", Outcome.REFUSED, "allowlist")
+    assert slack_bot.sandbox.messages() == [] and slack_bot.fake.messages == []
+
+
+async def test_group_membership_is_cached(slack_bot: SlackBot) -> None:
+    for n in range(3):
+        await slack_bot.command(f"0612345678 n{n}", user="U0BOB")
+    await slack_bot.wait_for(lambda: len(slack_bot.fake.messages) == 3)
+    assert len(slack_bot.fake.calls_to("usergroups.users.list")) == 1
+
+
+async def test_confirmation_falls_back_to_response_url(slack_bot: SlackBot) -> None:
+    _, _, response_id = await slack_bot.command("0612345678 hi", channel="C0OUTSIDE")
+    await slack_bot.wait_for(lambda: slack_bot.fake.posts_to(response_id))
+    [post] = slack_bot.fake.posts_to(response_id)
+    assert post["response_type"] == "in_channel"
+    assert slack_bot.sandbox.messages()[0]["document_id"] in post["text"]
+    [attempt] = slack_bot.fake.calls_to("chat.postMessage")
+    assert attempt.args["channel"] == "C0OUTSIDE"  # tried the channel first
+    assert slack_bot.fake.messages == []
+
+
+async def test_slack_retry_sends_nothing_twice(slack_bot: SlackBot) -> None:
+    form, response_id = slack_bot.command_form("0612345678 once only")
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    answers = await asyncio.gather(
+        slack_bot.slack.command(form), slack_bot.slack.command(form, headers=retry)
+    )
+    assert answers == [(200, ""), (200, "")]
+    await slack_bot.wait_for(lambda: slack_bot.fake.messages)
+    # Give the retry's listener time to finish, should it (wrongly) send or answer again.
+    await asyncio.sleep(0.3)
+    assert len(slack_bot.sandbox.messages()) == 1
+    assert len(slack_bot.fake.messages) == 1
+    assert len(await slack_bot.service.recent()) == 1
+    assert slack_bot.fake.posts_to(response_id) == []
+
+
+async def test_forged_and_stale_signatures_are_refused(slack_bot: SlackBot) -> None:
+    form, _ = slack_bot.command_form("0612345678 forged")
+    assert (await slack_bot.slack.command(form, secret="not-the-secret"))[0] == 401
+    stale = int(time.time()) - 6 * 60  # Slack's window is five minutes
+    assert (await slack_bot.slack.command(form, timestamp=stale))[0] == 401
+    tampered = dict(form, text="0612345678 tampered")
+    status, _ = await slack_bot.slack.post_raw(
+        urlencode(tampered),
+        "application/x-www-form-urlencoded",
+        headers=sr.signature_headers(urlencode(form)),
+    )
+    assert status == 401
+    assert slack_bot.fake.calls == [] and slack_bot.sandbox.send_requests == 0
+
+
+async def test_slow_kpn_does_not_delay_the_ack(slack_bot: SlackBot) -> None:
+    slack_bot.sandbox.add_fault(delay_ms=5000)
+    status, body, _ = await slack_bot.command("0612345678 slow network")
+    # Acked while KPN is still holding the send: nothing delivered, nothing confirmed yet.
+    assert (status, body) == (200, "")
+    assert slack_bot.sandbox.messages() == [] and slack_bot.fake.messages == []
+    [ack_seconds] = [
+        sample.value
+        for sample in slack_bot.metrics.ack_latency.collect()[0].samples
+        if sample.name.endswith("_sum")
+    ]
+    assert ack_seconds < 3.0  # Slack's limit; the send itself takes 5 s
+    await slack_bot.wait_for(lambda: slack_bot.fake.messages, within=10)
+    assert [m["content"] for m in slack_bot.sandbox.messages()] == ["slow network"]
