@@ -1,16 +1,81 @@
-"""`smsbot audit`: being built; see CONTRACT.md for what it will do."""
+"""`smsbot audit [--limit N] [--json]`: the most recent audit records, newest first.
+
+Numbers are masked (`+31 6 ****5678`) unless `SMSBOT_AUDIT__MASK_NUMBERS=false`. Reads the
+database named by `SMSBOT_DATABASE_URL`; needs no KPN or Slack credentials.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 
-from smsbot.errors import ConfigurationError
+from smsbot.settings import load_settings
+from smsbot.store import AuditRecord, Store
+
+COLUMNS = ("time", "actor", "surface", "to", "parts", "outcome", "document_id / reason")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("audit", help="(not built yet)")
+    parser = subparsers.add_parser(
+        "audit",
+        help="the most recent audit records",
+        description="List the most recent SMS requests (sent, refused, invalid, failed, "
+        "unknown, queued), newest first. Phone numbers are masked.",
+    )
+    parser.add_argument("--limit", type=positive, default=20, metavar="N",
+                        help="how many records (default 20)")  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print a JSON list")
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    raise ConfigurationError("'smsbot audit' is not built yet")
+def positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of 1 or more")
+    return number
+
+
+async def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    store = await Store.open(settings.database_url)
+    try:
+        records = await store.recent(args.limit)
+    finally:
+        await store.close()
+    mask = settings.audit.mask_numbers
+    if args.json:
+        print(json.dumps([r.to_json(mask_numbers=mask) for r in records], ensure_ascii=False))
+    elif not records:
+        print("No SMS requests recorded yet.")
+    else:
+        print(render(records, mask_numbers=mask))
+    return 0
+
+
+def render(records: list[AuditRecord], *, mask_numbers: bool) -> str:
+    rows = [COLUMNS] + [
+        (
+            f"{r.time:%Y-%m-%d %H:%M:%S}",
+            r.actor,
+            str(r.surface),
+            r.shown_number(mask_numbers=mask_numbers) or "-",
+            str(r.parts) if r.parts is not None else "-",
+            str(r.outcome),
+            r.document_id or _short(r.error) or "-",
+        )
+        for r in records
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS) - 1)]
+    return "\n".join(
+        "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]])
+        for row in rows
+    )
+
+
+def _short(text: str | None, limit: int = 80) -> str | None:
+    if text is None:
+        return None
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,16 +1,118 @@
-"""`smsbot send`: being built; see CONTRACT.md for what it will do."""
+"""`smsbot send TO TEXT [--sender S] [--json] [--sandbox URL]`: one SMS through the pipeline.
+
+The same pipeline as Slack and alerts (validation, rate limits, audit, KPN), as actor
+`cli:<os user>`. Prints the document_id, or with `--json` one object
+`{"document_id", "status", "to", "parts", "encoding", "request_id"}`; when nothing was sent the
+object has `outcome` and `error` instead and the reason goes to standard error.
+
+Exit codes: 0 sent; 2 bad input or settings (the number, sender or text, or no KPN credentials);
+1 not sent: refused by a limit, failed at KPN, or unknown (KPN did not answer: it may have been
+sent, so check before sending again).
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import json
+import os
+import sys
+from typing import Any
 
+from smsbot.bootstrap import open_service
 from smsbot.errors import ConfigurationError
+from smsbot.settings import load_settings
+from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
+
+EXIT_SENT, EXIT_NOT_SENT, EXIT_BAD_INPUT = 0, 1, 2
+NO_CREDENTIALS = (
+    "no KPN credentials are configured. Set SMSBOT_KPN__CLIENT_ID and SMSBOT_KPN__CLIENT_SECRET "
+    "(the Key and Secret of your app in the KPN API Store), or add --sandbox URL to send to a "
+    "sandbox (start one with `smsbot sandbox`)."
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("send", help="(not built yet)")
+    parser = subparsers.add_parser(
+        "send",
+        help="send one SMS through the same pipeline as Slack",
+        description="Send TEXT to TO (a Dutch mobile number) through smsbot's pipeline: "
+        "validation, rate limits, audit, KPN. Prints the document_id. Exit 0 sent, 2 bad input "
+        "or settings, 1 not sent (refused, failed, or unknown: check before resending).",
+    )
+    parser.add_argument("to", metavar="TO", help="Dutch mobile number, e.g. 0612345678")
+    parser.add_argument("text", metavar="TEXT", help="the message; - reads standard input")
+    parser.add_argument("--sender", help="sender name, at most 11 characters "
+                        "(default SMSBOT_KPN__SENDER)")  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--sandbox",
+        metavar="URL",
+        help="send to the sandbox at URL with its default credentials (e.g. http://127.0.0.1:8025)",
+    )
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    raise ConfigurationError("'smsbot send' is not built yet")
+async def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if args.sandbox:
+        settings = settings.with_sandbox(args.sandbox)
+    if not settings.kpn.has_credentials:
+        raise ConfigurationError(NO_CREDENTIALS)
+    text = sys.stdin.read().removesuffix("\n") if args.text == "-" else args.text
+    request = SendRequest(
+        actor=f"cli:{os_user()}", surface=Surface.CLI, to=args.to, text=text, sender=args.sender
+    )
+    # No outbox worker: the bot's queued rows are the bot's to send, with its Slack notifiers.
+    async with open_service(settings, run_outbox=False) as service:
+        result = await service.submit(request)
+    return report(result, as_json=args.json)
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user with no name
+        return f"uid{os.getuid()}"
+
+
+def report(result: SendResult, *, as_json: bool) -> int:
+    if result.outcome == Outcome.SENT:
+        if as_json:
+            print(json.dumps(sent_json(result)))
+        else:
+            print(result.document_id)
+        return EXIT_SENT
+    if as_json:
+        print(json.dumps(not_sent_json(result)))
+    reason = result.reason or "nothing was sent."
+    if result.outcome == Outcome.INVALID:
+        print(f"smsbot: {reason}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    prefix = "maybe sent" if result.outcome == Outcome.UNKNOWN else "not sent"
+    print(f"smsbot: {prefix}: {reason}", file=sys.stderr)
+    return EXIT_NOT_SENT
+
+
+def sent_json(result: SendResult) -> dict[str, Any]:
+    return {
+        "document_id": result.document_id,
+        "status": "OK",
+        "to": result.to,
+        "parts": result.parts,
+        "encoding": result.encoding,
+        "request_id": result.request_id,
+    }
+
+
+def not_sent_json(result: SendResult) -> dict[str, Any]:
+    return {
+        "outcome": str(result.outcome),
+        "error": result.reason,
+        "rule": result.rule,
+        "retry_at": result.retry_at.isoformat() if result.retry_at else None,
+        "to": result.to,
+        "parts": result.parts,
+        "encoding": result.encoding,
+        "request_id": result.request_id,
+    }
