@@ -8,13 +8,14 @@ make Alertmanager drop the alert.
 De-duplication: Alertmanager HA pairs (and retries) deliver the same notification more than
 once. The same group key, alert fingerprints and status for the same route and recipient within
 `alerts.repeat_window_seconds` is claimed once in the store (atomic across replicas); later
-copies send nothing and are counted as duplicates.
+copies send nothing and are audited as `refused` with rule `duplicate`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,11 +29,18 @@ from smsbot.metrics import Metrics
 from smsbot.settings import AlertSettings
 from smsbot.sms.numbers import mask_number
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
+from smsbot.sms.text import analyze
+from smsbot.store import NewRecord
 
 log = logging.getLogger(__name__)
 
 ALERT_SURFACES = (Surface.ALERTMANAGER, Surface.GRAFANA)
 STORM_RULE = "storm"
+DUPLICATE_RULE = "duplicate"
+REPEAT_REASON = (
+    "The same alert notification (group, alerts and status) went to this number less than "
+    "{seconds} s ago (alerts.repeat_window_seconds); not sent again."
+)
 
 
 class ClaimStore(Protocol):
@@ -155,8 +163,14 @@ class AlertIntake:
         report: IntakeReport,
     ) -> None:
         key = dedup_key(source, group, alerts, route, number)
+        reply = {
+            "route": route.name,
+            "mirror_channel": route.mirror_channel,
+            "group_key": group.group_key,
+        }
         if not await self.service.store.claim(f"alert:{key}", self.settings.repeat_window_seconds):
             report.duplicates += 1
+            await self._record_repeat(source, route, number, text, key, reply)
             log.info(
                 "alert %s for %s via route %r is a repeat within %d s: not sent again",
                 group.group_key or "(no group key)",
@@ -173,11 +187,7 @@ class AlertIntake:
             channel=route.mirror_channel,
             # Unique per claim: the claim is what de-duplicates, for as long as the window lasts.
             idempotency_key=f"alert:{key}:{now.timestamp():.6f}",
-            reply={
-                "route": route.name,
-                "mirror_channel": route.mirror_channel,
-                "group_key": group.group_key,
-            },
+            reply=reply,
         )
         result = await self.service.enqueue(request)
         report.request_ids.append(result.request_id)
@@ -196,6 +206,39 @@ class AlertIntake:
             )
         else:
             report.queued += 1
+
+    async def _record_repeat(
+        self,
+        source: Surface,
+        route: Route,
+        number: str,
+        text: str,
+        key: str,
+        reply: dict[str, Any],
+    ) -> None:
+        """Put the repeat in the audit log: sent nothing, and says why.
+
+        Written to the store directly because nothing is to be sent: the service's pipeline has
+        no step for "already handled". `refused` rows count against no cap.
+        """
+        info = analyze(text)
+        await self.service.store.admit(
+            NewRecord(
+                actor=f"alert:{route.name}",
+                surface=source,
+                idempotency_key=f"alert-repeat:{key}:{uuid.uuid4().hex}",
+                outcome=Outcome.REFUSED,
+                rule=DUPLICATE_RULE,
+                error=REPEAT_REASON.format(seconds=self.settings.repeat_window_seconds),
+                text_length=len(text),
+                recipient=number,
+                parts=info.parts,
+                encoding=info.encoding,
+                channel=route.mirror_channel,
+                reply=reply,
+                text=text,
+            )
+        )
 
     def _count(self, source: Surface, report: IntakeReport) -> None:
         if self.metrics is None:

@@ -25,7 +25,9 @@ TOKEN = "alert-token-0123456789"
 ON_CALL = "+31612345678"
 
 
-def alert_settings(sandbox_url: str, database_url: str, **alerts: Any) -> Settings:
+def alert_settings(
+    sandbox_url: str, database_url: str, *, slack: dict[str, Any] | None = None, **alerts: Any
+) -> Settings:
     """Sandbox credentials, the given database, fast KPN timeouts and these alert settings;
     by default one route sending everything to `ON_CALL`, with the bearer token `TOKEN`."""
     values: dict[str, Any] = {
@@ -37,6 +39,7 @@ def alert_settings(sandbox_url: str, database_url: str, **alerts: Any) -> Settin
         _env_file=None,
         database_url=database_url,
         alerts=values,
+        slack=slack or {},
         kpn={"read_timeout": 2.0, "connect_timeout": 1.0, "max_retry_seconds": 1.0},
     )
     return settings.with_sandbox(sandbox_url)

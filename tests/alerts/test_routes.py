@@ -226,6 +226,16 @@ async def test_recording_failure_is_503_so_the_sender_retries(settings_for, sand
 # ----- de-duplication -----
 
 
+async def final_records(alerts):
+    """The audit once the outbox has finished every row."""
+    for _ in range(250):
+        records = await alerts.service.recent()
+        if all(r.outcome.is_final for r in records):
+            return records
+        await asyncio.sleep(0.02)
+    raise AssertionError("the outbox did not finish")
+
+
 async def test_same_notification_twice_at_once_sends_one_sms(settings_for, sandbox):
     async with running_alert_app(settings_for()) as alerts:
         body = raw("alertmanager_firing")
@@ -240,6 +250,16 @@ async def test_same_notification_twice_at_once_sends_one_sms(settings_for, sandb
         await asyncio.sleep(0.2)
         assert len(sandbox.messages()) == 1
         assert alerts.metrics.alerts.labels("alertmanager", "duplicate")._value.get() == 2
+        # The audit shows the SMS once and each repeat as refused: duplicate.
+        records = await final_records(alerts)
+        assert sorted((r.outcome, r.rule) for r in records) == [
+            (Outcome.REFUSED, "duplicate"),
+            (Outcome.REFUSED, "duplicate"),
+            (Outcome.SENT, None),
+        ]
+        repeat = next(r for r in records if r.rule == "duplicate")
+        assert "alerts.repeat_window_seconds" in repeat.error
+        assert (repeat.recipient, repeat.actor) == (ON_CALL, "alert:on-call")
 
 
 async def test_a_changed_group_is_not_a_duplicate(settings_for, sandbox):
