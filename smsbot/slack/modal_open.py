@@ -8,6 +8,8 @@ from smsbot.slack import blocks
 from smsbot.slack.context import SlackDeps
 from smsbot.sms.text import analyze
 
+PREFILL_LIMIT = 3000  # Slack's limit for a plain_text_input's initial_value
+
 
 async def open_modal(
     deps: SlackDeps,
@@ -20,6 +22,10 @@ async def open_modal(
     user: str | None = None,
 ) -> None:
     max_characters = deps.settings.sms.max_characters
+    if text and len(text) > PREFILL_LIMIT:
+        # Slack refuses a longer initial value; an SMS allows far less anyway, and the counter
+        # shows the person how much to cut.
+        text = text[:PREFILL_LIMIT]
     view = blocks.modal_view(
         origin=origin,
         default_sender=deps.settings.kpn.sender,

@@ -72,17 +72,13 @@ class SlackNotifier:
                 # to ask: SMSBOT_SLACK__ADMIN_CONTACT).
                 return blocks.problem(f"Not sent: {reason}.", "")
             case Outcome.UNKNOWN:
+                # The reason says to check with the recipient; the request id finds the record.
                 return blocks.problem(
-                    f"Your SMS to {to} may or may not have been sent: {reason}.",
-                    "It is not sent again automatically, to avoid a double SMS. "
-                    "Check with the recipient before sending it again "
-                    f"(request {result.request_id}).",
+                    f"Your SMS to {to} may not have arrived: {reason}.",
+                    f"smsbot does not resend it on its own (request {result.request_id}).",
                 )
             case _:
-                return blocks.problem(
-                    f"Your SMS to {to} was not sent: {reason}.",
-                    "Nothing reached the phone; you can safely send it again.",
-                )
+                return blocks.problem(f"Your SMS to {to} was not sent: {reason}.", "")
 
     async def _confirm(
         self, request: SendRequest, result: SendResult, reply: Mapping[str, Any]

@@ -280,6 +280,8 @@ class FakeSlackApi:
         view = _json_arg(args.get("view"))
         if not isinstance(view, dict) or view.get("type") not in ("modal", "home"):
             return {"ok": False, "error": "invalid_arguments"}
+        if _too_long_input(view):
+            return {"ok": False, "error": "invalid_arguments"}
         stored = self._store_view(self._next_id("V"), view)
         return {"ok": True, "view": stored}
 
@@ -368,6 +370,14 @@ class FakeSlackApi:
                 "is_member": channel.bot_is_member,
             },
         }
+
+
+def _too_long_input(view: dict[str, Any]) -> bool:
+    """Slack refuses a view whose text input starts with more than 3000 characters."""
+    return any(
+        len((block.get("element") or {}).get("initial_value") or "") > 3000
+        for block in view.get("blocks", [])
+    )
 
 
 def _json_arg(value: Any) -> Any:

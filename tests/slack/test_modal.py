@@ -167,3 +167,16 @@ async def test_message_shortcut_prefills_what_the_message_says(slack_bot: SlackB
     assert by_id["counter"]["elements"][0]["text"].startswith("36 characters · GSM-7 · 1 part")
     origin = json.loads(view["private_metadata"])
     assert (origin["channel"], origin["response_url"]) == ("C0OPS", url)
+
+
+async def test_message_longer_than_slack_can_prefill(slack_bot: SlackBot) -> None:
+    _, url = slack_bot.new_response_url()
+    payload = sr.message_shortcut_payload(
+        user_id="U0ALICE", channel_id="C0OPS", message_text="x" * 3500, response_url=url
+    )
+    assert await slack_bot.slack.interaction(payload) == (200, "")
+    await slack_bot.wait_for(lambda: slack_bot.fake.views)
+    view = next(iter(slack_bot.fake.views.values()))
+    by_id = {block["block_id"]: block for block in view["blocks"]}
+    assert len(by_id["text"]["element"]["initial_value"]) == 3000
+    assert "over the 1000-character limit" in by_id["counter"]["elements"][0]["text"]
