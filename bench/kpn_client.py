@@ -1,6 +1,6 @@
 """Throughput of the KPN client against the sandbox, next to a floor measured in the same run.
 
-    .venv/bin/python bench/kpn_client.py [--n 2000] [--concurrency 50] [--rounds 5] [--in-process]
+    .venv/bin/python bench/kpn_client.py [--n 2000] [--concurrency 50] [--rounds 7] [--in-process]
 
 Three ways to send the same N bodies at the same concurrency, interleaved round by round:
 
@@ -9,13 +9,14 @@ Three ways to send the same N bodies at the same concurrency, interleaved round 
           this machine can push them through the sandbox;
 - naive:  what many public KPN scripts do, a new token before every send.
 
-It prints the median messages per second of each, the ratio client/floor (target >= 0.85) and
-the token requests the sandbox counted for each. Machines are noisy, so it reports PASS or
-BELOW TARGET and always exits 0.
+It prints the median messages per second of each, the ratio client/floor (the median of the
+per-round ratios; target >= 0.85) and the token requests the sandbox counted per run. Machines
+are noisy, so it reports PASS or BELOW TARGET and always exits 0.
 
-The sandbox runs in a child process by default: in one process the server's request handling
-and the client share one event loop and one core, so the floor and the client both mostly
-measure the sandbox and the ratio says little. `--in-process` shows that setup for comparison.
+The sandbox runs in a child process by default, so that the client and the server each get a
+core, as the client and KPN do in production. In one process the sandbox's own work (parsing,
+number validation) shares the client's event loop and dilutes the client's share of the time,
+so the ratio says less about the client; `--in-process` shows that setup for comparison.
 """
 
 from __future__ import annotations
@@ -180,10 +181,17 @@ async def main(n: int, concurrency: int, rounds: int, in_process: bool) -> None:
             f"(min {min(rates[name]):.0f}, max {max(rates[name]):.0f})   "
             f"token requests per run: {max(tokens[name])}"
         )
-    ratio = statistics.median(rates["client"]) / statistics.median(rates["floor"])
-    naive_ratio = statistics.median(rates["naive"]) / statistics.median(rates["floor"])
+    # The ratio of each round's own pair, then the median: load from other processes drifts
+    # over a run, and within one round the client and the floor meet nearly the same load.
+    ratio = statistics.median(c / f for c, f in zip(rates["client"], rates["floor"], strict=True))
+    naive_ratio = statistics.median(
+        n / f for n, f in zip(rates["naive"], rates["floor"], strict=True)
+    )
     verdict = "PASS" if ratio >= TARGET_RATIO else "BELOW TARGET"
-    print(f"  client/floor = {ratio:.2f} (target >= {TARGET_RATIO}): {verdict}")
+    print(
+        f"  client/floor = {ratio:.2f}, median of per-round ratios "
+        f"(target >= {TARGET_RATIO}): {verdict}"
+    )
     print(f"  naive/floor  = {naive_ratio:.2f}")
     client_tokens = max(tokens["client"])
     token_verdict = "PASS" if client_tokens == 1 else "FAIL: expected 1"
@@ -194,7 +202,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=2000, help="SMS per run (default 2000)")
     parser.add_argument("--concurrency", type=int, default=50, help="default 50")
-    parser.add_argument("--rounds", type=int, default=5, help="runs of each pattern (default 5)")
+    parser.add_argument("--rounds", type=int, default=7, help="runs of each pattern (default 7)")
     parser.add_argument(
         "--in-process", action="store_true", help="run the sandbox in this process's event loop"
     )
