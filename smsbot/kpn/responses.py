@@ -5,11 +5,12 @@ client, its tests and anything else reading KPN answers agree. Transport failure
 all) are mapped in `smsbot.kpn.transport`.
 
 Status  token endpoint             send endpoint
-200     parsed JSON                parsed JSON (a missing `document_id` is KpnRejected)
+2xx     parsed JSON                parsed JSON (a missing `document_id` is KpnRejected)
+2xx, not JSON: KpnUnavailable      KpnOutcomeUnknown (something accepted the request)
+3xx     KpnUnavailable: the base URL names another server (redirects are not followed)
 400     KpnAuthError               KpnRejected, KPN's `errorResponse.message` passed through
 401     KpnAuthError               KpnAuthError (the client mints a new token once first)
 403     KpnForbidden               KpnForbidden
-3xx     KpnUnavailable: the base URL names another server (redirects are not followed)
 404/405 KpnUnavailable: the base URL does not point at KPN's API
 429     KpnQuotaExhausted with `retry_after` (Retry-After) and `reset_at` (quota-reset-UTC)
 504     KpnOutcomeUnknown: the gateway gave up waiting for the SMS service, which may have
@@ -54,18 +55,12 @@ def check_response(
     status: int, headers: Mapping[str, str], body: bytes, *, endpoint: Endpoint
 ) -> Any:
     """The decoded JSON of a 2xx answer; for any other status, raise the matching `KpnError`."""
-    if 200 <= status < 300 and body:
-        try:
-            return json.loads(body)  # the common path, kept free of any copying
-        except ValueError:
-            pass
-    headers = CIMultiDict(headers)
     if 200 <= status < 300:
         try:
             return json.loads(body)
         except ValueError:
-            raise _unreadable_success(status, headers, body, endpoint) from None
-    raise error_for(status, headers, body, endpoint=endpoint)
+            raise _unreadable_success(status, CIMultiDict(headers), body, endpoint) from None
+    raise error_for(status, CIMultiDict(headers), body, endpoint=endpoint)
 
 
 def read_token(status: int, headers: Mapping[str, str], body: bytes) -> TokenAnswer:
