@@ -70,7 +70,8 @@ def create_app(
     Slack delivers over the websocket, and an open HTTP endpoint would only be attack surface.
     `routes` are further registrars; the alert intake is added through them.
     """
-    app = web.Application(middlewares=[_ack_timer(metrics)])
+    serve_slack_http = slack_app is not None and socket is None
+    app = web.Application(middlewares=[_ack_timer(metrics)] if serve_slack_http else [])
     app[SETTINGS] = settings
     app[SERVICE] = service
     app[METRICS] = metrics
@@ -80,7 +81,7 @@ def create_app(
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)
 
-    if slack_app is not None and socket is None:
+    if serve_slack_http:
         from smsbot.slack.http import add_slack_routes
 
         add_slack_routes(app, slack_app)
