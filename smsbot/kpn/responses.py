@@ -104,8 +104,11 @@ def error_for(
             response=info,
         )
     if status == 400:
-        reason = _sentence(info.message or said)
-        return KpnRejected(f"KPN rejected the SMS: {reason}", response=info)
+        if info.message:  # KPN's own words, passed on as they are
+            reason = f"(HTTP 400): {_sentence(info.message)}"
+        else:
+            reason = f"({said})."
+        return KpnRejected(f"KPN rejected the SMS {reason}", response=info)
     if status == 401:
         return KpnAuthError(
             f"KPN refused the access token ({said}). Check that the app named by "

@@ -25,7 +25,7 @@ async def test_400_passes_kpns_own_message_through(kpn: KpnClient, sandbox: Sand
     assert caught.value.status == 400
     kpn_message = caught.value.response.message
     assert kpn_message and "+32" in kpn_message
-    assert str(caught.value).startswith(f"KPN rejected the SMS: {kpn_message.rstrip('.')}")
+    assert str(caught.value).startswith(f"KPN rejected the SMS (HTTP 400): {kpn_message}")
     assert caught.value.response.code == "400"
     assert sandbox.send_requests == 1  # a refusal is final
 

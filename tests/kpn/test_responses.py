@@ -10,6 +10,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smsbot.errors import (
     KpnAuthError,
@@ -56,7 +58,7 @@ def test_token_answer_without_a_token_is_a_broken_endpoint_not_bad_credentials()
 def test_errorresponse_message_code_and_info_are_kept() -> None:
     with pytest.raises(KpnRejected) as caught:
         check_response(400, {}, KPN_ERROR, endpoint="send")
-    assert str(caught.value) == "KPN rejected the SMS: Invalid sender."
+    assert str(caught.value) == "KPN rejected the SMS (HTTP 400): Invalid sender."
     response = caught.value.response
     assert (response.status, response.code, response.message, response.info) == (
         400,
@@ -159,3 +161,47 @@ def test_a_redirect_is_reported_with_where_it_points_not_followed() -> None:
     assert "HTTP 301 Moved Permanently" in message
     assert "to https://api-prd.kpn.com/communication/kpn/sms/send" in message
     assert "SMSBOT_KPN__BASE_URL" in message
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=15), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+texts = st.none() | st.text(max_size=30)
+well_formed = st.fixed_dictionaries(
+    {},
+    optional={
+        "errorResponse": st.fixed_dictionaries(
+            {}, optional={"code": texts, "message": texts, "info": texts}
+        ),
+        "fault": st.fixed_dictionaries(
+            {},
+            optional={"faultstring": texts, "detail": st.fixed_dictionaries({"errorcode": texts})},
+        ),
+        "ErrorCode": texts,
+        "Error": texts,
+        "message": texts,
+    },
+)
+malformed = st.fixed_dictionaries(
+    {}, optional={"errorResponse": json_values, "fault": json_values, "Error": json_values}
+)
+error_like = (well_formed | malformed | json_values).map(lambda d: json.dumps(d).encode())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    status=st.integers(min_value=300, max_value=599),
+    body=st.binary(max_size=200) | error_like,
+    endpoint=st.sampled_from(["token", "send"]),
+)
+def test_any_error_answer_becomes_a_kpn_error_that_names_its_status(
+    status: int, body: bytes, endpoint: str
+) -> None:
+    with pytest.raises(KpnError) as caught:
+        check_response(status, {"Retry-After": "x"}, body, endpoint=endpoint)  # type: ignore[arg-type]
+    assert f"HTTP {status}" in str(caught.value)
+    assert caught.value.status == status
