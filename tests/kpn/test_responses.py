@@ -171,25 +171,27 @@ json_values = st.recursive(
     max_leaves=10,
 )
 texts = st.none() | st.text(max_size=30)
-well_formed = st.fixed_dictionaries(
-    {},
-    optional={
+kpn_errors = st.fixed_dictionaries(
+    {
         "errorResponse": st.fixed_dictionaries(
-            {}, optional={"code": texts, "message": texts, "info": texts}
-        ),
-        "fault": st.fixed_dictionaries(
-            {},
-            optional={"faultstring": texts, "detail": st.fixed_dictionaries({"errorcode": texts})},
-        ),
-        "ErrorCode": texts,
-        "Error": texts,
-        "message": texts,
-    },
+            {"message": st.text(min_size=1, max_size=30)}, optional={"code": texts, "info": texts}
+        )
+    }
 )
+apigee_faults = st.fixed_dictionaries(
+    {
+        "fault": st.fixed_dictionaries(
+            {"faultstring": texts, "detail": st.fixed_dictionaries({"errorcode": texts})}
+        )
+    }
+)
+token_errors = st.fixed_dictionaries({"ErrorCode": texts, "Error": texts})
 malformed = st.fixed_dictionaries(
     {}, optional={"errorResponse": json_values, "fault": json_values, "Error": json_values}
 )
-error_like = (well_formed | malformed | json_values).map(lambda d: json.dumps(d).encode())
+error_like = st.one_of(kpn_errors, apigee_faults, token_errors, malformed, json_values).map(
+    lambda d: json.dumps(d).encode()
+)
 
 
 @settings(max_examples=300, deadline=None)
