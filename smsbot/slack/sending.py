@@ -14,6 +14,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from smsbot.errors import InvalidNumber
+from smsbot.slack import blocks
 from smsbot.slack.context import SlackDeps
 from smsbot.slack.escaping import decode, mentioned_ids
 from smsbot.sms.numbers import mask_number, normalize_number
@@ -71,9 +72,30 @@ async def readable_text(deps: SlackDeps, escaped: str) -> str:
     return decode(escaped, names)
 
 
-async def hand_over(deps: SlackDeps, request: SendRequest) -> SendResult:
-    """Give the request to the service; the notifier answers the person when it is final."""
-    result = await deps.service.enqueue(request)
+COULD_NOT_RECORD = (
+    "smsbot could not take your request ({error}), so it was most likely not sent. "
+    "Check `/sms history` before trying again; if this keeps happening, tell {admin}."
+)
+
+
+async def hand_over(deps: SlackDeps, request: SendRequest) -> SendResult | None:
+    """Give the request to the service; the notifier answers the person when it is final.
+
+    The ack has gone already, so if the service cannot even record the request (the store is
+    down) the person must still hear about it here, or they would wait for nothing.
+    """
+    try:
+        result = await deps.service.enqueue(request)
+    except Exception as exc:
+        log.exception("could not hand Slack request %s to the service", request.idempotency_key)
+        text, message_blocks = blocks.problem(
+            COULD_NOT_RECORD.format(
+                error=type(exc).__name__, admin=deps.settings.slack.admin_contact
+            ),
+            "",
+        )
+        await deps.notifier.tell_privately(request.reply, text, message_blocks)
+        return None
     if result.duplicate:
         # A Slack retry or a double submit: the first one is answered, this one stays quiet.
         log.info("Slack request %s was already handled", request.idempotency_key)

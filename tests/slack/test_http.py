@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -106,3 +107,23 @@ async def test_slow_kpn_does_not_delay_the_ack(slack_bot: SlackBot) -> None:
     assert ack_seconds < 3.0  # Slack's limit; the send itself takes 5 s
     await slack_bot.wait_for(lambda: slack_bot.fake.messages, within=10)
     assert [m["content"] for m in slack_bot.sandbox.messages()] == ["slow network"]
+
+
+def replace_with_directory(database: Path) -> None:
+    database.rename(database.with_suffix(".gone"))
+    database.mkdir()
+
+
+async def test_store_failure_after_the_ack_is_still_answered(slack_bot: SlackBot) -> None:
+    # The database goes away under the running bot: its file is replaced by a directory.
+    await slack_bot.service.store.close()
+    await asyncio.to_thread(
+        replace_with_directory, Path(slack_bot.settings.database_url.removeprefix("sqlite:///"))
+    )
+    status, body, response_id = await slack_bot.command("0612345678 lost?")
+    assert (status, body) == (200, "")
+    await slack_bot.wait_for(lambda: slack_bot.fake.posts_to(response_id))
+    [answer] = slack_bot.fake.posts_to(response_id)
+    assert answer["response_type"] == "ephemeral"
+    assert "most likely not sent" in answer["text"] and ADMIN_CONTACT in answer["text"]
+    assert slack_bot.sandbox.messages() == []
