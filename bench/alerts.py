@@ -1,0 +1,298 @@
+"""Alert intake acceptance: how fast webhooks are answered, next to a floor in the same run.
+
+    .venv/bin/python bench/alerts.py [--n 1000] [--alerts 10] [--concurrency 10] [--rounds 3]
+
+Posts N Alertmanager webhooks (each a new group of `--alerts` alerts, so none is a repeat) at
+the given concurrency, and measures the time from sending each request to its 200:
+
+- intake: the real alert routes (`smsbot.alerts.routes.register`), the real service on SQLite
+          with its outbox running, sending every SMS to a sandbox in another process while
+          the webhooks keep coming (storm control set out of the way: this measures intake,
+          not policy);
+- floor:  a bare aiohttp handler that reads and parses the JSON body and answers 200.
+
+Each server runs in a child process of its own, the load generator in this one, so they do
+not share an event loop. Rounds are interleaved floor/intake. It prints p50/p99 acceptance
+latency and throughput (medians over rounds), the throughput ratio intake/floor (target
+>= 0.5) and whether p99 is under 100 ms, then PASS or BELOW TARGET; it always exits 0, since
+machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+TOKEN = "bench-token"
+TARGET_RATIO = 0.5
+TARGET_P99_MS = 100.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def webhooks(n: int, alerts: int) -> list[bytes]:
+    bodies = []
+    for g in range(n):
+        items = [
+            {
+                "status": "firing",
+                "labels": {
+                    "alertname": f"Bench{g}",
+                    "instance": f"host{i}.example.com:9100",
+                    "severity": "critical",
+                },
+                "annotations": {"summary": f"Benchmark alert {g}/{i} is firing"},
+                "startsAt": "2024-05-03T01:10:27Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus.example.com/graph",
+                "fingerprint": f"{g:08x}{i:08x}",
+            }
+            for i in range(alerts)
+        ]
+        bodies.append(
+            json.dumps(
+                {
+                    "version": "4",
+                    "groupKey": f'{{}}:{{alertname="Bench{g}"}}',
+                    "truncatedAlerts": 0,
+                    "status": "firing",
+                    "receiver": "smsbot",
+                    "groupLabels": {"alertname": f"Bench{g}"},
+                    "commonLabels": {"alertname": f"Bench{g}", "severity": "critical"},
+                    "commonAnnotations": {},
+                    "externalURL": "http://alertmanager.example.com",
+                    "alerts": items,
+                }
+            ).encode()
+        )
+    return bodies
+
+
+# ----- the servers, each in a child process -----
+
+
+def serve_floor(port: int, ready) -> None:
+    from aiohttp import web
+
+    async def handle(request: web.Request) -> web.Response:
+        json.loads(await request.read())
+        return web.json_response({"status": "accepted"})
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_post("/alerts/alertmanager", handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        ready.set()
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def serve_intake(port: int, ready, database: str, sandbox_url: str) -> None:
+    from aiohttp import web
+
+    from smsbot.alerts.routes import register
+    from smsbot.bootstrap import open_service
+    from smsbot.metrics import Metrics
+    from smsbot.settings import Settings
+
+    settings = Settings(
+        _env_file=None,
+        database_url=database,
+        alerts={
+            "token": TOKEN,
+            "routes": [{"name": "on-call", "recipients": ["+31612345678"]}],
+            "storm_max": 1_000_000,
+        },
+    ).with_sandbox(sandbox_url)
+
+    async def main() -> None:
+        metrics = Metrics()
+        async with open_service(settings, metrics=metrics) as service:
+            app = web.Application()
+            register(app, settings=settings, service=service, metrics=metrics)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            ready.set()
+            await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+# ----- the load -----
+
+
+async def post_all(url: str, bodies: list[bytes], concurrency: int) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    queue = list(reversed(bodies))
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            while queue:
+                body = queue.pop()
+                started = time.perf_counter()
+                async with session.post(url, data=body, headers=headers) as resp:
+                    await resp.read()
+                    if resp.status != 200:
+                        raise RuntimeError(f"{url} answered {resp.status}: {await resp.text()}")
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return latencies, elapsed
+
+
+async def postgres_schema(url: str, schema: str, *, create: bool) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        if create:
+            await conn.execute(f'CREATE SCHEMA "{schema}"')
+        else:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def start_child(target, *args) -> multiprocessing.Process:
+    ready = multiprocessing.Event()
+    process = multiprocessing.Process(target=target, args=(args[0], ready, *args[1:]), daemon=True)
+    process.start()
+    if not ready.wait(30):
+        process.kill()
+        raise RuntimeError(f"{target.__name__} did not start")
+    return process
+
+
+def start_sandbox() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "smsbot",
+            "sandbox",
+            "--port",
+            str(port),
+            "--quota",
+            "10000000/hour",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process, url
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the sandbox did not start")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--alerts", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run the service on this PostgreSQL database (a fresh schema per round) instead "
+        "of SQLite, e.g. postgresql://postgres@127.0.0.1:5432/test",
+    )
+    args = parser.parse_args()
+
+    sandbox, sandbox_url = start_sandbox()
+    results: dict[str, list[tuple[float, float, float]]] = {"floor": [], "intake": []}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for round_ in range(args.rounds):
+                for kind in ("floor", "intake"):
+                    port = free_port()
+                    if kind == "floor":
+                        server = start_child(serve_floor, port)
+                    elif args.postgres:
+                        schema = f"smsbot_bench_{os.getpid()}_{round_}"
+                        asyncio.run(postgres_schema(args.postgres, schema, create=True))
+                        database = f"{args.postgres}?search_path={schema}"
+                        server = start_child(serve_intake, port, database, sandbox_url)
+                    else:
+                        database = f"sqlite:///{os.path.join(tmp, f'bench{round_}.db')}"
+                        server = start_child(serve_intake, port, database, sandbox_url)
+                    try:
+                        # Distinct groups per round, so nothing is a repeat of an earlier round.
+                        bodies = webhooks(args.n, args.alerts)
+                        url = f"http://127.0.0.1:{port}/alerts/alertmanager"
+                        latencies, elapsed = asyncio.run(post_all(url, bodies, args.concurrency))
+                    finally:
+                        server.kill()
+                        server.join()
+                        if kind == "intake" and args.postgres:
+                            asyncio.run(postgres_schema(args.postgres, schema, create=False))
+                    results[kind].append(
+                        (percentile(latencies, 0.5), percentile(latencies, 0.99), args.n / elapsed)
+                    )
+    finally:
+        sandbox.kill()
+        sandbox.wait()
+
+    def median(kind: str, index: int) -> float:
+        return statistics.median(r[index] for r in results[kind])
+
+    print(
+        f"{args.n} Alertmanager webhooks x {args.alerts} alerts, concurrency "
+        f"{args.concurrency}, {args.rounds} rounds (medians), store: "
+        f"{'PostgreSQL' if args.postgres else 'SQLite'}"
+    )
+    for kind in ("floor", "intake"):
+        p50_ms, p99_ms = median(kind, 0) * 1000, median(kind, 1) * 1000
+        print(
+            f"  {kind:6}  p50 {p50_ms:6.1f} ms  p99 {p99_ms:6.1f} ms"
+            f"  {median(kind, 2):8.0f} webhooks/s"
+        )
+    ratio = median("intake", 2) / median("floor", 2)
+    p99_ms = median("intake", 1) * 1000
+    print(f"  throughput intake/floor: {ratio:.2f}x (target >= {TARGET_RATIO}x)")
+    print(f"  intake p99: {p99_ms:.1f} ms (target < {TARGET_P99_MS:.0f} ms)")
+    passed = ratio >= TARGET_RATIO and p99_ms < TARGET_P99_MS
+    print("PASS" if passed else "BELOW TARGET")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
