@@ -100,3 +100,17 @@ def test_send_sms_workflow_step(manifest):
     }
     for parameter in [*inputs.values(), *outputs.values()]:
         assert parameter["title"] and parameter["description"]
+
+
+def test_manifest_names_what_the_app_listens_for(manifest):
+    # A renamed callback id on either side would make the shortcut or step silently dead.
+    from smsbot.slack import command, shortcuts, workflow_step
+
+    [slash] = manifest["features"]["slash_commands"]
+    assert slash["command"] == command.COMMAND
+    by_type = {s["type"]: s["callback_id"] for s in manifest["features"]["shortcuts"]}
+    assert by_type == {
+        "global": shortcuts.GLOBAL_SHORTCUT,
+        "message": shortcuts.MESSAGE_SHORTCUT,
+    }
+    assert list(manifest["functions"]) == [workflow_step.CALLBACK_ID]
