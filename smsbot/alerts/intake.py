@@ -8,17 +8,22 @@ make Alertmanager drop the alert.
 De-duplication: Alertmanager HA pairs (and retries) deliver the same notification more than
 once. The same group key, alert fingerprints and status for the same route and recipient within
 `alerts.repeat_window_seconds` is claimed once in the store (atomic across replicas); later
-copies send nothing and are audited as `refused` with rule `duplicate`.
+copies send nothing and are audited as `refused` with rule `duplicate`. The SMS's idempotency
+key is the dedup key plus the repeat-window slot of its claim, so a copy that finds the claim
+taken but no row behind it (the claimer failed between claim and record, and answered 5xx) can
+record the SMS itself without risking a second one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from smsbot.alerts.payloads import Alert, AlertGroup
@@ -37,6 +42,11 @@ log = logging.getLogger(__name__)
 ALERT_SURFACES = (Surface.ALERTMANAGER, Surface.GRAFANA)
 STORM_RULE = "storm"
 DUPLICATE_RULE = "duplicate"
+# A copy that lost the claim waits this long for the claimer's row before it concludes the
+# claimer failed and records the SMS itself.
+TAKEOVER_WAIT_SECONDS = 2.0
+TAKEOVER_POLL_SECONDS = 0.05
+CLOCK_SLACK = timedelta(seconds=5)  # replicas' clocks and the database's differ a little
 REPEAT_REASON = (
     "The same alert notification (group, alerts and status) went to this number less than "
     "{seconds} s ago (alerts.repeat_window_seconds); not sent again."
@@ -103,8 +113,10 @@ class AlertIntake:
         storm: StormListener | None = None,
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        takeover_wait: float = TAKEOVER_WAIT_SECONDS,
     ) -> None:
         self.settings = settings
+        self.takeover_wait = takeover_wait
         self.service = service
         self.routes = list(routes)
         self.resolver = resolver
@@ -168,7 +180,9 @@ class AlertIntake:
             "mirror_channel": route.mirror_channel,
             "group_key": group.group_key,
         }
-        if not await self.service.store.claim(f"alert:{key}", self.settings.repeat_window_seconds):
+        window = self.settings.repeat_window_seconds
+        claimed = await self.service.store.claim(f"alert:{key}", window)
+        if not claimed and await self._recorded_earlier(key, now):
             report.duplicates += 1
             await self._record_repeat(source, route, number, text, key, reply)
             log.info(
@@ -176,17 +190,25 @@ class AlertIntake:
                 group.group_key or "(no group key)",
                 mask_number(number),
                 route.name,
-                self.settings.repeat_window_seconds,
+                window,
             )
             return
+        if not claimed:
+            # Claimed, but never recorded: that delivery failed after its claim (and answered
+            # 5xx). This retry records it; the shared idempotency key keeps it to one SMS.
+            log.warning(
+                "alert %s for %s: an earlier delivery claimed it but did not record it; "
+                "recording it now",
+                group.group_key or "(no group key)",
+                mask_number(number),
+            )
         request = SendRequest(
             actor=f"alert:{route.name}",
             surface=source,
             to=number,
             text=text,
             channel=route.mirror_channel,
-            # Unique per claim: the claim is what de-duplicates, for as long as the window lasts.
-            idempotency_key=f"alert:{key}:{now.timestamp():.6f}",
+            idempotency_key=self._idempotency_key(key, now),
             reply=reply,
         )
         result = await self.service.enqueue(request)
@@ -206,6 +228,32 @@ class AlertIntake:
             )
         else:
             report.queued += 1
+
+    def _slot(self, at: datetime) -> int:
+        return int(at.timestamp() // self.settings.repeat_window_seconds)
+
+    def _idempotency_key(self, key: str, at: datetime, slot: int | None = None) -> str:
+        """The key of the SMS for `key` claimed at `at`. Two claims of one key are at least a
+        repeat window apart, so they never share a slot: each claim gets its own SMS."""
+        return f"alert:{key}:{self._slot(at) if slot is None else slot}"
+
+    async def _recorded_earlier(self, key: str, now: datetime) -> bool:
+        """Whether the delivery that holds the claim on `key` has recorded its SMS.
+
+        The claimer records within milliseconds, so a concurrent copy waits a moment for its
+        row. Its slot is this one or the one before (the claim is younger than a window).
+        """
+        window = timedelta(seconds=self.settings.repeat_window_seconds)
+        slot = self._slot(now)
+        deadline = time.monotonic() + self.takeover_wait
+        while True:
+            for candidate in (slot, slot - 1):
+                record = await self.service.store.by_key(self._idempotency_key(key, now, candidate))
+                if record is not None and record.time >= now - window - CLOCK_SLACK:
+                    return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(TAKEOVER_POLL_SECONDS)
 
     async def _record_repeat(
         self,

@@ -10,7 +10,10 @@ import time
 import pytest
 from sqlalchemy import text
 
-from smsbot.sms.request import Outcome
+from smsbot.alerts.intake import dedup_key
+from smsbot.alerts.payloads import AlertmanagerPayload, parse_payload
+from smsbot.alerts.routes import ALERT_INTAKE
+from smsbot.sms.request import Outcome, Surface
 from tests.alerts.harness import ON_CALL, TOKEN, eventually, running_alert_app
 from tests.alerts.payloads import load, raw
 
@@ -260,6 +263,23 @@ async def test_same_notification_twice_at_once_sends_one_sms(settings_for, sandb
         repeat = next(r for r in records if r.rule == "duplicate")
         assert "alerts.repeat_window_seconds" in repeat.error
         assert (repeat.recipient, repeat.actor) == (ON_CALL, "alert:on-call")
+
+
+async def test_a_claim_left_without_a_record_does_not_lose_the_alert(settings_for, sandbox):
+    async with running_alert_app(settings_for()) as alerts:
+        intake = alerts.app[ALERT_INTAKE]
+        intake.takeover_wait = 0.2
+        group = parse_payload(AlertmanagerPayload, raw("alertmanager_firing"))
+        (route,) = intake.routes
+        key = dedup_key(Surface.ALERTMANAGER, group, group.alerts, route, ON_CALL)
+        # A delivery claimed the notification, then failed to record it (and answered 503).
+        assert await alerts.service.store.claim(f"alert:{key}", 3600)
+        status, answer = await alerts.alertmanager(raw("alertmanager_firing"))
+        assert (status, answer["queued"], answer["duplicates"]) == (200, 1, 0)
+        await eventually(lambda: len(sandbox.messages()) == 1)
+        # The next copy finds the record and is a repeat.
+        status, answer = await alerts.alertmanager(raw("alertmanager_firing"))
+        assert (status, answer["queued"], answer["duplicates"]) == (200, 0, 1)
 
 
 async def test_a_changed_group_is_not_a_duplicate(settings_for, sandbox):
