@@ -18,6 +18,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -138,14 +139,18 @@ class SlackNotifier:
         url = reply.get("response_url")
         if not url:
             return False
-        answer = await AsyncWebhookClient(url).send_dict(
-            {
-                "response_type": response_type,
-                "replace_original": False,
-                "text": text,
-                "blocks": message_blocks,
-            }
-        )
+        try:
+            answer = await AsyncWebhookClient(url).send_dict(
+                {
+                    "response_type": response_type,
+                    "replace_original": False,
+                    "text": text,
+                    "blocks": message_blocks,
+                }
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.info("response_url unreachable (%s); answering another way", type(exc).__name__)
+            return False
         if answer.status_code != 200:
             # Slack refuses a response_url after 30 minutes or 5 uses.
             log.info("response_url refused the answer: HTTP %s", answer.status_code)

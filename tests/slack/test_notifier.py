@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from pydantic import SecretStr
@@ -123,3 +124,14 @@ async def test_already_told_stays_quiet(fake_slack: FakeSlackApi, notifier: Slac
     told = SendRequest("U1", Surface.SLACK_MODAL, "x", "y", reply={"told": True, "user": "U1"})
     await notifier.notify(told, SendResult(Outcome.REFUSED, "r", rule="allowlist"))
     assert fake_slack.calls == [] and fake_slack.response_posts == []
+
+
+async def test_expired_response_url_falls_back_to_post_ephemeral(
+    fake_slack: FakeSlackApi, notifier: SlackNotifier
+) -> None:
+    fake_slack.add_channel("C1", "ops")
+    gone = request(fake_slack, "C1", response=False)
+    gone = replace(gone, reply={**gone.reply, "response_url": fake_slack.url + "/expired/r1"})
+    await notifier.notify(gone, SendResult(Outcome.FAILED, "r", reason="KPN is unavailable"))
+    [call] = fake_slack.calls_to("chat.postEphemeral")
+    assert "KPN is unavailable" in call.args["text"]
