@@ -50,9 +50,9 @@ class SlackConnection(Protocol):
 
 
 SETTINGS = web.AppKey("settings", Settings)
-SERVICE = web.AppKey("service", object)
+SERVICE = web.AppKey("service", ReadyService)
 METRICS = web.AppKey("metrics", Metrics)
-SOCKET = web.AppKey("socket", object)
+SOCKET = web.AppKey("socket", SlackConnection | None)
 
 
 def create_app(

@@ -16,7 +16,7 @@ import signal
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from pydantic import SecretStr
@@ -25,6 +25,12 @@ from smsbot.errors import ConfigurationError
 from smsbot.metrics import Metrics
 from smsbot.settings import Settings, load_settings
 from smsbot.web import RouteRegistrar, create_app
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
+    from smsbot.service import SmsService
+    from smsbot.slack.socket_mode import SocketModeConnection
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +116,11 @@ def slack_mode(settings: Settings) -> SlackMode:
 
 @dataclass
 class RunningBot:
-    url: str
-    service: Any
+    url: str  # where the web routes are served, e.g. http://127.0.0.1:3000
+    service: SmsService
     metrics: Metrics
-    slack_app: Any | None
-    socket: Any | None
+    slack_app: AsyncApp | None  # None: running without Slack (the demo without tokens)
+    socket: SocketModeConnection | None  # None: HTTP mode, or no Slack
 
 
 @contextlib.asynccontextmanager
