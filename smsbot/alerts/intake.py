@@ -136,6 +136,7 @@ class AlertIntake:
             (route, alerts, await self.resolver.numbers(route.recipients))
             for route, alerts in per_route
         ]
+        delivered: set[tuple[str, str]] = set()
         for route, alerts, numbers in plans:
             text = render(
                 group,
@@ -145,7 +146,10 @@ class AlertIntake:
                 route=route.name,
             )
             for number in numbers:
-                await self._send(source, group, alerts, route, number, text, now, report)
+                # Two routes (with `continue`) naming one phone for the same text: one SMS.
+                if (number, text) not in delivered:
+                    delivered.add((number, text))
+                    await self._send(source, group, alerts, route, number, text, now, report)
         self._count(source, report)
         return report
 

@@ -148,6 +148,20 @@ def _slack_client(settings: Settings, directory: Any) -> AsyncWebClient | None:
     )
 
 
+def _check_numbers(settings: Settings) -> None:
+    alerts = settings.alerts
+    for name in ("max_parts", "repeat_window_seconds", "storm_max", "storm_window_seconds"):
+        if getattr(alerts, name) < 1:
+            raise ConfigurationError(
+                f"SMSBOT_ALERTS__{name.upper()} is {getattr(alerts, name)}; it must be 1 or more"
+            )
+    if alerts.max_body_bytes < 1024:
+        raise ConfigurationError(
+            f"SMSBOT_ALERTS__MAX_BODY_BYTES is {alerts.max_body_bytes}; an alert webhook needs "
+            "at least 1024 (default 1048576)"
+        )
+
+
 def storm_tick(settings: Settings) -> float:
     """Check for reopened windows about ten times per window, within sensible bounds."""
     tenth = settings.alerts.storm_window_seconds / 10
@@ -168,6 +182,7 @@ def register(
     with what to fix rather than failing on the first alert at night.
     """
     alerts = settings.alerts
+    _check_numbers(settings)
     routes = load_routes(alerts.routes)
     template = AlertTemplate(alerts.template) if alerts.template else None
     client = _slack_client(settings, directory)

@@ -59,6 +59,16 @@ async def test_resolved_is_not_sent_unless_the_route_wants_it(settings_for, sand
         assert sandbox.messages()[0]["content"].startswith("RESOLVED: ICMP ping failed")
 
 
+async def test_one_phone_on_two_matching_routes_gets_one_sms(settings_for, sandbox):
+    routes = [
+        {"name": "db", "matchers": ['team="db"'], "recipients": [ON_CALL], "continue": True},
+        {"name": "all", "recipients": [ON_CALL]},
+    ]
+    async with running_alert_app(settings_for(routes=routes)) as alerts:
+        status, answer = await alerts.alertmanager(raw("alertmanager_firing"))
+        assert (status, answer["queued"]) == (200, 1)
+
+
 async def test_routes_with_continue_reach_several_phones(settings_for, sandbox):
     routes = [
         {"name": "db", "matchers": ['team="db"'], "recipients": ["0611111111"], "continue": True},
@@ -159,7 +169,7 @@ async def test_grafana_hmac_right_wrong_and_stale(settings_for, sandbox):
 
 
 async def test_body_over_the_limit_is_413(settings_for, sandbox):
-    async with running_alert_app(settings_for(max_body_bytes=1000)) as alerts:
+    async with running_alert_app(settings_for(max_body_bytes=1500)) as alerts:
         status, answer = await alerts.alertmanager(raw("alertmanager_firing"))
         assert status == 413
         assert "alerts.max_body_bytes" in answer["error"]

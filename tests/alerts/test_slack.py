@@ -118,6 +118,18 @@ def test_mirror_without_a_bot_token_is_a_configuration_error(sandbox, sqlite_url
         register(web.Application(), settings=settings, service=object())
 
 
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("max_parts", 0), ("storm_window_seconds", 0), ("repeat_window_seconds", -1)],
+)
+def test_nonsense_numbers_stop_registration(sandbox, sqlite_url, setting, value):
+    from aiohttp import web
+
+    settings = alert_settings(sandbox.url, sqlite_url, **{setting: value})
+    with pytest.raises(ConfigurationError, match=f"SMSBOT_ALERTS__{setting.upper()} is {value}"):
+        register(web.Application(), settings=settings, service=object())
+
+
 def test_bad_routes_stop_registration_with_what_to_fix(sandbox, sqlite_url):
     from aiohttp import web
 
