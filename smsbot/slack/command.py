@@ -18,8 +18,8 @@ from smsbot.errors import InvalidNumber
 from smsbot.slack import blocks, command_text
 from smsbot.slack.context import SlackDeps
 from smsbot.slack.history import history_message
-from smsbot.slack.modal_open import open_modal
-from smsbot.slack.sending import hand_over, phone_of_person, readable_text
+from smsbot.slack.modal_open import FormNotOpened, open_modal
+from smsbot.slack.sending import hand_over, name_or_none, phone_of_person, readable_text
 from smsbot.sms.request import SendRequest, Surface
 
 COMMAND = "/sms"
@@ -44,18 +44,21 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             case command_text.History():
                 await respond(**await history_message(deps, user_id))
             case command_text.OpenForm(number=number, user=user):
-                await open_modal(
-                    deps,
-                    client,
-                    trigger_id=command["trigger_id"],
-                    origin=blocks.ModalOrigin(
-                        surface=Surface.SLACK_MODAL,
-                        channel=command.get("channel_id"),
-                        response_url=command.get("response_url"),
-                    ),
-                    number=number,
-                    user=user,
-                )
+                try:
+                    await open_modal(
+                        deps,
+                        client,
+                        trigger_id=command["trigger_id"],
+                        origin=blocks.ModalOrigin(
+                            surface=Surface.SLACK_MODAL,
+                            channel=command.get("channel_id"),
+                            response_url=command.get("response_url"),
+                        ),
+                        number=number,
+                        user=user,
+                    )
+                except FormNotOpened as exc:
+                    await respond(response_type="ephemeral", text=str(exc))
             case command_text.SendToNumber(number=number, text=text):
                 await _send(deps, command, to=number, escaped_text=text)
             case command_text.SendToPerson(user=person, label=label, text=text):
@@ -64,7 +67,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
                 except InvalidNumber as exc:
                     await respond(response_type="ephemeral", text=str(exc))
                     return
-                name = label or await deps.directory.name_of(person)
+                name = label or await name_or_none(deps, person)
                 await _send(deps, command, to=number, escaped_text=text, recipient_name=name)
 
     app.command(COMMAND)(on_sms)

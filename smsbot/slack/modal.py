@@ -21,7 +21,7 @@ from smsbot.errors import InputError
 from smsbot.policy.access import check_access
 from smsbot.slack import blocks
 from smsbot.slack.context import SlackDeps
-from smsbot.slack.sending import hand_over, phone_of_person
+from smsbot.slack.sending import hand_over, name_or_none, phone_of_person
 from smsbot.sms.numbers import normalize_number
 from smsbot.sms.request import SendRequest, Surface
 from smsbot.sms.sender import validate_sender
@@ -105,7 +105,7 @@ async def _check(
     elif form.person:
         try:
             number = await phone_of_person(deps, form.person)
-            name = await deps.directory.name_of(form.person)
+            name = await name_or_none(deps, form.person)
         except InputError as exc:
             errors[blocks.PERSON_BLOCK] = str(exc)
     elif form.number:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from smsbot.slack import blocks
 from smsbot.slack.context import SlackDeps
 from smsbot.sms.text import analyze
+
+log = logging.getLogger(__name__)
 
 PREFILL_LIMIT = 3000  # Slack's limit for a plain_text_input's initial_value
 
@@ -35,4 +40,16 @@ async def open_modal(
         user=user,
     )
     # A trigger_id is good for 3 seconds: this runs right after the ack, before anything slow.
-    await client.views_open(trigger_id=trigger_id, view=view)
+    try:
+        await client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        log.warning("could not open the SMS form: %s", error)
+        raise FormNotOpened(
+            f"Slack did not open the SMS form ({error}). Try again; "
+            "or send at once with `/sms 0612345678 your message`."
+        ) from exc
+
+
+class FormNotOpened(Exception):
+    """Slack refused `views.open` (e.g. the trigger expired); the message says what to do."""

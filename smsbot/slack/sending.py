@@ -61,6 +61,15 @@ def _masked_raw(phone: str) -> str:
         return "****" + "".join(digits[-4:])
 
 
+async def name_or_none(deps: SlackDeps, user_id: str) -> str | None:
+    """A person's name for the confirmation; without one it shows the number alone."""
+    try:
+        return await deps.directory.name_of(user_id)
+    except SlackApiError:
+        log.info("no name for the recipient; the confirmation shows the number alone")
+        return None
+
+
 async def readable_text(deps: SlackDeps, escaped: str) -> str:
     """Slack's escaped text as the person typed it, with names for unlabelled mentions."""
     names: dict[str, str] = {}

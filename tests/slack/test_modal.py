@@ -180,3 +180,17 @@ async def test_message_longer_than_slack_can_prefill(slack_bot: SlackBot) -> Non
     by_id = {block["block_id"]: block for block in view["blocks"]}
     assert len(by_id["text"]["element"]["initial_value"]) == 3000
     assert "over the 1000-character limit" in by_id["counter"]["elements"][0]["text"]
+
+
+async def test_form_that_slack_will_not_open_is_explained(slack_bot: SlackBot) -> None:
+    slack_bot.fake.script("views.open", {"ok": False, "error": "expired_trigger_id"}, times=2)
+    _, _, response_id = await slack_bot.command("")
+    await slack_bot.wait_for(lambda: slack_bot.fake.posts_to(response_id))
+    [answer] = slack_bot.fake.posts_to(response_id)
+    assert answer["response_type"] == "ephemeral"
+    assert "expired_trigger_id" in answer["text"] and "/sms 0612345678" in answer["text"]
+    # The global shortcut has no response_url: the person hears it directly.
+    await slack_bot.slack.interaction(sr.global_shortcut_payload(user_id="U0ALICE"))
+    await slack_bot.wait_for(lambda: slack_bot.fake.messages)
+    assert slack_bot.fake.messages[0]["channel"] == "D0ALICE"
+    assert "did not open the SMS form" in slack_bot.fake.messages[0]["text"]
