@@ -148,6 +148,14 @@ def _slack_client(settings: Settings, directory: Any) -> AsyncWebClient | None:
     )
 
 
+def _channel_namer(client: AsyncWebClient):
+    async def name_of(channel_id: str) -> str | None:
+        answer = await client.conversations_info(channel=channel_id)
+        return (answer.get("channel") or {}).get("name")
+
+    return name_of
+
+
 def _check_numbers(settings: Settings) -> None:
     alerts = settings.alerts
     for name in ("max_parts", "repeat_window_seconds", "storm_max", "storm_window_seconds"):
@@ -201,7 +209,9 @@ def register(
         service.register_notifier(Surface.ALERTMANAGER, mirror)
         service.register_notifier(Surface.GRAFANA, mirror)
 
-    summaries = StormSummaries(alerts, service)
+    summaries = StormSummaries(
+        alerts, service, channel_namer=_channel_namer(client) if client is not None else None
+    )
     intake = AlertIntake(
         settings=alerts,
         service=service,

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,13 +42,18 @@ class _Storm:
     source: Surface
 
 
-def summary_text(held: int, since: datetime, route: Route, source: Surface) -> str:
+ChannelNamer = Callable[[str], Awaitable[str | None]]
+
+
+def summary_text(
+    held: int, since: datetime, route: Route, source: Surface, channel_name: str | None = None
+) -> str:
     zone = ZoneInfo(route.quiet_hours.timezone if route.quiet_hours else DEFAULT_TIMEZONE)
     when = since.astimezone(zone).strftime("%H:%M")
     alerts = "alert" if held == 1 else "alerts"
     if route.mirror_channel:
-        channel = route.mirror_channel
-        where = f"see Slack {channel if channel.startswith('#') else '#' + channel}"
+        channel = (channel_name or route.mirror_channel).removeprefix("#")
+        where = f"see Slack #{channel}"
     else:
         where = "see Grafana" if source is Surface.GRAFANA else "see Alertmanager"
     return f"{held} more {alerts} since {when}, {where}"
@@ -63,10 +68,13 @@ class StormSummaries:
         service: Any,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        channel_namer: ChannelNamer | None = None,
     ) -> None:
         self.settings = settings
         self.service = service
         self.clock = clock
+        # A phone shows "#alerts" better than a channel id; Slack knows the name.
+        self.channel_namer = channel_namer
         self._storms: dict[str, _Storm] = {}
 
     @property
@@ -123,7 +131,9 @@ class StormSummaries:
                 actor=f"alert:{storm.route.name}",
                 surface=storm.source,
                 to=number,
-                text=summary_text(held, storm.since, storm.route, storm.source),
+                text=summary_text(
+                    held, storm.since, storm.route, storm.source, await self._channel_name(storm)
+                ),
                 channel=storm.route.mirror_channel,
                 idempotency_key=f"alert-storm-summary:{digest}:{slot}",
                 reply={"route": storm.route.name, "mirror_channel": storm.route.mirror_channel},
@@ -135,6 +145,16 @@ class StormSummaries:
             self._storms.setdefault(number, storm)
             return False
         return not result.duplicate  # a duplicate: another replica sent this summary
+
+    async def _channel_name(self, storm: _Storm) -> str | None:
+        channel = storm.route.mirror_channel
+        if not channel or channel.startswith("#") or self.channel_namer is None:
+            return None
+        try:
+            return await self.channel_namer(channel)
+        except Exception:
+            log.warning("could not read the name of Slack channel %s", channel, exc_info=True)
+            return None
 
     async def run(self, interval: float) -> None:
         """Flush every `interval` seconds until cancelled."""

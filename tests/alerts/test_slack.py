@@ -94,10 +94,12 @@ async def test_mirror_escapes_alert_text(slack_settings, sandbox, fake_slack):
     assert "<!channel>" not in text
 
 
-async def test_storm_summary_points_to_the_mirror_channel(slack_settings, sandbox, fake_slack):
+async def test_storm_summary_points_to_the_mirror_channel_by_name(
+    slack_settings, sandbox, fake_slack
+):
     from tests.alerts.test_storm import post_all, storm_of
 
-    routes = [{"name": "db", "recipients": ["0612345678"], "mirror_channel": "#alerts"}]
+    routes = [{"name": "db", "recipients": ["0612345678"], "mirror_channel": "C0ALERTS"}]
     settings = slack_settings(routes=routes, storm_max=1, storm_window_seconds=2)
     async with running_alert_app(settings) as alerts:
         await post_all(alerts, storm_of(5, alerts_each=1))

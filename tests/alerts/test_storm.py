@@ -84,3 +84,32 @@ async def test_two_replicas_send_one_summary_counting_both(sandbox, sqlite_url):
     summaries = [m for m in sandbox.messages() if "more alerts since" in m["content"]]
     assert len(summaries) == 1
     assert summaries[0]["content"].startswith("37 more alerts since ")
+
+
+def test_summary_text_names_the_time_in_the_route_zone_and_where_to_look():
+    from datetime import UTC, datetime
+
+    from smsbot.alerts.routing import load_routes
+    from smsbot.alerts.storm import summary_text
+    from smsbot.sms.request import Surface
+
+    since = datetime(2024, 1, 15, 2, 10, tzinfo=UTC)  # 03:10 in Amsterdam (CET)
+    plain, mirrored, tokyo = load_routes(
+        [
+            {"name": "a", "recipients": [ON_CALL]},
+            {"name": "b", "recipients": [ON_CALL], "mirror_channel": "#alerts"},
+            {
+                "name": "c",
+                "recipients": [ON_CALL],
+                "mirror_channel": "C0ALERTS",
+                "quiet_hours": {"start": "22:00", "end": "06:00", "timezone": "Asia/Tokyo"},
+            },
+        ]
+    )
+    assert summary_text(12, since, mirrored, Surface.ALERTMANAGER) == (
+        "12 more alerts since 03:10, see Slack #alerts"
+    )
+    assert summary_text(1, since, plain, Surface.GRAFANA) == "1 more alert since 03:10, see Grafana"
+    assert summary_text(2, since, tokyo, Surface.ALERTMANAGER, "ops-alerts") == (
+        "2 more alerts since 11:10, see Slack #ops-alerts"
+    )
