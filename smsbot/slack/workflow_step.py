@@ -12,6 +12,7 @@ who used this workflow"). Who is asking, for the allowlist: `sent_by`, else the 
 interactivity input names; when Slack names nobody the actor is `workflow:<id>` (the workflow
 id where Slack sends one, else the app id), which must be in `SMSBOT_ALLOW__WORKFLOWS`.
 
+The message is decoded as the slash command's text is (`<@U123>` -> `@name`, `&amp;` -> `&`).
 The idempotency key is Slack's `function_execution_id`: a redelivered event sends nothing new.
 """
 
@@ -26,6 +27,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.complete.async_complete import AsyncComplete
 from slack_bolt.context.fail.async_fail import AsyncFail
 
+from smsbot.slack.escaping import decode, mentioned_ids
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 
 if TYPE_CHECKING:
@@ -111,6 +113,18 @@ class WorkflowStep:
             )
         return phone
 
+    async def message(self, inputs: Mapping[str, Any]) -> str:
+        """The SMS text as people read it in Slack: a variable such as "Person who used this
+        workflow" arrives as `<@U123>` and becomes `@name`, as the slash command does."""
+        raw = inputs.get("message")
+        if not isinstance(raw, str):
+            return ""
+        names = {}
+        if self.directory is not None:
+            for user in mentioned_ids(raw):
+                names[user] = await self._name(user)
+        return decode(raw, names)
+
     async def _name(self, user: str) -> str:
         try:
             return await self.directory.name_of(user)
@@ -135,7 +149,7 @@ class WorkflowStep:
             actor=actor_of(body, event),
             surface=Surface.WORKFLOW,
             to=to,
-            text=inputs.get("message") if isinstance(inputs.get("message"), str) else "",
+            text=await self.message(inputs),
             sender=_text(inputs, "sender") or None,
             idempotency_key=f"workflow:{execution}",
             reply={

@@ -170,6 +170,14 @@ async def test_a_mention_in_the_number_field_is_a_person(step_bot):
     assert step_bot.sandbox.messages()[0]["mobile_number"] == "+31655556666"
 
 
+async def test_a_person_variable_in_the_message_reads_as_their_name(step_bot):
+    ending = await step_bot.run_step(
+        {"recipient": "0612345678", "message": "Please call <@U0BOB> about the outage"}
+    )
+    assert ending.method == "functions.completeSuccess"
+    assert step_bot.sandbox.messages()[0]["content"] == "Please call @bob about the outage"
+
+
 async def test_workflow_without_a_person_needs_its_app_allowed(step_bot):
     refused = await step_bot.run_step({"recipient": "0612345678", "message": "x"}, app_id="A0OTHER")
     assert refused.method == "functions.completeError"
