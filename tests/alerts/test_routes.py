@@ -85,6 +85,35 @@ async def test_routes_with_continue_reach_several_phones(settings_for, sandbox):
     ]
 
 
+async def test_quiet_hours_hold_back_all_but_critical_at_night(settings_for, sandbox):
+    from datetime import UTC, datetime
+
+    routes = [
+        {
+            "name": "night",
+            "recipients": [ON_CALL],
+            "quiet_hours": {"start": "23:00", "end": "07:00"},
+        }
+    ]
+    warning = load("alertmanager_firing")
+    for alert in warning["alerts"]:
+        alert["labels"]["severity"] = "warning"
+        alert["fingerprint"] = "f" + alert["fingerprint"][1:]  # other labels, other alert
+    warning["commonLabels"]["severity"] = "warning"
+    async with running_alert_app(settings_for(routes=routes)) as alerts:
+        # 02:30 UTC on 15 January is 03:30 in Amsterdam.
+        alerts.app[ALERT_INTAKE].clock = lambda: datetime(2024, 1, 15, 2, 30, tzinfo=UTC)
+        status, answer = await alerts.alertmanager(warning)
+        assert (status, answer["queued"], answer["not_routed"]) == (200, 0, 3)
+        status, answer = await alerts.alertmanager(raw("alertmanager_firing"))  # critical
+        assert (status, answer["queued"]) == (200, 1)
+        # 12:00 UTC is daytime: the warning goes out.
+        alerts.app[ALERT_INTAKE].clock = lambda: datetime(2024, 1, 15, 12, 0, tzinfo=UTC)
+        status, answer = await alerts.alertmanager(warning)
+        assert (status, answer["queued"]) == (200, 1)
+        await eventually(lambda: len(sandbox.messages()) == 2)
+
+
 # ----- authentication -----
 
 
