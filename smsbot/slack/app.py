@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from smsbot.errors import ConfigurationError
 from smsbot.metrics import Metrics
 from smsbot.settings import Settings
-from smsbot.slack import command, modal, shortcuts
+from smsbot.slack import command, modal, shortcuts, workflow_step
 from smsbot.slack.context import SlackDeps
 from smsbot.slack.directory import SlackDirectory
 from smsbot.slack.notifier import SlackNotifier
@@ -31,7 +31,7 @@ from smsbot.sms.request import Surface
 if TYPE_CHECKING:
     from smsbot.service import SmsService
 
-LISTENERS: tuple[ModuleType, ...] = (command, modal, shortcuts)
+LISTENERS: tuple[ModuleType, ...] = (command, modal, shortcuts, workflow_step)
 SLACK_SURFACES = (Surface.SLACK_COMMAND, Surface.SLACK_MODAL, Surface.SLACK_SHORTCUT)
 
 

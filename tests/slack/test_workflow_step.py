@@ -21,8 +21,7 @@ from smsbot.bootstrap import open_service
 from smsbot.metrics import Metrics
 from smsbot.sandbox.testing import SandboxHandle
 from smsbot.service import SmsService
-from smsbot.slack import workflow_step
-from smsbot.slack.app import LISTENERS, build_slack_app
+from smsbot.slack.app import build_slack_app
 from smsbot.sms.request import Surface
 from smsbot.web import create_app
 from tests.fakes import slack_requests as sr
@@ -120,9 +119,7 @@ async def step_bot(sandbox: SandboxHandle, tmp_path: Path) -> AsyncIterator[Step
         settings = settings.model_copy(update={"allow": allow})
         metrics = Metrics()
         async with open_service(settings, metrics=metrics) as service:
-            bolt = build_slack_app(
-                settings, service, metrics=metrics, listeners=(*LISTENERS, workflow_step)
-            )
+            bolt = build_slack_app(settings, service, metrics=metrics)
             app = create_app(settings, service, metrics=metrics, slack_app=bolt)
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
