@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from smsbot.errors import (
     InputError,
@@ -115,7 +115,10 @@ class SmsService:
     async def submit(self, request: SendRequest) -> SendResult:
         """Run the whole pipeline and return the final outcome, or the earlier request's
         result with `duplicate=True` when its idempotency key was seen before."""
-        admission = await self._record(request, hold_for_quota=False)
+        # The outbox leaves the row to this task for as long as a send can take; it steps in
+        # only if this process dies between recording and sending.
+        reserve_until = utcnow() + self.stale_after
+        admission = await self._record(request, hold_for_quota=False, not_before=reserve_until)
         if admission.duplicate:
             return admission.record.to_result(duplicate=True)
         record = admission.record
@@ -153,7 +156,9 @@ class SmsService:
     async def ready(self) -> bool:
         return await self.store.ping()
 
-    async def _record(self, request: SendRequest, *, hold_for_quota: bool) -> Admission:
+    async def _record(
+        self, request: SendRequest, *, hold_for_quota: bool, not_before: datetime | None = None
+    ) -> Admission:
         """Steps 1-3: validate, authorize, record. Invalid and refused requests are recorded
         with their reason too; the store returns the earlier record for a known key."""
         base = {
@@ -194,7 +199,8 @@ class SmsService:
         if refusal is not None:
             return await self.store.admit(self._refused(valid, refusal))
         caps = caps_for(self.settings, request.surface, request.actor, recipient)
-        return await self.store.admit(NewRecord(**valid, outcome=Outcome.QUEUED), caps)
+        queued = NewRecord(**valid, outcome=Outcome.QUEUED, not_before=not_before)
+        return await self.store.admit(queued, caps)
 
     @staticmethod
     def _refused(valid: dict[str, object], refusal: Refusal) -> NewRecord:

@@ -140,6 +140,9 @@ class NewRecord:
     retry_at: datetime | None = None
     reply: Mapping[str, Any] = field(default_factory=dict)
     text: str | None = None
+    # A queued row the outbox leaves alone until then: the caller sends it itself, and the
+    # outbox only steps in if the caller's process died before it could.
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True)

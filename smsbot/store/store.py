@@ -34,14 +34,23 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, func, or_, select, text, update
+from sqlalchemy import (
+    delete,
+    event,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from smsbot.sms.request import Outcome, Surface
 from smsbot.store import migrations
-from smsbot.store.records import COUNTED_OUTCOMES, Admission, AuditRecord, Cap, NewRecord
+from smsbot.store.records import Admission, AuditRecord, Cap, NewRecord
 from smsbot.store.schema import claims, sends
+from smsbot.store.statements import Statements
 from smsbot.store.urls import engine_target
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -62,8 +71,12 @@ class Store:
         # kept only when the operator asked for it (SMSBOT_AUDIT__STORE_TEXT=true).
         self.store_text = store_text
         self._reader = engine.execution_options(**{_READ_ONLY: True})
+        # One-statement writes need no BEGIN / COMMIT round trips on PostgreSQL: a statement
+        # is atomic on its own.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._insert = sqlite.insert if self.is_sqlite else postgresql.insert
+        self._sql = Statements(is_sqlite=self.is_sqlite, store_text=store_text)
 
     @classmethod
     async def open(
@@ -79,7 +92,8 @@ class Store:
                 connect_args=target.connect_args,
                 pool_size=pool_size,
                 max_overflow=2 * pool_size,
-                pool_pre_ping=True,
+                # No ping before each checkout (a round trip per statement): a connection
+                # PostgreSQL dropped fails one statement, and SQLAlchemy then replaces the pool.
             )
         store = cls(engine, store_text=store_text)
         try:
@@ -108,32 +122,34 @@ class Store:
         `duplicate=True`). A `queued` request that would exceed one of `caps` is stored as
         `refused` instead, with the cap's message and the time the next send is possible."""
         now = utcnow()
+        values = self._values(new, now)
+        capped = new.outcome == Outcome.QUEUED and bool(caps)
         async with self._write() as conn:
+            if capped:
+                await self._lock_subjects(conn, caps)
+            # The common case in one statement: insert unless the key exists or a cap is
+            # reached (PostgreSQL holds the subjects' locks meanwhile, so keep this short).
+            shut = capped and any(cap.maximum <= 0 for cap in caps)  # a cap of 0: no sends
+            row = None if shut else await self._insert_row(conn, values, caps if capped else ())
+            if row is not None:
+                return Admission(AuditRecord.from_row(row), duplicate=False)
             earlier = await self._by_key(conn, new.idempotency_key)
             if earlier is not None:
                 return Admission(earlier, duplicate=True)
-            values = self._values(new, now)
-            if new.outcome == Outcome.QUEUED and caps:
-                await self._lock_subjects(conn, caps)
-                for cap in caps:
-                    reached, retry_at = await self._cap_reached(conn, cap, now)
-                    if reached:
-                        values.update(
-                            outcome=Outcome.REFUSED,
-                            rule=cap.rule,
-                            error=cap.describe(retry_at),
-                            retry_at=retry_at,
-                            text=new.text if self.store_text else None,
-                        )
-                        break
-            stmt = (
-                self._insert(sends)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=[sends.c.idempotency_key])
-                .returning(*sends.c)
-            )
-            row = (await conn.execute(stmt)).mappings().first()
-            if row is None:  # the same key was committed while this transaction ran
+            for cap in caps:
+                reached, retry_at = await self._cap_reached(conn, cap, now)
+                if reached:
+                    values.update(
+                        outcome=Outcome.REFUSED,
+                        rule=cap.rule,
+                        error=cap.describe(retry_at),
+                        retry_at=retry_at,
+                        text=new.text if self.store_text else None,
+                        not_before=None,
+                    )
+                    break
+            row = await self._insert_row(conn, values, ())
+            if row is None:  # the same key, from another subject, committed meanwhile
                 earlier = await self._by_key(conn, new.idempotency_key)
                 assert earlier is not None
                 return Admission(earlier, duplicate=True)
@@ -141,15 +157,8 @@ class Store:
 
     async def mark_sending(self, request_id: str) -> AuditRecord | None:
         """Claim one queued row for sending; None when someone else claimed it first."""
-        stmt = (
-            update(sends)
-            .where(sends.c.id == request_id, sends.c.outcome == Outcome.QUEUED)
-            .values(outcome=Outcome.SENDING, attempts=sends.c.attempts + 1, updated_at=utcnow())
-            .returning(*sends.c)
-        )
-        async with self._write() as conn:
-            row = (await conn.execute(stmt)).mappings().first()
-        return AuditRecord.from_row(row) if row else None
+        rows = await self._one(self._sql.mark_sending, {"rid": request_id, "now": utcnow()})
+        return AuditRecord.from_row(rows[0]) if rows else None
 
     async def claim_queued(self, limit: int) -> list[AuditRecord]:
         """Claim up to `limit` due queued rows, oldest first, marking them `sending`. Rows
@@ -175,8 +184,7 @@ class Store:
             .values(outcome=Outcome.SENDING, attempts=sends.c.attempts + 1, updated_at=now)
             .returning(*sends.c)
         )
-        async with self._write() as conn:
-            rows = (await conn.execute(stmt)).mappings().all()
+        rows = await self._one(stmt)
         return sorted((AuditRecord.from_row(r) for r in rows), key=lambda r: r.time)
 
     async def finish(
@@ -194,32 +202,22 @@ class Store:
         declared `unknown` (its send took longer than anyone waits) still gets the real outcome:
         it is better information."""
         assert outcome.is_final
-        values: dict[str, Any] = {
-            "outcome": outcome,
+        params = {
+            "rid": request_id,
+            "outcome": str(outcome),
             "document_id": document_id,
             "error": error,
             "rule": rule,
             "retry_at": retry_at,
-            "updated_at": utcnow(),
-            "attempts": sends.c.attempts + extra_attempts,
+            "now": utcnow(),
+            "extra_attempts": extra_attempts,
         }
-        if not self.store_text:
-            values["text"] = None
-        stmt = (
-            update(sends)
-            .where(
-                sends.c.id == request_id,
-                sends.c.outcome.in_((Outcome.SENDING, Outcome.UNKNOWN)),
-            )
-            .values(**values)
-            .returning(*sends.c)
-        )
-        async with self._write() as conn:
-            row = (await conn.execute(stmt)).mappings().first()
-            if row is None:
-                found = await self._get(conn, request_id)
-                raise LookupError(f"request {request_id} is not being sent (it is {found})")
-        return AuditRecord.from_row(row)
+        rows = await self._one(self._sql.finish, params)
+        if not rows:
+            found = await self.get(request_id)
+            state = found.outcome if found else "not stored"
+            raise LookupError(f"request {request_id} is not being sent (it is {state})")
+        return AuditRecord.from_row(rows[0])
 
     async def requeue(self, request_id: str, *, not_before: datetime, error: str) -> None:
         """Put a row that certainly was not sent back in the outbox until `not_before`."""
@@ -227,9 +225,9 @@ class Store:
             update(sends)
             .where(sends.c.id == request_id, sends.c.outcome == Outcome.SENDING)
             .values(outcome=Outcome.QUEUED, not_before=not_before, error=error, updated_at=utcnow())
+            .returning(sends.c.id)
         )
-        async with self._write() as conn:
-            await conn.execute(stmt)
+        await self._one(stmt)
 
     async def expire_stale_sending(self, older_than: datetime, error: str) -> list[AuditRecord]:
         """Rows left `sending` since before `older_than` belong to a process that died while
@@ -247,9 +245,7 @@ class Store:
             .values(**values)
             .returning(*sends.c)
         )
-        async with self._write() as conn:
-            rows = (await conn.execute(stmt)).mappings().all()
-        return [AuditRecord.from_row(r) for r in rows]
+        return [AuditRecord.from_row(r) for r in await self._one(stmt)]
 
     async def purge(self, before: datetime) -> int:
         """Delete finished records older than `before` (retention) and expired claims. Rows
@@ -274,8 +270,7 @@ class Store:
             set_={"expires_at": expires_at},
             where=claims.c.expires_at <= now,
         ).returning(claims.c.key)
-        async with self._write() as conn:
-            return (await conn.execute(stmt)).first() is not None
+        return bool(await self._one(stmt))
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -322,6 +317,14 @@ class Store:
 
     # -- internals -----------------------------------------------------------------------------
 
+    async def _one(self, stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
+        """Run one writing statement on its own and return its RETURNING rows."""
+        if self.is_sqlite:
+            async with self._write() as conn:
+                return list((await conn.execute(stmt, params)).mappings().all())
+        async with self._autocommit.connect() as conn:
+            return list((await conn.execute(stmt, params)).mappings().all())
+
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
         if self._write_lock is None:
@@ -354,50 +357,61 @@ class Store:
             "reply": dict(new.reply),
             "text": new.text if keep_text else None,
             "retry_at": new.retry_at,
-            "not_before": None,
+            "not_before": new.not_before,
         }
+
+    async def _insert_row(
+        self, conn: AsyncConnection, values: dict[str, Any], caps: Sequence[Cap]
+    ) -> Any:
+        """Insert `values` unless the idempotency key exists or one of `caps` is reached;
+        the new row, or None."""
+        if not caps:
+            return (await conn.execute(self._sql.insert, values)).mappings().first()
+        params = dict(values)
+        for n, cap in enumerate(caps):
+            params[f"cap{n}_value"] = cap.value
+            params[f"cap{n}_since"] = values["created_at"] - cap.window
+            params[f"cap{n}_offset"] = max(cap.maximum, 1) - 1
+        stmt = self._sql.capped_insert(tuple((cap.column, cap.surfaces) for cap in caps))
+        return (await conn.execute(stmt, params)).mappings().first()
 
     async def _lock_subjects(self, conn: AsyncConnection, caps: Sequence[Cap]) -> None:
         if self.is_sqlite:
             return  # BEGIN IMMEDIATE already holds the only write lock there is
-        # Sorted, so two transactions locking the same actor and recipient never deadlock.
-        for subject in sorted({f"smsbot:{cap.column}:{cap.value}" for cap in caps}):
-            await conn.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(:subject, 0))"),
-                {"subject": subject},
-            )
+        # Sorted, so two transactions locking the same actor and recipient never deadlock;
+        # one statement, so the locks cost one round trip.
+        subjects = sorted({f"smsbot:{cap.column}:{cap.value}" for cap in caps})
+        locks = ", ".join(
+            f"pg_advisory_xact_lock(hashtextextended(:s{i}, 0))" for i in range(len(subjects))
+        )
+        await conn.execute(
+            text(f"SELECT {locks}"), {f"s{i}": subject for i, subject in enumerate(subjects)}
+        )
 
     async def _cap_reached(
         self, conn: AsyncConnection, cap: Cap, now: datetime
     ) -> tuple[bool, datetime | None]:
+        """Whether `cap` is reached and, if so, when it frees up: when the `maximum`-th newest
+        counted send of its subject leaves the window."""
         if cap.maximum <= 0:
             return True, None
-        query = (
-            select(sends.c.created_at)
-            .where(
-                sends.c[cap.column] == cap.value,
-                sends.c.created_at >= now - cap.window,
-                sends.c.outcome.in_([str(o) for o in COUNTED_OUTCOMES]),
-            )
-            .order_by(sends.c.created_at.desc())
-            .limit(cap.maximum)
-        )
-        if cap.surfaces is not None:
-            query = query.where(sends.c.surface.in_([str(s) for s in cap.surfaces]))
-        times = (await conn.execute(query)).scalars().all()
-        if len(times) < cap.maximum:
+        params = {
+            "cap0_value": cap.value,
+            "cap0_since": now - cap.window,
+            "cap0_offset": cap.maximum - 1,
+        }
+        query = self._sql.counted_for((cap.column, cap.surfaces))
+        oldest_counted = (await conn.execute(query, params)).scalar_one_or_none()
+        if oldest_counted is None:
             return False, None
-        # The cap frees up when the oldest of the last `maximum` sends leaves the window.
-        return True, times[-1] + cap.window
+        return True, oldest_counted + cap.window
 
     async def _get(self, conn: AsyncConnection, request_id: str) -> AuditRecord | None:
-        row = (await conn.execute(select(sends).where(sends.c.id == request_id))).mappings()
-        found = row.first()
+        found = (await conn.execute(self._sql.by_id, {"rid": request_id})).mappings().first()
         return AuditRecord.from_row(found) if found else None
 
     async def _by_key(self, conn: AsyncConnection, key: str) -> AuditRecord | None:
-        query = select(sends).where(sends.c.idempotency_key == key)
-        found = (await conn.execute(query)).mappings().first()
+        found = (await conn.execute(self._sql.by_key, {"key": key})).mappings().first()
         return AuditRecord.from_row(found) if found else None
 
 

@@ -39,7 +39,7 @@ def cap(maximum: int, *, column: str = "actor", value: str = "U1", surfaces=None
         value=value,
         maximum=maximum,
         window=timedelta(hours=1),
-        describe=lambda retry_at: f"limit reached; next send at {retry_at:%H:%M:%S}",
+        describe=lambda at: f"limit reached; next send at {at:%H:%M:%S}" if at else "no sends",
         surfaces=surfaces,
     )
 
@@ -121,6 +121,15 @@ async def test_cap_refuses_with_the_time_the_next_send_is_possible(store: Store)
     )
     await backdate(store, first.request_id, timedelta(minutes=61))
     assert (await store.admit(queued("e"), [cap(2)])).record.outcome == Outcome.QUEUED
+
+
+async def test_a_cap_of_zero_refuses_every_send(store: Store) -> None:
+    refused = (await store.admit(queued("z"), [cap(0)])).record
+    assert (refused.outcome, refused.rule, refused.retry_at) == (
+        Outcome.REFUSED,
+        "rate_limit",
+        None,
+    )
 
 
 async def test_cap_counts_only_its_surfaces_and_accepted_outcomes(store: Store) -> None:

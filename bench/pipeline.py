@@ -1,0 +1,166 @@
+"""Throughput of the whole pipeline (validate, authorize, record, send, record, notify) next to
+the bare KPN client, measured in the same run against the same sandbox.
+
+    .venv/bin/python bench/pipeline.py [--n 1000] [--concurrency 50] [--rounds 5]
+
+Each round sends N SMS at the same concurrency three ways, in rotating order:
+
+- client:   `KpnClient.send` alone (bench/kpn_client.py's client pattern), the floor here;
+- sqlite:   `SmsService.submit` with the store on SQLite (a fresh file each round);
+- postgres: `SmsService.submit` with the store on PostgreSQL (a fresh schema each round), when
+            `SMSBOT_BENCH_DATABASE_URL` or `SMSBOT_TEST_DATABASE_URL` names a reachable server.
+
+One actor sends to N different numbers, with limits raised out of the way (the rate-limit checks
+still run). It prints the median SMS/s of each and the median of the per-round ratios
+pipeline/client (target on PostgreSQL: >= 0.7). The sandbox runs in a child process, as KPN
+would be elsewhere. Machines are noisy: it reports PASS or BELOW TARGET and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from kpn_client import run_workers, sandbox_call, sandbox_url, via_client
+
+from smsbot.bootstrap import open_service
+from smsbot.settings import Settings
+from smsbot.sms.request import Outcome, SendRequest, Surface
+
+TARGET_RATIO = 0.7
+LIMITS = {"per_actor_per_hour": 10**9, "per_recipient_per_hour": 10**9}
+
+
+def number(i: int) -> str:
+    return f"+316{10_000_000 + i:08d}"
+
+
+async def via_pipeline(url: str, database_url: str, n: int, concurrency: int) -> float:
+    """Seconds to submit `n` requests, from an opened service (schema ready) to the last one."""
+    settings = Settings(_env_file=None, database_url=database_url, limits=LIMITS).with_sandbox(url)
+    async with open_service(settings) as service:
+        started = time.perf_counter()
+
+        async def send_one(i: int) -> None:
+            result = await service.submit(
+                SendRequest(
+                    f"cli:bench{i % 50}", Surface.CLI, number(i), f"bench {i}", sender="Bench"
+                )
+            )
+            if result.outcome != Outcome.SENT:
+                raise SystemExit(f"request {i} was {result.outcome}: {result.reason}")
+
+        await run_workers(n, concurrency, send_one)
+        return time.perf_counter() - started
+
+
+async def timed_client(url: str, n: int, concurrency: int) -> float:
+    started = time.perf_counter()
+    await via_client(url, n, concurrency)
+    return time.perf_counter() - started
+
+
+@asynccontextmanager
+async def fresh_sqlite() -> AsyncIterator[str]:
+    with tempfile.TemporaryDirectory() as directory:
+        yield f"sqlite:///{Path(directory) / 'bench.db'}"
+
+
+@asynccontextmanager
+async def fresh_postgres(base: str) -> AsyncIterator[str]:
+    admin = await asyncpg.connect(base)
+    schema = f"smsbot_bench_{uuid.uuid4().hex[:10]}"
+    await admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}search_path={schema}"
+    finally:
+        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.close()
+
+
+async def reachable_postgres() -> str | None:
+    base = os.environ.get("SMSBOT_BENCH_DATABASE_URL") or os.environ.get("SMSBOT_TEST_DATABASE_URL")
+    if not base:
+        print("PostgreSQL: skipped (set SMSBOT_BENCH_DATABASE_URL or SMSBOT_TEST_DATABASE_URL)")
+        return None
+    try:
+        connection = await asyncpg.connect(base, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"PostgreSQL: skipped ({base} unreachable: {exc})")
+        return None
+    await connection.close()
+    return base
+
+
+async def main(n: int, concurrency: int, rounds: int) -> None:
+    postgres = await reachable_postgres()
+    runs: dict[str, Callable[[str], Awaitable[float]]] = {}
+    runs["client"] = lambda url: timed_client(url, n, concurrency)
+
+    async def on_sqlite(url: str) -> float:
+        async with fresh_sqlite() as database_url:
+            return await via_pipeline(url, database_url, n, concurrency)
+
+    runs["sqlite"] = on_sqlite
+    if postgres is not None:
+
+        async def on_postgres(url: str) -> float:
+            async with fresh_postgres(postgres) as database_url:
+                return await via_pipeline(url, database_url, n, concurrency)
+
+        runs["postgres"] = on_postgres
+
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    async with sandbox_url(False) as url, aiohttp.ClientSession() as control:
+        await timed_client(url, min(n, 200), concurrency)  # warm up both processes
+        names = list(runs)
+        for round_number in range(rounds):
+            shift = round_number % len(names)
+            for name in names[shift:] + names[:shift]:
+                await sandbox_call(control, url, "/sandbox/reset")
+                elapsed = await runs[name](url)
+                stats = await sandbox_call(control, url, "/sandbox/stats")
+                if stats["messages"] != n:
+                    raise SystemExit(f"{name}: the sandbox received {stats['messages']} of {n}")
+                rates[name].append(n / elapsed)
+
+    print(f"Pipeline: {n} SMS, concurrency {concurrency}, {rounds} rounds, sandbox in a child")
+    for name, values in rates.items():
+        print(
+            f"  {name:<8} median {statistics.median(values):7.0f} SMS/s   "
+            f"(min {min(values):.0f}, max {max(values):.0f})"
+        )
+    for name in [n for n in rates if n != "client"]:
+        ratio = statistics.median(p / c for p, c in zip(rates[name], rates["client"], strict=True))
+        target = f" (target >= {TARGET_RATIO}: " + (
+            "PASS)" if ratio >= TARGET_RATIO else "BELOW TARGET)"
+        )
+        print(f"  {name}/client = {ratio:.2f}{target if name == 'postgres' else ''}")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=1000, help="SMS per run (default 1000)")
+    parser.add_argument("--concurrency", type=int, default=50, help="default 50")
+    parser.add_argument("--rounds", type=int, default=5, help="runs of each (default 5)")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    args = parse_args()
+    asyncio.run(main(args.n, args.concurrency, args.rounds))
