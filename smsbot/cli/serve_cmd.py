@@ -175,9 +175,11 @@ async def running_bot(
             # long as the process. Left to the collector, every full collection walks them all
             # and stalls the event loop for tens of milliseconds, enough to push Slack acks
             # past their latency target; frozen, a full collection only walks newer objects.
+            gc.collect()  # garbage from startup goes now, not frozen forever
             gc.freeze()
             yield RunningBot(_url_of(runner, host), service, metrics, slack_app, socket)
         finally:
+            gc.unfreeze()  # collectable again, for a process that runs the bot more than once
             if socket is not None:
                 await socket.close()
             await runner.cleanup()  # stops accepting, waits for requests being answered
