@@ -11,9 +11,10 @@ refusal or a KPN failure, so each surface handles one type. `submit` sends in th
 `enqueue` returns as soon as the request is safely recorded and the outbox worker sends it.
 Either way the notifier registered for the request's surface hears the final outcome.
 
-Nothing is sent twice: the idempotency key is unique in the store, a queued row is claimed by
-one worker with a conditional UPDATE before it is handed to KPN, and a row whose send was under
-way when its process died becomes `unknown` (perhaps sent) instead of being sent again.
+Nothing is sent twice: the idempotency key is unique in the store, a row is marked `sending`
+before it is handed to KPN (`submit` records it so; the outbox claims a queued row with a
+conditional UPDATE, one worker per row), and a row whose send was under way when its process
+died becomes `unknown` (perhaps sent) instead of being sent again.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from smsbot.errors import (
     InputError,
@@ -115,21 +116,17 @@ class SmsService:
     async def submit(self, request: SendRequest) -> SendResult:
         """Run the whole pipeline and return the final outcome, or the earlier request's
         result with `duplicate=True` when its idempotency key was seen before."""
-        # The outbox leaves the row to this task for as long as a send can take; it steps in
-        # only if this process dies between recording and sending.
-        reserve_until = utcnow() + self.stale_after
-        admission = await self._record(request, hold_for_quota=False, not_before=reserve_until)
+        # Recorded already marked `sending`: this task sends it now. Should the process die
+        # before KPN answers, the row becomes `unknown` and is never sent later behind the back
+        # of a person who saw their request fail (and may have sent it again).
+        admission = await self._record(request, hold_for_quota=False, outcome=Outcome.SENDING)
         if admission.duplicate:
             return admission.record.to_result(duplicate=True)
         record = admission.record
-        if record.outcome != Outcome.QUEUED:
+        if record.outcome != Outcome.SENDING:
             await self._finished(request, record)
             return record.to_result()
-        claimed = await self.store.mark_sending(record.request_id)
-        if claimed is None:
-            # The outbox worker (here or on another replica) picked the row up first.
-            return (await self._await_final(record.request_id)).to_result()
-        final = await self._send(claimed, request, requeue_on_quota=False)
+        final = await self._send(record, request, requeue_on_quota=False)
         assert final is not None
         return final.to_result()
 
@@ -137,7 +134,7 @@ class SmsService:
         """Validate, authorize and record the request as `queued`, and return at once; the
         outbox worker sends it and then calls the notifier. While KPN's quota is used up the
         request waits in the outbox until the quota resets."""
-        admission = await self._record(request, hold_for_quota=True)
+        admission = await self._record(request, hold_for_quota=True, outcome=Outcome.QUEUED)
         if admission.duplicate:
             return admission.record.to_result(duplicate=True)
         record = admission.record
@@ -157,10 +154,11 @@ class SmsService:
         return await self.store.ping()
 
     async def _record(
-        self, request: SendRequest, *, hold_for_quota: bool, not_before: datetime | None = None
+        self, request: SendRequest, *, hold_for_quota: bool, outcome: Outcome
     ) -> Admission:
-        """Steps 1-3: validate, authorize, record. Invalid and refused requests are recorded
-        with their reason too; the store returns the earlier record for a known key."""
+        """Steps 1-3: validate, authorize, record (as `outcome`: `queued` for the outbox,
+        `sending` for the caller to send). Invalid and refused requests are recorded with their
+        reason too; the store returns the earlier record for a known key."""
         base = {
             "actor": request.actor,
             "surface": request.surface,
@@ -199,8 +197,7 @@ class SmsService:
         if refusal is not None:
             return await self.store.admit(self._refused(valid, refusal))
         caps = caps_for(self.settings, request.surface, request.actor, recipient)
-        queued = NewRecord(**valid, outcome=Outcome.QUEUED, not_before=not_before)
-        return await self.store.admit(queued, caps)
+        return await self.store.admit(NewRecord(**valid, outcome=outcome), caps)
 
     @staticmethod
     def _refused(valid: dict[str, object], refusal: Refusal) -> NewRecord:
@@ -274,15 +271,6 @@ class SmsService:
             await notifier.notify(request, record.to_result())
         except Exception:
             log.exception("the %s notifier failed for sms %s", record.surface, record.request_id)
-
-    async def _await_final(self, request_id: str) -> AuditRecord:
-        deadline = time.monotonic() + self.stale_after.total_seconds()
-        while True:
-            record = await self.store.get(request_id)
-            assert record is not None
-            if record.outcome.is_final or time.monotonic() > deadline:
-                return record
-            await asyncio.sleep(0.05)
 
     # -- the outbox worker ----------------------------------------------------------------
 

@@ -122,8 +122,8 @@ class AuditRecord:
 
 @dataclass(frozen=True)
 class NewRecord:
-    """A request about to be stored. `outcome` is `queued` for a request that will be sent, or
-    the final `invalid` / `refused` for one that will not."""
+    """A request about to be stored. `outcome` is `queued` for the outbox to send, `sending`
+    for a request its caller sends at once, or the final `invalid` / `refused`."""
 
     actor: str
     surface: Surface
@@ -140,9 +140,6 @@ class NewRecord:
     retry_at: datetime | None = None
     reply: Mapping[str, Any] = field(default_factory=dict)
     text: str | None = None
-    # A queued row the outbox leaves alone until then: the caller sends it itself, and the
-    # outbox only steps in if the caller's process died before it could.
-    not_before: datetime | None = None
 
 
 @dataclass(frozen=True)

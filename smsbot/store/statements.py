@@ -1,8 +1,8 @@
 """The statements of the send path, built once per store and run with parameters.
 
-Every SMS runs three of them (admit, mark sending, finish). Building a SQLAlchemy construct and
-its cache key on each call costs more CPU than the round trip to the database, so the hot ones
-are built here once, with bind parameters, and reused.
+Every SMS runs two of them (admit, finish; a duplicate also reads by key). Building a SQLAlchemy
+construct and its cache key on each call costs more CPU than the round trip to the database, so
+the hot ones are built here once, with bind parameters, and reused.
 """
 
 from __future__ import annotations
@@ -39,16 +39,6 @@ class Statements:
         self.insert = self._on_conflict(self._insert(sends))
         self.by_key = select(sends).where(sends.c.idempotency_key == bindparam("key"))
         self.by_id = select(sends).where(sends.c.id == bindparam("rid"))
-        self.mark_sending: Update = (
-            update(sends)
-            .where(sends.c.id == bindparam("rid"), sends.c.outcome == Outcome.QUEUED)
-            .values(
-                outcome=Outcome.SENDING,
-                attempts=sends.c.attempts + 1,
-                updated_at=bindparam("now", type_=UtcDateTime),
-            )
-            .returning(*sends.c)
-        )
         finished: dict[str, Any] = {
             "outcome": bindparam("outcome"),
             "document_id": bindparam("document_id"),

@@ -1,7 +1,7 @@
 """The store: audit log, durable outbox and idempotency keys in one table, on SQLite or PostgreSQL.
 
-Every write is one short transaction. Correctness across replicas rests on the database, not on
-in-process locks:
+Every write is one short transaction (a single statement runs in autocommit on PostgreSQL).
+Correctness across replicas rests on the database, not on in-process locks:
 
 - the idempotency key is a UNIQUE column, and rows are inserted with `ON CONFLICT DO NOTHING`,
   so of two requests with the same key exactly one row is ever written;
@@ -9,8 +9,8 @@ in-process locks:
   advisory lock per actor / recipient (on SQLite, under the database write lock), so two replicas
   cannot both admit the 21st send of the hour;
 - the outbox is claimed with `WITH due AS MATERIALIZED (SELECT ... FOR UPDATE SKIP LOCKED)
-  UPDATE ... FROM due`, and a single row with `UPDATE ... WHERE outcome = 'queued'`, so each
-  queued row is sent by one worker.
+  UPDATE ... SET outcome = 'sending' FROM due WHERE outcome = 'queued'`, so each queued row is
+  sent by one worker; a request its caller sends at once is stored as `sending` straight away.
 
 SQLite runs in WAL mode with a busy timeout; each write transaction starts with `BEGIN IMMEDIATE`
 (taking the write lock up front, so two writers never deadlock upgrading a read lock) and this
@@ -119,11 +119,11 @@ class Store:
 
     async def admit(self, new: NewRecord, caps: Sequence[Cap] = ()) -> Admission:
         """Store `new` unless its idempotency key is already stored (then return that record,
-        `duplicate=True`). A `queued` request that would exceed one of `caps` is stored as
-        `refused` instead, with the cap's message and the time the next send is possible."""
+        `duplicate=True`). A `queued` or `sending` request that would exceed one of `caps` is
+        stored as `refused` instead, with the cap's message and when the next send is possible."""
         now = utcnow()
         values = self._values(new, now)
-        capped = new.outcome == Outcome.QUEUED and bool(caps)
+        capped = new.outcome in (Outcome.QUEUED, Outcome.SENDING) and bool(caps)
         async with self._write() as conn:
             if capped:
                 await self._lock_subjects(conn, caps)
@@ -145,7 +145,7 @@ class Store:
                         error=cap.describe(retry_at),
                         retry_at=retry_at,
                         text=new.text if self.store_text else None,
-                        not_before=None,
+                        attempts=0,
                     )
                     break
             row = await self._insert_row(conn, values, ())
@@ -154,11 +154,6 @@ class Store:
                 assert earlier is not None
                 return Admission(earlier, duplicate=True)
             return Admission(AuditRecord.from_row(row), duplicate=False)
-
-    async def mark_sending(self, request_id: str) -> AuditRecord | None:
-        """Claim one queued row for sending; None when someone else claimed it first."""
-        rows = await self._one(self._sql.mark_sending, {"rid": request_id, "now": utcnow()})
-        return AuditRecord.from_row(rows[0]) if rows else None
 
     async def claim_queued(self, limit: int) -> list[AuditRecord]:
         """Claim up to `limit` due queued rows, oldest first, marking them `sending`. Rows
@@ -335,7 +330,7 @@ class Store:
             yield conn
 
     def _values(self, new: NewRecord, now: datetime) -> dict[str, Any]:
-        keep_text = new.outcome == Outcome.QUEUED or self.store_text
+        keep_text = new.outcome in (Outcome.QUEUED, Outcome.SENDING) or self.store_text
         return {
             "id": uuid.uuid4().hex,
             "created_at": now,
@@ -353,11 +348,11 @@ class Store:
             "document_id": None,
             "error": new.error,
             "idempotency_key": new.idempotency_key,
-            "attempts": 0,
+            "attempts": 1 if new.outcome == Outcome.SENDING else 0,
             "reply": dict(new.reply),
             "text": new.text if keep_text else None,
             "retry_at": new.retry_at,
-            "not_before": new.not_before,
+            "not_before": None,
         }
 
     async def _insert_row(

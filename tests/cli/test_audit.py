@@ -37,7 +37,7 @@ async def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
             text="hello",
         )
     )
-    await store.mark_sending(sent.record.request_id)
+    await store.claim_queued(1)
     await store.finish(sent.record.request_id, Outcome.SENT, document_id="doc-123")
     await store.admit(
         NewRecord("alert:db", Surface.ALERTMANAGER, "b", Outcome.REFUSED, 9,

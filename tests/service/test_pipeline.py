@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from smsbot.bootstrap import open_service
 from smsbot.metrics import Metrics
@@ -14,6 +15,7 @@ from smsbot.sandbox.testing import SandboxHandle, running_sandbox
 from smsbot.service import NO_ANSWER, UNREACHABLE
 from smsbot.sms.request import Outcome, SendRequest, Surface
 from smsbot.store import utcnow
+from smsbot.store.schema import sends
 from tests.service.conftest import RecordingNotifier, settings_for
 
 NUMBER = "+31612345678"
@@ -272,3 +274,38 @@ async def test_history_is_per_actor(sandbox: SandboxHandle, sqlite_url: str) -> 
         assert [r.actor for r in await service.history("U1")] == ["U1"]
         assert len(await service.recent()) == 2
         assert await service.ready()
+
+
+async def test_the_outbox_waits_out_a_429_and_then_sends_once(sandbox: SandboxHandle, sqlite_url):
+    settings = settings_for(sandbox.url, sqlite_url, kpn={"max_attempts": 1})
+    sandbox.add_fault(status=429, retry_after=1)
+    notifier = RecordingNotifier()
+    async with open_service(settings) as service:
+        service.register_notifier(Surface.GRAFANA, notifier)
+        queued = await service.enqueue(SendRequest("alert:g", Surface.GRAFANA, NUMBER, "cpu"))
+        await notifier.wait_for(1)
+        [record] = await service.recent()
+    [(_, told)] = notifier.calls  # told once, when finally sent
+    assert (told.outcome, told.request_id) == (Outcome.SENT, queued.request_id)
+    assert sandbox.send_requests == 2  # the 429, then one send after the wait: no hammering
+    assert record.attempts == 2 and len(sandbox.messages()) == 1
+
+
+async def test_old_records_are_purged_when_the_service_starts(sandbox: SandboxHandle, sqlite_url):
+    settings = settings_for(sandbox.url, sqlite_url, audit={"retention_days": 30})
+    async with open_service(settings, run_outbox=False) as service:
+        old = await service.submit(cli())
+        kept = await service.submit(cli())
+        async with service.store.engine.begin() as conn:
+            await conn.execute(
+                update(sends)
+                .where(sends.c.id == old.request_id)
+                .values(created_at=utcnow() - timedelta(days=31))
+            )
+    async with open_service(settings) as service:
+        for _ in range(100):  # the worker's first round purges
+            remaining = [r.request_id for r in await service.recent()]
+            if len(remaining) == 1:
+                break
+            await asyncio.sleep(0.05)
+    assert remaining == [kept.request_id]

@@ -138,7 +138,7 @@ async def test_cap_counts_only_its_surfaces_and_accepted_outcomes(store: Store) 
     await store.admit(queued("slack", surface=Surface.SLACK_COMMAND))
     first_alert = await store.admit(queued("am1", surface=Surface.ALERTMANAGER), [storm])
     assert first_alert.record.outcome == Outcome.QUEUED
-    await store.mark_sending(first_alert.record.request_id)
+    await store.claim_queued(2)  # the Slack row and the alert
     await store.finish(first_alert.record.request_id, Outcome.FAILED, error="KPN down")
     # The failed alert sent nothing, so it does not use up the storm allowance.
     second = await store.admit(queued("am2", surface=Surface.GRAFANA), [storm])
@@ -167,8 +167,8 @@ async def test_cap_holds_across_two_stores_admitting_at_once(database_url: str) 
 
 async def test_text_is_erased_when_the_send_finishes(store: Store) -> None:
     record = (await store.admit(queued("t"))).record
-    sending = await store.mark_sending(record.request_id)
-    assert sending is not None and sending.text == "hello" and sending.attempts == 1
+    [sending] = await store.claim_queued(1)
+    assert (sending.request_id, sending.text, sending.attempts) == (record.request_id, "hello", 1)
     done = await store.finish(
         record.request_id, Outcome.SENT, document_id="doc-1", extra_attempts=1
     )
@@ -184,7 +184,7 @@ async def test_text_is_kept_when_the_operator_asks(database_url: str) -> None:
     store = await Store.open(database_url, store_text=True)
     try:
         record = (await store.admit(queued("t"))).record
-        await store.mark_sending(record.request_id)
+        await store.claim_queued(1)
         done = await store.finish(record.request_id, Outcome.SENT, document_id="doc-1")
         assert done.text == "hello"
         refused = NewRecord(**{**queued("r").__dict__, "outcome": Outcome.REFUSED})
@@ -195,9 +195,18 @@ async def test_text_is_kept_when_the_operator_asks(database_url: str) -> None:
 
 async def test_a_queued_row_is_claimed_once(store: Store) -> None:
     record = (await store.admit(queued("once"))).record
-    claims = await asyncio.gather(*(store.mark_sending(record.request_id) for _ in range(5)))
-    assert sum(c is not None for c in claims) == 1
+    claims = await asyncio.gather(*(store.claim_queued(1) for _ in range(5)))
+    assert [r.request_id for batch in claims for r in batch] == [record.request_id]
     assert await store.claim_queued(10) == []
+
+
+async def test_a_request_sent_at_once_is_stored_sending_and_never_claimed(store: Store):
+    new = NewRecord(**{**queued("now").__dict__, "outcome": Outcome.SENDING})
+    record = (await store.admit(new, [cap(5)])).record
+    assert (record.outcome, record.attempts, record.text) == (Outcome.SENDING, 1, "hello")
+    assert await store.claim_queued(10) == []
+    # Sending ones count against caps like queued ones.
+    assert (await store.admit(queued("next"), [cap(1)])).record.outcome == Outcome.REFUSED
 
 
 async def test_claim_queued_takes_at_most_the_limit_oldest_first(store: Store) -> None:
@@ -260,7 +269,7 @@ async def test_finishing_a_row_that_is_not_being_sent_is_an_error(store: Store) 
 
 async def test_purge_deletes_old_history_but_never_pending_work(store: Store) -> None:
     old_done = (await store.admit(queued("done"))).record
-    await store.mark_sending(old_done.request_id)
+    await store.claim_queued(1)
     await store.finish(old_done.request_id, Outcome.SENT, document_id="d")
     old_queued = (await store.admit(queued("waiting"))).record
     fresh = (await store.admit(queued("fresh"))).record
