@@ -23,6 +23,7 @@ import asyncio
 import logging
 import time
 from datetime import timedelta
+from typing import Any
 
 from smsbot.errors import (
     InputError,
@@ -35,7 +36,7 @@ from smsbot.kpn.client import KpnClient
 from smsbot.metrics import Metrics
 from smsbot.notify import Notifier
 from smsbot.policy import Allowlist, QuotaGate, Refusal, caps_for, check_access
-from smsbot.policy.refusal import at
+from smsbot.policy.quota import used_up_until
 from smsbot.settings import Settings
 from smsbot.sms.numbers import mask_number, normalize_number
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
@@ -174,11 +175,8 @@ class SmsService:
             sender = validate_sender(request.sender, self.settings.kpn.sender)
             info = validate_text(request.text, self.settings.sms.max_characters)
         except InputError as exc:
-            invalid = NewRecord(
-                **base, outcome=Outcome.INVALID, recipient=recipient, rule=exc.field,
-                error=str(exc),
-            )  # fmt: skip
-            return await self.store.admit(invalid)
+            invalid = {"outcome": Outcome.INVALID, "rule": exc.field, "error": str(exc)}
+            return await self.store.admit(NewRecord(**base, recipient=recipient, **invalid))
         valid = {
             **base,
             "recipient": recipient,
@@ -216,21 +214,18 @@ class SmsService:
         or None when the row went back to the outbox to wait for KPN's quota."""
         assert record.recipient is not None and record.text is not None
         started = time.perf_counter()
-        outcome, fields = Outcome.SENT, {}
+        outcome, fields = Outcome.SENT, dict[str, Any]()
         try:
             receipt = await self._kpn.send(record.recipient, record.text, record.sender or "")
         except KpnQuotaExhausted as exc:
             until = self.quota.saw_exhausted(exc)
-            message = (
-                f"smsbot's KPN SMS quota is used up until {at(until)}; nothing was sent. "
-                "Try again after that time."
-            )
+            message = used_up_until(until)
             if requeue_on_quota:
                 await self.store.requeue(record.request_id, not_before=until, error=message)
                 log.info("sms %s waits in the outbox for KPN's quota", record.request_id)
                 return None
-            outcome, fields = Outcome.FAILED, {"error": message, "rule": "kpn_quota",
-                                               "retry_at": until}  # fmt: skip
+            outcome = Outcome.FAILED
+            fields = {"error": message, "rule": "kpn_quota", "retry_at": until}
         except KpnOutcomeUnknown:
             outcome, fields = Outcome.UNKNOWN, {"error": NO_ANSWER}
         except KpnUnavailable:
@@ -246,7 +241,7 @@ class SmsService:
         finally:
             if self.metrics is not None:
                 self.metrics.kpn_latency.observe(time.perf_counter() - started)
-        final = await self.store.finish(record.request_id, outcome, **fields)  # type: ignore[arg-type]
+        final = await self.store.finish(record.request_id, outcome, **fields)
         await self._finished(request, final)
         return final
 

@@ -23,6 +23,13 @@ log = logging.getLogger(__name__)
 DEFAULT_HOLD = timedelta(minutes=1)
 
 
+def used_up_until(until: datetime) -> str:
+    return (
+        f"smsbot's KPN SMS quota is used up until {at(until)}; nothing was sent. "
+        "Try again after that time."
+    )
+
+
 class QuotaGate:
     def __init__(self, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._clock = clock
@@ -39,12 +46,7 @@ class QuotaGate:
         until = self.reopens_at
         if until is None:
             return None
-        return Refusal(
-            "kpn_quota",
-            f"smsbot's KPN SMS quota is used up until {at(until)}; nothing was sent. "
-            "Try again after that time.",
-            until,
-        )
+        return Refusal("kpn_quota", used_up_until(until), until)
 
     def saw_quota(self, quota: Quota | None) -> None:
         if quota is not None and quota.remaining == 0 and quota.reset_at is not None:
