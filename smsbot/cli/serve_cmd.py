@@ -197,7 +197,11 @@ async def _finish_work_under_way(long_lived: set[asyncio.Task[Any]]) -> None:
     ]
     if not under_way:
         return
-    log.info("waiting up to %.0f s for %d tasks under way", SHUTDOWN_GRACE_SECONDS, len(under_way))
+    log.debug(
+        "waiting up to %.0f s for work under way: %s",
+        SHUTDOWN_GRACE_SECONDS,
+        ", ".join(sorted(_task_name(t) for t in under_way)),
+    )
     _, pending = await asyncio.wait(under_way, timeout=SHUTDOWN_GRACE_SECONDS)
     if pending:
         names = ", ".join(sorted(_task_name(t) for t in pending))
