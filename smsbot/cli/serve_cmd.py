@@ -236,8 +236,16 @@ async def serve_until_stopped(
 ) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    signals = (signal.SIGTERM, signal.SIGINT)
+
+    def stop_cleanly() -> None:
+        stop.set()
+        # A second Ctrl-C (or SIGTERM) while sends finish means "now": default handling again.
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+
+    for signum in signals:
+        loop.add_signal_handler(signum, stop_cleanly)
     try:
         async with running_bot(settings, host=host, port=port, mode=mode, routes=routes) as bot:
             how = {
@@ -247,8 +255,8 @@ async def serve_until_stopped(
             }[mode]
             print(f"smsbot: listening on {bot.url} ({how})", flush=True)
             await stop.wait()
-            print("smsbot: stopping: finishing sends under way", flush=True)
+            print("smsbot: stopping: finishing sends under way (again to quit now)", flush=True)
     finally:
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in signals:
             loop.remove_signal_handler(signum)
     return 0

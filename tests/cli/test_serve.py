@@ -248,3 +248,23 @@ async def test_sigterm_finishes_the_send_under_way(sandbox, fake_slack, tmp_path
         assert len(fake_slack.messages) == 1
     finally:
         serve.kill()
+
+
+async def test_a_second_sigterm_quits_without_waiting(sandbox, fake_slack, tmp_path):
+    fake_slack.add_channel("C1", "ops")
+    serve = await ServeProcess.start(sandbox, fake_slack, tmp_path)
+    try:
+        sandbox.add_fault(delay_ms=20_000)  # a send that would hold the first stop for long
+        async with aiohttp.ClientSession() as http:
+            slack = SlackSender(http, f"{serve.url}/slack/events")
+            await slack.command(command(fake_slack, "0612345678 Slow", "r1"))
+        await fake_slack.wait_for(lambda: sandbox.send_requests > 0)
+        serve.process.send_signal(signal.SIGTERM)
+        assert serve.process.stdout is not None
+        line = await asyncio.wait_for(serve.process.stdout.readline(), 10)
+        assert line.startswith(b"smsbot: stopping")
+        serve.process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(serve.process.wait(), 5)
+        assert code == -signal.SIGTERM
+    finally:
+        serve.kill()
