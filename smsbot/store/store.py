@@ -44,8 +44,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from smsbot.errors import ConfigurationError
 from smsbot.sms.request import Outcome, Surface
 from smsbot.store import migrations
 from smsbot.store.records import Admission, AuditRecord, Cap, NewRecord
@@ -98,6 +100,14 @@ class Store:
         store = cls(engine, store_text=store_text)
         try:
             await migrations.upgrade(engine)
+        except (OSError, DBAPIError) as exc:
+            await engine.dispose()
+            shown = target.url.render_as_string(hide_password=True)
+            raise ConfigurationError(
+                f"cannot open the database {shown} (SMSBOT_DATABASE_URL): "
+                f"{getattr(exc, 'orig', None) or exc}. Check the URL, that the server is "
+                "running and reachable, or that the directory of the SQLite file exists."
+            ) from exc
         except BaseException:
             await engine.dispose()
             raise

@@ -3,6 +3,7 @@
 import pytest
 
 from smsbot.errors import ConfigurationError
+from smsbot.store import Store
 from smsbot.store.urls import engine_target
 
 
@@ -47,3 +48,17 @@ def test_unusable_urls_name_the_setting_and_the_fix(url: str, says: str) -> None
     assert "SMSBOT_DATABASE_URL" in str(caught.value)
     assert says in str(caught.value)
     assert "sqlite:///smsbot.db" in str(caught.value)
+
+
+async def test_a_database_that_cannot_be_opened_says_what_to_check(tmp_path) -> None:
+    missing = f"sqlite:///{tmp_path / 'no-such-dir' / 'smsbot.db'}"
+    with pytest.raises(ConfigurationError, match=r"SMSBOT_DATABASE_URL.*directory of the SQLite"):
+        await Store.open(missing)
+
+
+async def test_an_unreachable_postgresql_hides_the_password(unused_tcp_port: int) -> None:
+    url = f"postgresql://bot:s3cret@127.0.0.1:{unused_tcp_port}/smsbot"
+    with pytest.raises(ConfigurationError) as caught:
+        await Store.open(url)
+    assert "s3cret" not in str(caught.value)
+    assert "server is running" in str(caught.value)
