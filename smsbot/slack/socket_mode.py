@@ -18,19 +18,27 @@ import logging
 import time
 from typing import Any
 
+import aiohttp
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.adapter.socket_mode.async_internals import (
     run_async_bolt_app,
     send_async_response,
 )
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from smsbot.errors import ConfigurationError
 from smsbot.metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+# apps.connections.open errors that no retry will cure: the app token itself is wrong.
+REFUSED_TOKEN_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "account_inactive", "not_allowed_token_type"}
+)
 
 
 class _TimedHandler(AsyncSocketModeHandler):
@@ -92,9 +100,28 @@ class SocketModeConnection:
         )
 
     async def start(self) -> None:
-        """Starts connecting in the background; slack-sdk retries until it succeeds."""
-        if self._connecting is None:
-            self._connecting = asyncio.create_task(self._connect(), name="slack-socket-connect")
+        """Asks Slack for a websocket URL, then connects in the background.
+
+        A token Slack refuses stops the start with `ConfigurationError`: slack-sdk would retry
+        it forever. Anything else (Slack unreachable, 5xx) is left to slack-sdk's retries, and
+        `/readyz` says "disconnected" meanwhile.
+        """
+        if self._connecting is not None:
+            return
+        try:
+            self.client.wss_uri = await self.client.issue_new_wss_url()
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else None
+            if error in REFUSED_TOKEN_ERRORS:
+                raise ConfigurationError(
+                    f"Slack refused SMSBOT_SLACK__APP_TOKEN ({error}): create an app-level token "
+                    "with the connections:write scope (Slack app settings > Basic Information > "
+                    "App-Level Tokens) and make sure Socket Mode is on"
+                ) from exc
+            log.warning("Slack did not open a socket yet (%s); retrying", error)
+        except (aiohttp.ClientError, OSError) as exc:
+            log.warning("Slack is not reachable yet (%s); retrying", exc)
+        self._connecting = asyncio.create_task(self._connect(), name="slack-socket-connect")
 
     async def wait_connected(self) -> None:
         """Returns once `connected`; wrap it in `asyncio.timeout`. For startup and tests."""
@@ -111,12 +138,9 @@ class SocketModeConnection:
         await self._handler.close_async()
 
     async def _connect(self) -> None:
-        try:
-            await self._handler.connect_async()
-        except Exception:
-            # connect() retries by itself; this is only reached on errors it does not retry,
-            # such as an invalid app token.
-            log.exception("Socket Mode could not connect to Slack; check SMSBOT_SLACK__APP_TOKEN")
+        # slack-sdk's connect() retries every failure by itself, every `ping_interval` seconds,
+        # until it is connected or closed.
+        await self._handler.connect_async()
 
     async def _on_message(self, client: Any, message: dict[str, Any], raw: str | None) -> None:
         # slack-sdk handles `disconnect` itself (it opens a new socket before listeners run);

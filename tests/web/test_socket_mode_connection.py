@@ -14,6 +14,7 @@ import pytest
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from smsbot.errors import ConfigurationError
 from smsbot.metrics import Metrics
 from smsbot.slack.socket_mode import SocketModeConnection
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlackApi
@@ -127,3 +128,40 @@ async def test_close_leaves_no_socket_open(connection, fake_socket):
     await conn.close()
     await fake_socket.wait_for(lambda: fake_socket.open_sockets == 0, within=2)
     assert not conn.connected
+
+
+async def test_refused_app_token_stops_the_start_with_what_to_do(fake_slack, fake_socket):
+    conn = SocketModeConnection(
+        acking_app(fake_slack), app_token="xapp-revoked", api_url=fake_slack.api_url
+    )
+    try:
+        with pytest.raises(ConfigurationError) as refused:
+            await conn.start()
+        assert "SMSBOT_SLACK__APP_TOKEN" in str(refused.value)
+        assert "invalid_auth" in str(refused.value)
+        assert "xapp-revoked" not in str(refused.value)
+        assert fake_socket.connections_opened == 0
+    finally:
+        await conn.close()
+
+
+async def test_slack_unreachable_at_start_keeps_trying_in_the_background(
+    fake_slack, fake_socket, unused_tcp_port
+):
+    conn = SocketModeConnection(
+        acking_app(fake_slack),
+        app_token=APP_TOKEN,
+        api_url=f"http://127.0.0.1:{unused_tcp_port}/api/",
+        ping_interval=0.1,
+    )
+    try:
+        await conn.start()  # does not raise: Slack may come back
+        await asyncio.sleep(0.3)
+        assert not conn.connected
+        assert fake_socket.connections_opened == 0
+        # Slack is back (here: its API answers at another address)
+        conn.client.web_client.base_url = fake_slack.api_url
+        async with asyncio.timeout(5):
+            await conn.wait_connected()
+    finally:
+        await conn.close()
