@@ -53,7 +53,7 @@ from smsbot.store import migrations
 from smsbot.store.records import Admission, AuditRecord, Cap, NewRecord
 from smsbot.store.schema import claims, sends
 from smsbot.store.statements import Statements
-from smsbot.store.urls import engine_target
+from smsbot.store.urls import engine_target, require_sqlite_folder
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _READ_ONLY = "smsbot_read_only"
@@ -86,6 +86,7 @@ class Store:
     ) -> Store:
         target = engine_target(database_url)
         if target.is_sqlite:
+            require_sqlite_folder(target)
             engine = create_async_engine(target.url, connect_args=target.connect_args)
             _configure_sqlite(engine)
         else:
@@ -106,7 +107,7 @@ class Store:
             raise ConfigurationError(
                 f"cannot open the database {shown} (SMSBOT_DATABASE_URL): "
                 f"{getattr(exc, 'orig', None) or exc}. Check the URL, that the server is "
-                "running and reachable, or that the directory of the SQLite file exists."
+                "running and reachable, and that smsbot may write there."
             ) from exc
         except BaseException:
             await engine.dispose()

@@ -9,6 +9,7 @@ setting, not as a connect argument, so it is moved there).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import URL, make_url
@@ -60,3 +61,13 @@ def engine_target(database_url: str) -> EngineTarget:
         connect_args["server_settings"] = {"search_path": str(search_path)}
         url = url.difference_update_query(["search_path"])
     return EngineTarget(url, connect_args)
+
+
+def require_sqlite_folder(target: EngineTarget) -> None:
+    """Checked before connecting: SQLite would only say "unable to open database file"."""
+    folder = Path(target.url.database or "").resolve().parent
+    if not folder.is_dir():
+        raise ConfigurationError(
+            f"SMSBOT_DATABASE_URL names a SQLite file in {folder}, which does not exist. "
+            "Create the directory or point the URL at one that exists."
+        )

@@ -52,7 +52,10 @@ def test_unusable_urls_name_the_setting_and_the_fix(url: str, says: str) -> None
 
 async def test_a_database_that_cannot_be_opened_says_what_to_check(tmp_path) -> None:
     missing = f"sqlite:///{tmp_path / 'no-such-dir' / 'smsbot.db'}"
-    with pytest.raises(ConfigurationError, match=r"SMSBOT_DATABASE_URL.*directory of the SQLite"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"SMSBOT_DATABASE_URL names a SQLite file in .*no-such-dir, which does not exist",
+    ):
         await Store.open(missing)
 
 
