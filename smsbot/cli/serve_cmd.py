@@ -111,6 +111,22 @@ def kpn_problems(settings: Settings) -> list[str]:
     ]
 
 
+def _alert_routes(settings: Settings, service: SmsService, metrics: Metrics) -> RouteRegistrar:
+    """The alert intake; it raises `ConfigurationError` for bad routes, so serve stops at start."""
+    from smsbot.alerts import routes as alert_routes
+
+    def register(app: web.Application) -> None:
+        alert_routes.register(
+            app,
+            settings=settings,
+            service=service,
+            metrics=metrics,
+            directory=service.allowlist.directory,
+        )
+
+    return register
+
+
 def slack_mode(settings: Settings) -> SlackMode:
     return SlackMode.SOCKET if secret_text(settings.slack.app_token) else SlackMode.HTTP
 
@@ -153,7 +169,12 @@ async def running_bot(
                 metrics=metrics,
             )
         app = create_app(
-            settings, service, metrics=metrics, slack_app=slack_app, socket=socket, routes=routes
+            settings,
+            service,
+            metrics=metrics,
+            slack_app=slack_app,
+            socket=socket,
+            routes=(_alert_routes(settings, service, metrics), *routes),
         )
         # No access log: probes hit /healthz every few seconds; /metrics counts what matters.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)

@@ -143,7 +143,9 @@ class ServeProcess:
         self.log = log
 
     @classmethod
-    async def start(cls, sandbox, fake_slack, tmp_path: Path) -> ServeProcess:
+    async def start(
+        cls, sandbox, fake_slack, tmp_path: Path, extra_env: dict[str, str] | None = None
+    ) -> ServeProcess:
         env = {
             "SMSBOT_KPN__BASE_URL": sandbox.url,
             "SMSBOT_KPN__CLIENT_ID": "sandbox",
@@ -153,6 +155,7 @@ class ServeProcess:
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SMSBOT_ALLOW__USERS": "U1",
             "SMSBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+            **(extra_env or {}),
         }
         log = tmp_path / "serve.log"
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("SMSBOT_", "SLACK_"))}
@@ -266,5 +269,36 @@ async def test_a_second_sigterm_quits_without_waiting(sandbox, fake_slack, tmp_p
         serve.process.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(serve.process.wait(), 5)
         assert code == -signal.SIGTERM
+    finally:
+        serve.kill()
+
+
+async def test_serve_takes_alertmanager_webhooks_to_the_routed_phone(sandbox, fake_slack, tmp_path):
+    config = tmp_path / "smsbot.toml"
+    config.write_text(
+        '[[alerts.routes]]\nname = "oncall"\nmatchers = [\'severity="critical"\']\n'
+        'recipients = ["0612345678"]\n'
+    )
+    env = {"SMSBOT_CONFIG": str(config), "SMSBOT_ALERTS__TOKEN": "alert-token"}
+    payload = (ROOT / "tests/alerts/payloads/alertmanager_firing.json").read_bytes()
+    serve = await ServeProcess.start(sandbox, fake_slack, tmp_path, env)
+    try:
+        async with aiohttp.ClientSession() as http:
+            url = f"{serve.url}/alerts/alertmanager"
+            headers = {"Content-Type": "application/json"}
+            async with http.post(url, data=payload, headers=headers) as resp:
+                assert resp.status == 401  # no token, no intake
+            headers["Authorization"] = "Bearer alert-token"
+            async with http.post(url, data=payload, headers=headers) as resp:
+                assert resp.status == 200, await resp.text()
+            for _ in range(100):
+                if sandbox.messages():
+                    break
+                await asyncio.sleep(0.1)
+        [message] = sandbox.messages()
+        assert message["mobile_number"] == "+31612345678"
+        assert message["content"].startswith("FIRING")
+        code, _ = await serve.stop()
+        assert code == 0, serve.log.read_text()
     finally:
         serve.kill()
