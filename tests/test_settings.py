@@ -92,3 +92,12 @@ def test_with_sandbox_uses_the_sandbox_credentials():
     assert settings.kpn.base_url == "http://127.0.0.1:8025"
     assert settings.kpn.client_id == "sandbox"
     assert settings.kpn.client_secret.get_secret_value() == "sandbox"
+
+
+def test_log_level_from_environment_and_a_bad_one_is_refused(monkeypatch, capsys):
+    from smsbot.cli.main import main
+
+    monkeypatch.setenv("SMSBOT_LOG_LEVEL", "loud")
+    assert main(["segments", "hi"]) == 2
+    assert "log level 'LOUD' is unknown" in capsys.readouterr().err
+    assert main(["--log-level", "warning", "segments", "hi"]) == 0

@@ -13,6 +13,7 @@ import asyncio
 import importlib
 import inspect
 import logging
+import os
 import sys
 
 from smsbot.errors import ConfigurationError, InputError, KpnError, SmsbotError
@@ -26,7 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="smsbot", description="Send SMS through KPN from Slack, workflows and alerting."
     )
-    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default INFO)")
+    parser.add_argument(
+        "--log-level",
+        default=None,
+        help="DEBUG, INFO, WARNING (default: SMSBOT_LOG_LEVEL, else INFO)",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"smsbot.cli.{name}_cmd").register(subparsers)
@@ -36,10 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=(args.log_level or "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # Read here, before settings load, so that loading them can already log.
+    level = (args.log_level or os.environ.get("SMSBOT_LOG_LEVEL") or "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        print(
+            f"smsbot: log level {level!r} is unknown; use DEBUG, INFO, WARNING or ERROR",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         outcome = args.run(args)
         if inspect.iscoroutine(outcome):
