@@ -11,6 +11,7 @@ Priority, highest first: constructor arguments (tests), `SMSBOT_*` environment, 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
@@ -141,8 +142,11 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [
             init_settings,
             env_settings,
-            _SlackEnvNames(settings_cls),
+            _SlackEnvNames(settings_cls, os.environ),
             dotenv_settings,
+            _SlackEnvNames(
+                settings_cls, _dotenv_values(getattr(dotenv_settings, "env_file", None))
+            ),
         ]
         config_file = os.environ.get("SMSBOT_CONFIG")
         if config_file:
@@ -161,8 +165,28 @@ class Settings(BaseSettings):
         return self.model_copy(update={"kpn": kpn})
 
 
+def _dotenv_values(env_file: Any) -> dict[str, str]:
+    """The variables of the `.env` file(s) that pydantic-settings reads, later files winning."""
+    from dotenv import dotenv_values
+
+    if not env_file:
+        return {}
+    files = [env_file] if isinstance(env_file, str | os.PathLike) else list(env_file)
+    values: dict[str, str] = {}
+    for file in files:
+        if Path(file).is_file():
+            values.update({k: v for k, v in dotenv_values(file).items() if v is not None})
+    return values
+
+
 class _SlackEnvNames(PydanticBaseSettingsSource):
-    """Reads `SLACK_BOT_TOKEN`, `SLACK_APP_TOKEN` and `SLACK_SIGNING_SECRET` into `slack`."""
+    """Reads `SLACK_BOT_TOKEN`, `SLACK_APP_TOKEN` and `SLACK_SIGNING_SECRET` into `slack`, from
+    the process environment or from `.env` (one instance each, so `SMSBOT_` names in the same
+    place still win)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], variables: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self.variables = variables
 
     NAMES: ClassVar[dict[str, str]] = {
         "SLACK_BOT_TOKEN": "bot_token",
@@ -174,7 +198,9 @@ class _SlackEnvNames(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        slack = {key: os.environ[env] for env, key in self.NAMES.items() if os.environ.get(env)}
+        slack = {
+            key: self.variables[env] for env, key in self.NAMES.items() if self.variables.get(env)
+        }
         return {"slack": slack} if slack else {}
 
 

@@ -101,3 +101,14 @@ def test_log_level_from_environment_and_a_bad_one_is_refused(monkeypatch, capsys
     assert main(["segments", "hi"]) == 2
     assert "log level 'LOUD' is unknown" in capsys.readouterr().err
     assert main(["--log-level", "warning", "segments", "hi"]) == 0
+
+
+def test_slack_names_in_dotenv_are_read_below_smsbot_names(tmp_path):
+    (tmp_path / ".env").write_text(
+        "SLACK_BOT_TOKEN=xoxb-from-dotenv\nSLACK_SIGNING_SECRET=dotenv-secret\n"
+        "SMSBOT_SLACK__SIGNING_SECRET=smsbot-secret\n"
+    )
+    settings = load_settings()  # the clean_env fixture runs us in tmp_path
+    assert settings.slack.bot_token.get_secret_value() == "xoxb-from-dotenv"
+    assert settings.slack.signing_secret.get_secret_value() == "smsbot-secret"
+    assert load_settings(_env_file=None).slack.bot_token is None
