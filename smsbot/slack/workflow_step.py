@@ -7,10 +7,8 @@ on. The step waits for KPN's answer (`service.submit`) because its outputs need 
 document_id; Slack gives a step far longer than the 3 s of an event acknowledgement.
 
 Inputs: `recipient` (a number, or a Slack user id / mention), `recipient_user` (a person; their
-profile phone is used), `message`, optional `sender`, and optional `sent_by` (map it to "Person
-who used this workflow"). Who is asking, for the allowlist: `sent_by`, else the person an
-interactivity input names; when Slack names nobody the actor is `workflow:<id>` (the workflow
-id where Slack sends one, else the app id), which must be in `SMSBOT_ALLOW__WORKFLOWS`.
+profile phone is used), `message` and optional `sender`. Who is asking, for the allowlist, is
+only ever what Slack itself vouches for (see `actor_of`), never a value a workflow builder types.
 
 The message is decoded as the slash command's text is (`<@U123>` -> `@name`, `&amp;` -> `&`).
 The idempotency key is Slack's `function_execution_id`: a redelivered event sends nothing new.
@@ -67,21 +65,37 @@ def _user_id(value: str) -> str | None:
     return found.group(1) if found else None
 
 
+INTERACTIVITY_TYPE = "slack#/types/interactivity"
+
+
 def actor_of(body: Mapping[str, Any], event: Mapping[str, Any]) -> str:
-    """The user who started the workflow where Slack tells us, else `workflow:<id>`."""
-    inputs = event.get("inputs") or {}
-    sent_by = _user_id(_text(inputs, "sent_by"))
-    if sent_by:
-        return sent_by
-    for value in inputs.values():
-        # An interactivity input (a button or shortcut trigger) names who clicked.
-        if isinstance(value, Mapping) and isinstance(value.get("interactor"), Mapping):
-            interactor = value["interactor"].get("id")
-            if isinstance(interactor, str) and _user_id(interactor):
-                return interactor
+    """Who runs the step, for the allowlist: only what Slack itself vouches for.
+
+    A `function_executed` event names no user. The one person Slack does name is the
+    `interactor` of an input declared as `slack#/types/interactivity`: only Slack's own
+    functions can produce that value (with a `secret`), so a workflow builder cannot forge it.
+    A plain string or user-id input (a "sent by" field) could be set to anyone by whoever edits
+    the workflow, so none is ever trusted as the actor.
+
+    When Slack names nobody the actor is `workflow:<app id>`: the event carries no workflow id,
+    so listing the app id in `SMSBOT_ALLOW__WORKFLOWS` lets every workflow in the workspace that
+    uses this app's Send SMS step send, whoever built or runs it.
+    """
     function = event.get("function") or {}
-    workflow = event.get("workflow_id") or function.get("app_id") or body.get("api_app_id")
-    return f"workflow:{workflow or 'unknown'}"
+    declared = {
+        param.get("name"): param.get("type")
+        for param in function.get("input_parameters") or []
+        if isinstance(param, Mapping)
+    }
+    for name, value in (event.get("inputs") or {}).items():
+        if declared.get(name) != INTERACTIVITY_TYPE or not isinstance(value, Mapping):
+            continue
+        interactor = value.get("interactor")
+        user = interactor.get("id") if isinstance(interactor, Mapping) else None
+        if isinstance(user, str) and _user_id(user):
+            return user
+    app = function.get("app_id") or body.get("api_app_id")
+    return f"workflow:{app or 'unknown'}"
 
 
 class WorkflowStep:

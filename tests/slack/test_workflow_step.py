@@ -42,9 +42,14 @@ class WorkflowSlack(FakeSlackApi):
 
 
 def function_event(
-    inputs: dict[str, Any], *, app_id: str = ALLOWED_APP, execution_id: str | None = None
+    inputs: dict[str, Any],
+    *,
+    app_id: str = ALLOWED_APP,
+    execution_id: str | None = None,
+    extra_parameters: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A `function_executed` event as Slack sends it for the manifest's `send_sms` step."""
+    """A `function_executed` event as Slack sends it for the manifest's `send_sms` step (plus
+    `extra_parameters`, as if the step declared more inputs). It names no user of its own."""
     return {
         "type": "function_executed",
         "function": {
@@ -58,6 +63,7 @@ def function_event(
                 {"type": "slack#/types/user_id", "name": "recipient_user", "is_required": False},
                 {"type": "string", "name": "message", "is_required": True},
                 {"type": "string", "name": "sender", "is_required": False},
+                *(extra_parameters or []),
             ],
             "output_parameters": [
                 {"type": "string", "name": "document_id", "is_required": True},
@@ -74,6 +80,20 @@ def function_event(
         "workflow_execution_id": f"Wx{next(_ids):010d}",
         "event_ts": f"{time.time():.6f}",
         "bot_access_token": FUNCTION_TOKEN,
+    }
+
+
+# An input declared `slack#/types/interactivity`, and the value Slack fills in for it: who
+# clicked, vouched for by Slack's secret. Only Slack's own functions can output such a value.
+INTERACTIVITY_INPUT = [
+    {"type": "slack#/types/interactivity", "name": "interactivity", "is_required": False}
+]
+
+
+def clicked_by(user: str) -> dict[str, Any]:
+    return {
+        "interactor": {"id": user, "secret": "c2xhY2stc2lnbmVkLXNlY3JldA"},
+        "interactivity_pointer": "1234567890123.4567890123456.78a90bc12d3e4f567g89h0i1",
     }
 
 
@@ -134,9 +154,9 @@ async def step_bot(sandbox: SandboxHandle, tmp_path: Path) -> AsyncIterator[Step
                 await runner.cleanup()
 
 
-async def test_allowed_person_sends_and_the_step_completes_with_outputs(step_bot):
+async def test_allowed_workflow_sends_and_the_step_completes_with_outputs(step_bot):
     ending = await step_bot.run_step(
-        {"recipient": "06 1234 5678", "message": "Server room door is open", "sent_by": "U0ALICE"}
+        {"recipient": "06 1234 5678", "message": "Server room door is open"}
     )
     assert ending.method == "functions.completeSuccess"
     assert ending.token == FUNCTION_TOKEN  # the step's own token, as Slack requires
@@ -148,7 +168,40 @@ async def test_allowed_person_sends_and_the_step_completes_with_outputs(step_bot
         "status": "sent",
     }
     (record,) = await step_bot.service.recent()
-    assert (record.actor, record.surface) == ("U0ALICE", Surface.WORKFLOW)
+    assert (record.actor, record.surface) == (f"workflow:{ALLOWED_APP}", Surface.WORKFLOW)
+
+
+async def test_a_typed_sent_by_input_is_not_trusted_as_who_asks(step_bot):
+    # Whoever edits a workflow could type an allowlisted person's id into such an input.
+    ending = await step_bot.run_step(
+        {"recipient": "0612345678", "message": "x", "sent_by": "U0ALICE"}, app_id="A0OTHER"
+    )
+    assert ending.method == "functions.completeError"
+    assert "Workflow A0OTHER may not send SMS" in ending.args["error"]
+    assert step_bot.sandbox.messages() == []
+    (record,) = await step_bot.service.recent()
+    assert record.actor == "workflow:A0OTHER"
+
+
+async def test_the_person_slack_names_as_interactor_is_who_asks(step_bot):
+    ending = await step_bot.run_step(
+        {"recipient": "0612345678", "message": "x", "interactivity": clicked_by("U0ALICE")},
+        app_id="A0OTHER",  # not listed: the person's own permission is what counts
+        extra_parameters=INTERACTIVITY_INPUT,
+    )
+    assert ending.method == "functions.completeSuccess"
+    (record,) = await step_bot.service.recent()
+    assert record.actor == "U0ALICE"
+
+
+async def test_an_interactor_in_an_input_not_declared_as_interactivity_is_ignored(step_bot):
+    ending = await step_bot.run_step(
+        {"recipient": "0612345678", "message": "x", "interactivity": clicked_by("U0ALICE")},
+        app_id="A0OTHER",  # and the step declares no interactivity input
+    )
+    assert ending.method == "functions.completeError"
+    (record,) = await step_bot.service.recent()
+    assert record.actor == "workflow:A0OTHER"
 
 
 async def test_person_as_recipient_uses_their_profile_phone(step_bot):
@@ -189,7 +242,8 @@ async def test_workflow_without_a_person_needs_its_app_allowed(step_bot):
 
 async def test_person_not_on_the_allowlist_is_refused_with_who_to_ask(step_bot):
     ending = await step_bot.run_step(
-        {"recipient": "0612345678", "message": "x", "sent_by": "U0DAVE"}
+        {"recipient": "0612345678", "message": "x", "interactivity": clicked_by("U0DAVE")},
+        extra_parameters=INTERACTIVITY_INPUT,
     )
     assert ending.method == "functions.completeError"
     assert ending.args["error"].startswith("The SMS was not sent.")
