@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from smsbot.errors import InvalidNumber
 from smsbot.slack import blocks
 from smsbot.slack.context import SlackDeps
+from smsbot.slack.directory import SlackDirectory
 from smsbot.slack.escaping import decode, mentioned_ids
 from smsbot.sms.numbers import mask_number, normalize_number
 from smsbot.sms.request import SendRequest, SendResult
@@ -25,29 +26,44 @@ log = logging.getLogger(__name__)
 
 async def phone_of_person(deps: SlackDeps, user_id: str, label: str | None = None) -> str:
     """The Dutch mobile number on a person's Slack profile; `InvalidNumber` says what to do."""
+    return await profile_phone(
+        deps.directory, user_id, label, mask_numbers=deps.settings.audit.mask_numbers
+    )
+
+
+async def profile_phone(
+    directory: SlackDirectory,
+    user_id: str,
+    label: str | None = None,
+    *,
+    mask_numbers: bool = True,
+    instead: str = "type a number instead",
+) -> str:
+    """`phone_of_person` for a caller without `SlackDeps` (the workflow step); `instead` ends
+    each message with what the asker can do instead of using the profile."""
     who = f"@{label}" if label else f"<@{user_id}>"
     try:
-        phone = await deps.directory.phone_of(user_id)
+        phone = await directory.phone_of(user_id)
     except SlackApiError as exc:
         raise InvalidNumber(
             f"Could not read {who}'s Slack profile ({exc.response.get('error')}). "
-            "Try again, or type their number instead."
+            f"Try again, or {instead}."
         ) from exc
     if not phone:
         raise InvalidNumber(
             f"{who} has no phone number on their Slack profile. Ask them to add their mobile "
-            "number (Profile > Edit profile > Phone), or type the number instead."
+            f"number (Profile > Edit profile > Phone), or {instead}."
         )
     try:
         return normalize_number(phone)
     except InvalidNumber as exc:
         # Not the validator's own message: it repeats the number in full, and this is someone
         # else's number shown to the sender.
-        shown = _masked_raw(phone) if deps.settings.audit.mask_numbers else phone
+        shown = _masked_raw(phone) if mask_numbers else phone
         raise InvalidNumber(
             f"The phone number on {who}'s Slack profile ({shown}) is not a Dutch mobile number, "
             "and SMS goes only to those. Ask them to put their Dutch mobile number on their "
-            "profile, or type a number instead."
+            f"profile, or {instead}."
         ) from exc
 
 

@@ -25,7 +25,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.complete.async_complete import AsyncComplete
 from slack_bolt.context.fail.async_fail import AsyncFail
 
+from smsbot.errors import InputError
 from smsbot.slack.escaping import decode, mentioned_ids
+from smsbot.slack.sending import profile_phone
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 
 if TYPE_CHECKING:
@@ -45,13 +47,14 @@ NO_RECIPIENT = (
 TWO_RECIPIENTS = (
     "The Send SMS step has both a mobile number and a person: fill in only one of them."
 )
+INSTEAD = "fill in a mobile number in the step instead"
 NOT_RECORDED = (
     "smsbot could not record the SMS, so nothing was sent. Try the workflow again in a minute; "
     "if it keeps failing, ask your Slack admin to check smsbot."
 )
 
 
-class StepProblem(Exception):
+class StepProblem(InputError):
     """The step's inputs cannot be sent as given; `str()` is what the workflow builder sees."""
 
 
@@ -99,12 +102,19 @@ def actor_of(body: Mapping[str, Any], event: Mapping[str, Any]) -> str:
 
 
 class WorkflowStep:
-    def __init__(self, service: SmsService, directory: Any = None) -> None:
+    def __init__(
+        self, service: SmsService, directory: Any = None, *, mask_numbers: bool = True
+    ) -> None:
         self.service = service
         self.directory = directory
+        self.mask_numbers = mask_numbers
 
     async def recipient(self, inputs: Mapping[str, Any]) -> str:
-        """The number to send to, from the number input or the chosen person's profile."""
+        """The number to send to, from the number input or the chosen person's profile.
+
+        A profile's number is checked and normalised here, as the slash command does, so no
+        message or audit record repeats a colleague's number in full; a profile that cannot be
+        read or holds no Dutch mobile number raises an `InputError` saying what to do."""
         typed = _text(inputs, "recipient")
         person = _text(inputs, "recipient_user")
         if typed and person:
@@ -118,14 +128,13 @@ class WorkflowStep:
             raise StepProblem(
                 "smsbot cannot look up people's numbers here: enter a mobile number instead."
             )
-        phone = await self.directory.phone_of(user)
-        if not phone:
-            name = await self._name(user)
-            raise StepProblem(
-                f"{name} has no phone number on their Slack profile. Ask them to add their "
-                "mobile number to their profile, or enter a number in the step."
-            )
-        return phone
+        return await profile_phone(
+            self.directory,
+            user,
+            await self._name(user),
+            mask_numbers=self.mask_numbers,
+            instead=INSTEAD,
+        )
 
     async def message(self, inputs: Mapping[str, Any]) -> str:
         """The SMS text as people read it in Slack: a variable such as "Person who used this
@@ -156,7 +165,7 @@ class WorkflowStep:
         execution = event.get("function_execution_id") or ""
         try:
             to = await self.recipient(inputs)
-        except StepProblem as problem:
+        except InputError as problem:
             await fail(str(problem))
             return
         request = SendRequest(
@@ -211,6 +220,7 @@ def register(
     `smsbot.slack.app.LISTENERS` with the shared `SlackDeps`."""
     if deps is not None:
         service, directory = deps.service, deps.directory
+        mask_numbers = deps.settings.audit.mask_numbers
     else:
         if service is None:
             raise TypeError("workflow_step.register needs the service")
@@ -220,7 +230,8 @@ def register(
 
             cache = settings.slack.usergroup_cache_seconds if settings else 300.0
             directory = SlackDirectory(app.client, cache_seconds=cache)
-    step = WorkflowStep(service, directory)
+        mask_numbers = settings.audit.mask_numbers if settings else True
+    step = WorkflowStep(service, directory, mask_numbers=mask_numbers)
 
     async def send_sms(
         body: dict[str, Any], event: dict[str, Any], complete: AsyncComplete, fail: AsyncFail

@@ -291,3 +291,26 @@ async def test_redelivered_event_sends_once(step_bot):
     assert {outputs_of(c)["document_id"] for c in successes} == {
         step_bot.sandbox.messages()[0]["document_id"]
     }
+
+
+async def test_a_foreign_profile_phone_fails_the_step_without_showing_the_number(step_bot):
+    # erin's profile says +44 7700 900123: not a Dutch mobile number.
+    ending = await step_bot.run_step({"recipient_user": "U0ERIN", "message": "x"})
+    assert ending.method == "functions.completeError"
+    error = ending.args["error"]
+    assert "@erin" in error and "not a Dutch mobile number" in error
+    assert "fill in a mobile number in the step" in error
+    digits = "".join(ch for ch in error if ch.isdigit())
+    assert "7700900123" not in digits and "900123" not in error
+    assert step_bot.sandbox.messages() == []
+    for record in await step_bot.service.recent():
+        assert "900123" not in f"{record.recipient} {record.error}"
+
+
+async def test_a_profile_slack_will_not_give_fails_the_step_instead_of_hanging(step_bot):
+    step_bot.fake.script("users.profile.get", {"ok": False, "error": "internal_error"})
+    ending = await step_bot.run_step({"recipient_user": "U0BOB", "message": "x"})
+    assert ending.method == "functions.completeError"
+    assert "Could not read @bob's Slack profile (internal_error)" in ending.args["error"]
+    assert "fill in a mobile number in the step" in ending.args["error"]
+    assert step_bot.sandbox.messages() == []
