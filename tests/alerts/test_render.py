@@ -6,6 +6,7 @@ from smsbot.alerts.gsm import prefer_gsm
 from smsbot.alerts.payloads import AlertmanagerPayload, GrafanaPayload, parse_payload
 from smsbot.alerts.render import AlertTemplate, render
 from smsbot.errors import ConfigurationError
+from smsbot.sms.replacements import gsm_replacement
 from smsbot.sms.text import analyze
 from tests.alerts.payloads import load, raw
 
@@ -163,12 +164,21 @@ def test_bad_templates_are_configuration_errors(source, says):
     ("given", "expected"),
     [
         ("It’s “up” – again…", 'It\'s "up" - again...'),
-        ("CPU 90°C ≥ limit", "CPU 90C >= limit"),
+        ("CPU 90°C", "CPU 90C"),
+        # ≥ has no stand-in in smsbot.sms.replacements: kept (in UCS-2) rather than lost.
+        ("CPU 90°C ≥ limit", "CPU 90°C ≥ limit"),
+        ("• disk · full", "- disk - full"),  # the same stand-ins as smsbot.sms.replacements
         ("Zürich, Kraków", "Zürich, Krakow"),  # ü is GSM; ó is not, and becomes o
         ("disk full 🔥", "disk full "),
+        ("⚠\ufe0f disk\u2003full", " disk full"),  # an emoji sequence, an em space
         ("plain text", "plain text"),
         ("Ошибка – ’", "Ошибка – ’"),  # really Cyrillic: left alone
     ],
 )
 def test_prefer_gsm(given, expected):
     assert prefer_gsm(given) == expected
+
+
+@pytest.mark.parametrize("char", "‘’“”–—…•·\u00a0\u200bëç™")
+def test_alert_stand_ins_are_the_ones_slack_users_are_offered(char):
+    assert prefer_gsm(f"a{char}b") == f"a{gsm_replacement(char)}b"
