@@ -7,7 +7,7 @@ the hot ones are built here once, with bind parameters, and reused.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import (
@@ -18,6 +18,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
+    literal_column,
     select,
     update,
 )
@@ -54,7 +55,7 @@ class Statements:
             update(sends)
             .where(
                 sends.c.id == bindparam("rid"),
-                sends.c.outcome.in_((Outcome.SENDING, Outcome.UNKNOWN)),
+                sends.c.outcome.in_(_literals((Outcome.SENDING, Outcome.UNKNOWN))),
             )
             .values(finished)
             .returning(*sends.c)
@@ -69,14 +70,14 @@ class Statements:
             .where(
                 sends.c[column] == bindparam(f"cap{n}_value"),
                 sends.c.created_at >= bindparam(f"cap{n}_since", type_=UtcDateTime),
-                sends.c.outcome.in_([str(o) for o in COUNTED_OUTCOMES]),
+                sends.c.outcome.in_(_literals(COUNTED_OUTCOMES)),
             )
             .order_by(sends.c.created_at.desc())
             .offset(bindparam(f"cap{n}_offset", type_=Integer))
             .limit(1)
         )
         if surfaces is not None:
-            query = query.where(sends.c.surface.in_(sorted(str(s) for s in surfaces)))
+            query = query.where(sends.c.surface.in_(_literals(sorted(surfaces))))
         return query.correlate(None)
 
     def counted_for(self, shape: CapShape) -> Select[Any]:
@@ -98,3 +99,9 @@ class Statements:
         return stmt.on_conflict_do_nothing(index_elements=[sends.c.idempotency_key]).returning(
             *sends.c
         )
+
+
+def _literals(values: Iterable[str]) -> list[Any]:
+    """Our own constants as SQL literals: `IN (...)` with a list of values would be an
+    "expanding" parameter, re-rendered into the SQL on every execution."""
+    return [literal_column(f"'{value}'") for value in values]

@@ -1,6 +1,8 @@
 """The store: audit log, durable outbox and idempotency keys in one table, on SQLite or PostgreSQL.
 
-Every write is one short transaction (a single statement runs in autocommit on PostgreSQL).
+Every write is one short transaction (a single statement runs in autocommit on PostgreSQL);
+admits, finishes and claims arriving together share one transaction (group commit,
+`smsbot.store.group`), each caller still getting its own result after the commit.
 Correctness across replicas rests on the database, not on in-process locks:
 
 - the idempotency key is a UNIQUE column, and rows are inserted with `ON CONFLICT DO NOTHING`,
@@ -50,6 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from smsbot.errors import ConfigurationError
 from smsbot.sms.request import Outcome, Surface
 from smsbot.store import migrations
+from smsbot.store.group import GroupCommit, Write
 from smsbot.store.records import Admission, AuditRecord, Cap, NewRecord
 from smsbot.store.schema import claims, sends
 from smsbot.store.statements import Statements
@@ -79,6 +82,9 @@ class Store:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._insert = sqlite.insert if self.is_sqlite else postgresql.insert
         self._sql = Statements(is_sqlite=self.is_sqlite, store_text=store_text)
+        # SQLite lets one writer in at a time; on PostgreSQL a few groups overlap, so the
+        # server works on one while this process prepares the next.
+        self._writes = GroupCommit(self, parallel=1 if self.is_sqlite else 4)
 
     @classmethod
     async def open(
@@ -131,40 +137,56 @@ class Store:
     async def admit(self, new: NewRecord, caps: Sequence[Cap] = ()) -> Admission:
         """Store `new` unless its idempotency key is already stored (then return that record,
         `duplicate=True`). A `queued` or `sending` request that would exceed one of `caps` is
-        stored as `refused` instead, with the cap's message and when the next send is possible."""
+        stored as `refused` instead, with the cap's message and when the next send is possible.
+        Admits arriving together are committed together (`smsbot.store.group`)."""
         now = utcnow()
-        values = self._values(new, now)
         capped = new.outcome in (Outcome.QUEUED, Outcome.SENDING) and bool(caps)
-        async with self._write() as conn:
-            if capped:
-                await self._lock_subjects(conn, caps)
-            # The common case in one statement: insert unless the key exists or a cap is
-            # reached (PostgreSQL holds the subjects' locks meanwhile, so keep this short).
-            shut = capped and any(cap.maximum <= 0 for cap in caps)  # a cap of 0: no sends
-            row = None if shut else await self._insert_row(conn, values, caps if capped else ())
-            if row is not None:
-                return Admission(AuditRecord.from_row(row), duplicate=False)
-            earlier = await self._by_key(conn, new.idempotency_key)
-            if earlier is not None:
-                return Admission(earlier, duplicate=True)
-            for cap in caps:
-                reached, retry_at = await self._cap_reached(conn, cap, now)
-                if reached:
-                    values.update(
-                        outcome=Outcome.REFUSED,
-                        rule=cap.rule,
-                        error=cap.describe(retry_at),
-                        retry_at=retry_at,
-                        text=new.text if self.store_text else None,
-                        attempts=0,
-                    )
-                    break
-            row = await self._insert_row(conn, values, ())
-            if row is None:  # the same key, from another subject, committed meanwhile
-                earlier = await self._by_key(conn, new.idempotency_key)
-                assert earlier is not None
-                return Admission(earlier, duplicate=True)
+        base = self._values(new, now)
+        subjects = _subjects(caps) if capped and not self.is_sqlite else ()
+
+        async def op(conn: AsyncConnection) -> Admission:
+            # A copy: should the group's transaction fail, the write runs again from scratch.
+            return await self._admit_on(conn, new, dict(base), caps if capped else (), now)
+
+        result: Admission = await self._writes.run(op, subjects)
+        return result
+
+    async def _admit_on(
+        self,
+        conn: AsyncConnection,
+        new: NewRecord,
+        values: dict[str, Any],
+        caps: Sequence[Cap],
+        now: datetime,
+    ) -> Admission:
+        """`admit` inside a transaction that holds the locks of `caps`' subjects already."""
+        # The common case in one statement: insert unless the key exists or a cap is
+        # reached (PostgreSQL holds the subjects' locks meanwhile, so keep this short).
+        shut = any(cap.maximum <= 0 for cap in caps)  # a cap of 0: no sends
+        row = None if shut else await self._insert_row(conn, values, caps)
+        if row is not None:
             return Admission(AuditRecord.from_row(row), duplicate=False)
+        earlier = await self._by_key(conn, new.idempotency_key)
+        if earlier is not None:
+            return Admission(earlier, duplicate=True)
+        for cap in caps:
+            reached, retry_at = await self._cap_reached(conn, cap, now)
+            if reached:
+                values.update(
+                    outcome=Outcome.REFUSED,
+                    rule=cap.rule,
+                    error=cap.describe(retry_at),
+                    retry_at=retry_at,
+                    text=new.text if self.store_text else None,
+                    attempts=0,
+                )
+                break
+        row = await self._insert_row(conn, values, ())
+        if row is None:  # the same key, from another subject, committed meanwhile
+            earlier = await self._by_key(conn, new.idempotency_key)
+            assert earlier is not None
+            return Admission(earlier, duplicate=True)
+        return Admission(AuditRecord.from_row(row), duplicate=False)
 
     async def claim_queued(self, limit: int) -> list[AuditRecord]:
         """Claim up to `limit` due queued rows, oldest first, marking them `sending`. Rows
@@ -218,7 +240,12 @@ class Store:
             "now": utcnow(),
             "extra_attempts": extra_attempts,
         }
-        rows = await self._one(self._sql.finish, params)
+        stmt = self._sql.finish
+
+        async def op(conn: AsyncConnection) -> list[Any]:
+            return list((await conn.execute(stmt, params)).mappings().all())
+
+        rows: list[Any] = await self._writes.run(op)
         if not rows:
             found = await self.get(request_id)
             state = found.outcome if found else "not stored"
@@ -276,7 +303,12 @@ class Store:
             set_={"expires_at": expires_at},
             where=claims.c.expires_at <= now,
         ).returning(claims.c.key)
-        return bool(await self._one(stmt))
+
+        async def op(conn: AsyncConnection) -> bool:
+            return (await conn.execute(stmt)).first() is not None
+
+        claimed: bool = await self._writes.run(op)
+        return claimed
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -381,12 +413,23 @@ class Store:
         stmt = self._sql.capped_insert(tuple((cap.column, cap.surfaces) for cap in caps))
         return (await conn.execute(stmt, params)).mappings().first()
 
-    async def _lock_subjects(self, conn: AsyncConnection, caps: Sequence[Cap]) -> None:
-        if self.is_sqlite:
-            return  # BEGIN IMMEDIATE already holds the only write lock there is
+    async def run_together(self, writes: Sequence[Write]) -> list[Any]:
+        """Run the writes of one group in one transaction (see `smsbot.store.group`)."""
+        subjects = sorted({subject for write in writes for subject in write.subjects})
+        if len(writes) == 1 and not subjects and not self.is_sqlite:
+            # A lone write needs no BEGIN / COMMIT round trips: each of its statements is
+            # atomic on its own, and none relies on a lock.
+            async with self._autocommit.connect() as conn:
+                return [await writes[0].op(conn)]
+        async with self._write() as conn:
+            if subjects:
+                await self._lock_subjects(conn, subjects)
+            return [await write.op(conn) for write in writes]
+
+    async def _lock_subjects(self, conn: AsyncConnection, subjects: Sequence[str]) -> None:
         # Sorted, so two transactions locking the same actor and recipient never deadlock;
-        # one statement, so the locks cost one round trip.
-        subjects = sorted({f"smsbot:{cap.column}:{cap.value}" for cap in caps})
+        # one statement, so the locks cost one round trip. (SQLite needs none: BEGIN
+        # IMMEDIATE already holds the only write lock there is.)
         locks = ", ".join(
             f"pg_advisory_xact_lock(hashtextextended(:s{i}, 0))" for i in range(len(subjects))
         )
@@ -419,6 +462,11 @@ class Store:
     async def _by_key(self, conn: AsyncConnection, key: str) -> AuditRecord | None:
         found = (await conn.execute(self._sql.by_key, {"key": key})).mappings().first()
         return AuditRecord.from_row(found) if found else None
+
+
+def _subjects(caps: Sequence[Cap]) -> tuple[str, ...]:
+    """The PostgreSQL advisory locks a capped admit holds: one per actor / recipient counted."""
+    return tuple(sorted({f"smsbot:{cap.column}:{cap.value}" for cap in caps}))
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -1,0 +1,128 @@
+"""Group commit: writes arriving together share a transaction, each waiter gets its own result,
+and one failing write fails only its own waiter."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from smsbot.sms.request import Outcome
+from smsbot.store import Store, utcnow
+from smsbot.store.group import GroupCommit, Write
+from tests.store.test_store import cap, queued
+
+
+class FakeDatabase:
+    """Runs a group like a transaction: all of its ops' effects, or none of them."""
+
+    def __init__(self) -> None:
+        self.committed: list[Any] = []
+        self.transactions: list[int] = []
+
+    async def run_together(self, writes: Sequence[Write]) -> list[Any]:
+        await asyncio.sleep(0)  # a round trip: more writes may queue meanwhile
+        pending: list[Any] = []
+        results = [await write.op(pending) for write in writes]  # type: ignore[arg-type]
+        self.committed.extend(pending)
+        self.transactions.append(len(writes))
+        return results
+
+
+def writing(value: Any):
+    async def op(pending: list[Any]) -> Any:
+        if value == "bad":
+            raise ValueError("bad row")
+        pending.append(value)
+        return f"stored {value}"
+
+    return op
+
+
+async def test_writes_of_one_turn_share_one_transaction_and_each_gets_its_own_result() -> None:
+    database = FakeDatabase()
+    group = GroupCommit(database)
+    results = await asyncio.gather(*(group.run(writing(n)) for n in range(20)))
+    assert results == [f"stored {n}" for n in range(20)]
+    assert database.transactions == [20]
+    assert sorted(database.committed) == list(range(20))
+
+
+async def test_writes_arriving_during_a_group_form_the_next_group() -> None:
+    database = FakeDatabase()
+    group = GroupCommit(database, max_batch=8)
+    first = asyncio.gather(*(group.run(writing(n)) for n in range(3)))
+    await asyncio.sleep(0)  # the first group has started
+    second = asyncio.gather(*(group.run(writing(n)) for n in range(3, 13)))
+    assert await first == [f"stored {n}" for n in range(3)]
+    assert await second == [f"stored {n}" for n in range(3, 13)]
+    assert database.transactions == [3, 8, 2]
+
+
+async def test_a_failing_write_fails_only_its_own_waiter() -> None:
+    database = FakeDatabase()
+    group = GroupCommit(database)
+    values: list[Any] = [0, 1, "bad", 3]
+    results = await asyncio.gather(*(group.run(writing(v)) for v in values), return_exceptions=True)
+    assert results[:2] == ["stored 0", "stored 1"] and results[3] == "stored 3"
+    assert isinstance(results[2], ValueError)
+    # The group rolled back as a whole; each write then ran alone, the good ones committed once.
+    assert sorted(database.committed) == [0, 1, 3]
+    assert database.transactions == [1, 1, 1]
+
+
+async def test_a_waiter_cancelled_before_its_group_starts_is_not_written() -> None:
+    database = FakeDatabase()
+    group = GroupCommit(database)
+    kept = asyncio.ensure_future(group.run(writing("kept")))
+    dropped = asyncio.ensure_future(group.run(writing("dropped")))
+    await asyncio.sleep(0)
+    dropped.cancel()
+    assert await kept == "stored kept"
+    with pytest.raises(asyncio.CancelledError):
+        await dropped
+    assert database.committed == ["kept"]
+
+
+async def test_concurrent_admits_share_transactions_and_get_their_own_records(store: Store):
+    before = store._writes.batches
+    admissions = await asyncio.gather(
+        *(store.admit(queued(f"k{n}", actor=f"U{n % 3}"), [cap(100)]) for n in range(30)),
+        store.admit(queued("k0")),  # the same key as the first: a duplicate of it
+    )
+    assert store._writes.batches - before < 31
+    fresh = admissions[:30]
+    assert [a.record.idempotency_key for a in fresh] == [f"k{n}" for n in range(30)]
+    assert not any(a.duplicate for a in fresh)
+    assert len({a.record.request_id for a in fresh}) == 30
+    assert admissions[30].duplicate
+    assert admissions[30].record.request_id == fresh[0].record.request_id
+    assert await store.count_recent(since=utcnow().replace(year=2000)) == 30
+
+
+async def test_a_cap_holds_within_one_group(store: Store) -> None:
+    admissions = await asyncio.gather(*(store.admit(queued(f"c{n}"), [cap(3)]) for n in range(8)))
+    outcomes = [a.record.outcome for a in admissions]
+    assert outcomes.count(Outcome.QUEUED) == 3
+    assert outcomes.count(Outcome.REFUSED) == 5
+
+
+async def test_a_row_the_database_refuses_fails_only_its_own_admit(store: Store) -> None:
+    bad = queued("bad")
+    bad = type(bad)(**{**bad.__dict__, "reply": {"not json": object()}})
+    results = await asyncio.gather(
+        store.admit(queued("good1")),
+        store.admit(bad),
+        store.admit(queued("good2")),
+        store.claim("alert:x", 60),
+        return_exceptions=True,
+    )
+    good1, failed, good2, claimed = results
+    assert not isinstance(good1, BaseException) and not isinstance(good2, BaseException)
+    assert isinstance(failed, Exception)
+    assert claimed is True
+    assert await store.by_key("good1") is not None and await store.by_key("good2") is not None
+    assert await store.by_key("bad") is None
+    assert not await store.claim("alert:x", 60)  # the claim was committed once
