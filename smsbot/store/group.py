@@ -37,6 +37,10 @@ class Write:
     op: Op
     subjects: tuple[str, ...]
     future: asyncio.Future[Any]
+    # Writes of one `kind` in a group may be merged into one statement by the runner, from
+    # their `params`; `op` alone must do the same.
+    kind: str = ""
+    params: dict[str, Any] | None = None
 
 
 class Runner(Protocol):
@@ -55,9 +59,16 @@ class GroupCommit:
         self._tasks: set[asyncio.Task[None]] = set()  # referenced while they run
         self.batches = 0  # how many transactions ran (for tests and benchmarks)
 
-    async def run(self, op: Op, subjects: Sequence[str] = ()) -> Any:
+    async def run(
+        self,
+        op: Op,
+        subjects: Sequence[str] = (),
+        *,
+        kind: str = "",
+        params: dict[str, Any] | None = None,
+    ) -> Any:
         loop = asyncio.get_running_loop()
-        write = Write(op, tuple(subjects), loop.create_future())
+        write = Write(op, tuple(subjects), loop.create_future(), kind, params)
         self._queue.append(write)
         # A new runner when none is free to pick this write up: all runners are busy with
         # batches they already took, and fewer than `parallel` are running.

@@ -11,18 +11,23 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import (
+    DateTime,
     Insert,
     Integer,
     Select,
+    String,
+    Text,
     Update,
     and_,
     bindparam,
     exists,
     literal_column,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from smsbot.sms.request import Outcome, Surface
 from smsbot.store.records import COUNTED_OUTCOMES
@@ -59,6 +64,33 @@ class Statements:
             )
             .values(finished)
             .returning(*sends.c)
+        )
+
+        # PostgreSQL: the finishes of one group in one statement (arrays, one row each).
+        self.finish_many = (
+            text(
+                "UPDATE smsbot_sends AS s SET outcome = v.outcome, document_id = v.document_id, "
+                "error = v.error, rule = v.rule, retry_at = v.retry_at, updated_at = v.now, "
+                "attempts = s.attempts + v.extra" + ("" if store_text else ", text = NULL") + " "
+                "FROM unnest(CAST(:rids AS varchar[]), CAST(:outcomes AS varchar[]), "
+                "CAST(:document_ids AS varchar[]), CAST(:errors AS text[]), "
+                "CAST(:rules AS varchar[]), CAST(:retry_ats AS timestamptz[]), "
+                "CAST(:nows AS timestamptz[]), CAST(:extras AS integer[])) "
+                "AS v(rid, outcome, document_id, error, rule, retry_at, now, extra) "
+                "WHERE s.id = v.rid AND s.outcome IN ('sending', 'unknown') "
+                "RETURNING " + ", ".join(f"s.{c.name}" for c in sends.c)
+            )
+            .bindparams(
+                bindparam("rids", type_=ARRAY(String)),
+                bindparam("outcomes", type_=ARRAY(String)),
+                bindparam("document_ids", type_=ARRAY(String)),
+                bindparam("errors", type_=ARRAY(Text)),
+                bindparam("rules", type_=ARRAY(String)),
+                bindparam("retry_ats", type_=ARRAY(DateTime(timezone=True))),
+                bindparam("nows", type_=ARRAY(DateTime(timezone=True))),
+                bindparam("extras", type_=ARRAY(Integer)),
+            )
+            .columns(*sends.c)
         )
 
     def counted(self, shape: CapShape, n: int = 0) -> Select[Any]:

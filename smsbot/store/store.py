@@ -59,6 +59,7 @@ from smsbot.store.statements import Statements
 from smsbot.store.urls import engine_target, require_sqlite_folder
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+FINISH = "finish"  # the kind of write `run_together` merges into one statement on PostgreSQL
 _READ_ONLY = "smsbot_read_only"
 
 
@@ -245,7 +246,7 @@ class Store:
         async def op(conn: AsyncConnection) -> list[Any]:
             return list((await conn.execute(stmt, params)).mappings().all())
 
-        rows: list[Any] = await self._writes.run(op)
+        rows: list[Any] = await self._writes.run(op, kind=FINISH, params=params)
         if not rows:
             found = await self.get(request_id)
             state = found.outcome if found else "not stored"
@@ -421,10 +422,41 @@ class Store:
             # atomic on its own, and none relies on a lock.
             async with self._autocommit.connect() as conn:
                 return [await writes[0].op(conn)]
+        finishes = [w for w in writes if w.kind == FINISH] if not self.is_sqlite else []
+        if len(finishes) < 2 or len({w.params["rid"] for w in finishes}) < len(finishes):  # type: ignore[index]
+            finishes = []
         async with self._write() as conn:
             if subjects:
                 await self._lock_subjects(conn, subjects)
-            return [await write.op(conn) for write in writes]
+            results: dict[int, Any] = {}
+            for n, write in enumerate(writes):
+                if not finishes or write.kind != FINISH:
+                    results[n] = await write.op(conn)
+            if finishes:
+                finished = await self._finish_many(conn, [w.params for w in finishes])  # type: ignore[misc]
+                for n, write in enumerate(writes):
+                    if write.kind == FINISH:
+                        results[n] = finished.get(write.params["rid"], [])  # type: ignore[index]
+            return [results[n] for n in range(len(writes))]
+
+    async def _finish_many(
+        self, conn: AsyncConnection, many: list[dict[str, Any]]
+    ) -> dict[str, list[Any]]:
+        """Several `finish` updates (distinct rows) as one statement on PostgreSQL; the
+        RETURNING row of each request id that was being sent."""
+        columns = {
+            key: [params[key] for params in many]
+            for key in ("outcome", "document_id", "error", "rule", "retry_at", "now")
+        }
+        rows = await conn.execute(
+            self._sql.finish_many,
+            {
+                "rids": [params["rid"] for params in many],
+                "extras": [params["extra_attempts"] for params in many],
+                **{f"{key}s": values for key, values in columns.items()},
+            },
+        )
+        return {row["id"]: [row] for row in rows.mappings().all()}
 
     async def _lock_subjects(self, conn: AsyncConnection, subjects: Sequence[str]) -> None:
         # Sorted, so two transactions locking the same actor and recipient never deadlock;

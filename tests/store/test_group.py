@@ -126,3 +126,30 @@ async def test_a_row_the_database_refuses_fails_only_its_own_admit(store: Store)
     assert await store.by_key("good1") is not None and await store.by_key("good2") is not None
     assert await store.by_key("bad") is None
     assert not await store.claim("alert:x", 60)  # the claim was committed once
+
+
+async def test_finishes_arriving_together_each_get_their_own_row(store: Store) -> None:
+    sending = [
+        (await store.admit(type(q)(**{**q.__dict__, "outcome": Outcome.SENDING}))).record
+        for q in (queued(f"f{n}") for n in range(6))
+    ]
+    queued_only = (await store.admit(queued("not-sending"))).record
+    results = await asyncio.gather(
+        *(
+            store.finish(r.request_id, Outcome.SENT, document_id=f"doc{n}", extra_attempts=n)
+            for n, r in enumerate(sending[:5])
+        ),
+        store.finish(sending[5].request_id, Outcome.FAILED, error="no"),
+        store.finish(queued_only.request_id, Outcome.SENT, document_id="never"),
+        return_exceptions=True,
+    )
+    for n, record in enumerate(results[:5]):
+        assert not isinstance(record, BaseException)
+        assert (record.request_id, record.outcome) == (sending[n].request_id, Outcome.SENT)
+        assert (record.document_id, record.attempts, record.text) == (f"doc{n}", 1 + n, None)
+    failed = results[5]
+    assert not isinstance(failed, BaseException)
+    assert (failed.outcome, failed.error, failed.document_id) == (Outcome.FAILED, "no", None)
+    assert isinstance(results[6], LookupError)
+    stored = await store.get(queued_only.request_id)
+    assert stored is not None and stored.outcome == Outcome.QUEUED
