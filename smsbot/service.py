@@ -121,6 +121,7 @@ class SmsService:
         # before KPN answers, the row becomes `unknown` and is never sent later behind the back
         # of a person who saw their request fail (and may have sent it again).
         admission = await self._record(request, hold_for_quota=False, outcome=Outcome.SENDING)
+        assert admission is not None
         if admission.duplicate:
             return admission.record.to_result(duplicate=True)
         record = admission.record
@@ -135,7 +136,20 @@ class SmsService:
         """Validate, authorize and record the request as `queued`, and return at once; the
         outbox worker sends it and then calls the notifier. While KPN's quota is used up the
         request waits in the outbox until the quota resets."""
-        admission = await self._record(request, hold_for_quota=True, outcome=Outcome.QUEUED)
+        result = await self.enqueue_claimed(request, None)
+        assert result is not None
+        return result
+
+    async def enqueue_claimed(
+        self, request: SendRequest, claim: tuple[str, float] | None
+    ) -> SendResult | None:
+        """`enqueue`, first taking `claim` (`Store.claim(key, ttl_seconds)`) in the same
+        transaction as the record; None, with nothing recorded, when another holds the claim."""
+        admission = await self._record(
+            request, hold_for_quota=True, outcome=Outcome.QUEUED, claim=claim
+        )
+        if admission is None:
+            return None
         if admission.duplicate:
             return admission.record.to_result(duplicate=True)
         record = admission.record
@@ -155,8 +169,13 @@ class SmsService:
         return await self.store.ping()
 
     async def _record(
-        self, request: SendRequest, *, hold_for_quota: bool, outcome: Outcome
-    ) -> Admission:
+        self,
+        request: SendRequest,
+        *,
+        hold_for_quota: bool,
+        outcome: Outcome,
+        claim: tuple[str, float] | None = None,
+    ) -> Admission | None:
         """Steps 1-3: validate, authorize, record (as `outcome`: `queued` for the outbox,
         `sending` for the caller to send). Invalid and refused requests are recorded with their
         reason too; the store returns the earlier record for a known key."""
@@ -176,7 +195,8 @@ class SmsService:
             info = validate_text(request.text, self.settings.sms.max_characters)
         except InputError as exc:
             invalid = {"outcome": Outcome.INVALID, "rule": exc.field, "error": str(exc)}
-            return await self.store.admit(NewRecord(**base, recipient=recipient, **invalid))
+            new = NewRecord(**base, recipient=recipient, **invalid)
+            return await self.store.admit(new, claim=claim)
         valid = {
             **base,
             "recipient": recipient,
@@ -193,9 +213,9 @@ class SmsService:
         if refusal is None and not hold_for_quota:
             refusal = self.quota.check()
         if refusal is not None:
-            return await self.store.admit(self._refused(valid, refusal))
+            return await self.store.admit(self._refused(valid, refusal), claim=claim)
         caps = caps_for(self.settings, request.surface, request.actor, recipient)
-        return await self.store.admit(NewRecord(**valid, outcome=outcome), caps)
+        return await self.store.admit(NewRecord(**valid, outcome=outcome), caps, claim=claim)
 
     @staticmethod
     def _refused(valid: dict[str, object], refusal: Refusal) -> NewRecord:

@@ -34,7 +34,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import (
     delete,
@@ -135,21 +135,40 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------------
 
-    async def admit(self, new: NewRecord, caps: Sequence[Cap] = ()) -> Admission:
+    @overload
+    async def admit(self, new: NewRecord, caps: Sequence[Cap] = ()) -> Admission: ...
+
+    @overload
+    async def admit(
+        self, new: NewRecord, caps: Sequence[Cap] = (), *, claim: tuple[str, float] | None
+    ) -> Admission | None: ...
+
+    async def admit(
+        self,
+        new: NewRecord,
+        caps: Sequence[Cap] = (),
+        *,
+        claim: tuple[str, float] | None = None,
+    ) -> Admission | None:
         """Store `new` unless its idempotency key is already stored (then return that record,
         `duplicate=True`). A `queued` or `sending` request that would exceed one of `caps` is
         stored as `refused` instead, with the cap's message and when the next send is possible.
-        Admits arriving together are committed together (`smsbot.store.group`)."""
+        With `claim=(key, ttl_seconds)`, `claim(key, ttl_seconds)` is taken in the same
+        transaction first, and when another caller holds it nothing is stored and None is
+        returned. Admits arriving together are committed together (`smsbot.store.group`)."""
         now = utcnow()
         capped = new.outcome in (Outcome.QUEUED, Outcome.SENDING) and bool(caps)
         base = self._values(new, now)
         subjects = _subjects(caps) if capped and not self.is_sqlite else ()
+        claim_stmt = self._claim_stmt(*claim, now) if claim is not None else None
 
-        async def op(conn: AsyncConnection) -> Admission:
+        async def op(conn: AsyncConnection) -> Admission | None:
+            if claim_stmt is not None and (await conn.execute(claim_stmt)).first() is None:
+                return None
             # A copy: should the group's transaction fail, the write runs again from scratch.
             return await self._admit_on(conn, new, dict(base), caps if capped else (), now)
 
-        result: Admission = await self._writes.run(op, subjects)
+        result: Admission | None = await self._writes.run(op, subjects)
         return result
 
     async def _admit_on(
@@ -296,20 +315,23 @@ class Store:
 
     async def claim(self, key: str, ttl_seconds: float) -> bool:
         """True for the first claimer of `key` within `ttl_seconds`; atomic across replicas."""
-        now = utcnow()
-        expires_at = now + timedelta(seconds=ttl_seconds)
-        stmt = self._insert(claims).values(key=key, expires_at=expires_at)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[claims.c.key],
-            set_={"expires_at": expires_at},
-            where=claims.c.expires_at <= now,
-        ).returning(claims.c.key)
+        stmt = self._claim_stmt(key, ttl_seconds, utcnow())
 
         async def op(conn: AsyncConnection) -> bool:
             return (await conn.execute(stmt)).first() is not None
 
         claimed: bool = await self._writes.run(op)
         return claimed
+
+    def _claim_stmt(self, key: str, ttl_seconds: float, now: datetime) -> Any:
+        """Insert the claim, or take it over once expired; RETURNING a row when it was won."""
+        expires_at = now + timedelta(seconds=ttl_seconds)
+        stmt = self._insert(claims).values(key=key, expires_at=expires_at)
+        return stmt.on_conflict_do_update(
+            index_elements=[claims.c.key],
+            set_={"expires_at": expires_at},
+            where=claims.c.expires_at <= now,
+        ).returning(claims.c.key)
 
     # -- reading -------------------------------------------------------------------------------
 

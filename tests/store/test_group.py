@@ -153,3 +153,18 @@ async def test_finishes_arriving_together_each_get_their_own_row(store: Store) -
     assert isinstance(results[6], LookupError)
     stored = await store.get(queued_only.request_id)
     assert stored is not None and stored.outcome == Outcome.QUEUED
+
+
+async def test_admit_with_a_claim_records_only_for_the_claimer(store: Store) -> None:
+    results = await asyncio.gather(
+        *(store.admit(queued(f"a{n}"), claim=("alert:same", 60)) for n in range(5)),
+        store.admit(queued("other"), claim=("alert:other", 60)),
+    )
+    won = [r for r in results[:5] if r is not None]
+    assert len(won) == 1 and not won[0].duplicate
+    assert results[5] is not None
+    assert await store.count_recent(since=utcnow().replace(year=2000)) == 2
+    # The claim was taken with the record: a plain claim of the same key now loses.
+    assert not await store.claim("alert:same", 60)
+    assert await store.admit(queued("late"), claim=("alert:same", 60)) is None
+    assert await store.by_key("late") is None
