@@ -23,13 +23,13 @@ from aiohttp import web
 
 from smsbot.metrics import Metrics
 from smsbot.settings import Settings
+from smsbot.slack.http import SLACK_EVENTS_PATH, add_slack_routes
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
 log = logging.getLogger(__name__)
 
-SLACK_EVENTS_PATH = "/slack/events"
 # A readiness probe must answer quickly even when the database hangs; past this, "not ready".
 READY_CHECK_TIMEOUT_SECONDS = 2.0
 
@@ -82,8 +82,6 @@ def create_app(
     app.router.add_get("/metrics", _metrics)
 
     if serve_slack_http:
-        from smsbot.slack.http import add_slack_routes
-
         add_slack_routes(app, slack_app)
 
     for register in routes:
