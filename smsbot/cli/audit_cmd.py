@@ -1,7 +1,8 @@
 """`smsbot audit [--limit N] [--json]`: the most recent audit records, newest first.
 
 Numbers are masked (`+31 6 ****5678`) unless `SMSBOT_AUDIT__MASK_NUMBERS=false`. Reads the
-database named by `SMSBOT_DATABASE_URL`; needs no KPN or Slack credentials.
+database named by `SMSBOT_DATABASE_URL` through the service, as every surface does (its outbox
+worker is not started: queued SMS are left to the bot); needs no KPN or Slack credentials.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from smsbot.bootstrap import open_service
 from smsbot.settings import load_settings
-from smsbot.store import AuditRecord, Store
+from smsbot.store import AuditRecord
 
 COLUMNS = ("time", "actor", "surface", "to", "parts", "outcome", "document_id / reason")
 
@@ -40,11 +42,8 @@ def positive(value: str) -> int:
 
 async def run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    store = await Store.open(settings.database_url)
-    try:
-        records = await store.recent(args.limit)
-    finally:
-        await store.close()
+    async with open_service(settings, run_outbox=False) as service:
+        records = await service.recent(args.limit)
     mask = settings.audit.mask_numbers
     if args.json:
         print(json.dumps([r.to_json(mask_numbers=mask) for r in records], ensure_ascii=False))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import inspect
 import json
 import os
 from pathlib import Path
 
 import pytest
 
+from smsbot.cli import audit_cmd
 from smsbot.cli.main import main
 from smsbot.sms.request import Outcome, Surface
 from smsbot.store import NewRecord, Store
@@ -94,3 +97,15 @@ def test_limit_must_be_positive(capsys):
         main(["audit", "--limit", "0"])
     assert exited.value.code == 2
     assert "1 or more" in capsys.readouterr().err
+
+
+def test_audit_reads_through_the_service_not_the_store():
+    # Surfaces (the CLI among them) go through the service; only bootstrap opens the store.
+    imported = {
+        (node.module, alias.name)
+        for node in ast.walk(ast.parse(inspect.getsource(audit_cmd)))
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert ("smsbot.bootstrap", "open_service") in imported
+    assert ("smsbot.store", "Store") not in imported
