@@ -15,9 +15,11 @@ SmsbotError                      base; `str(exc)` is a message a person can act 
     ├── KpnRejected              KPN refused the message (400), KPN's own message passed on
     ├── KpnForbidden             the app may not use this API or sender (403)
     ├── KpnQuotaExhausted        quota used up (429); carries `retry_after` and `reset_at`
-    ├── KpnUnavailable           5xx, or no connection could be made; the SMS was not accepted
-    └── KpnOutcomeUnknown        the request was sent but no answer came: it may have been
-                                 accepted, so it is never retried blindly
+    ├── KpnUnavailable           no connection could be made, 502/503, a 500 from the token
+    │                            endpoint, a 404 or redirect: the SMS was not accepted
+    └── KpnOutcomeUnknown        the request was sent but no answer came (timeout, dropped
+                                 connection, 500/504 from send): it may have been accepted,
+                                 so it is never retried blindly
 ```
 
 The CLI maps `InputError` and `ConfigurationError` to exit code 2 and `KpnError` to 1.
@@ -137,7 +139,8 @@ class KpnQuotaExhausted(KpnError):
 
 
 class KpnUnavailable(KpnError):
-    """KPN answered 5xx or could not be reached; the SMS was certainly not accepted."""
+    """KPN could not be reached or answered 502/503 (or 500 on a token request); the SMS was
+    certainly not accepted."""
 
 
 class KpnOutcomeUnknown(KpnError):

@@ -13,9 +13,11 @@ Status  token endpoint             send endpoint
 403     KpnForbidden               KpnForbidden
 404/405 KpnUnavailable: the base URL does not point at KPN's API
 429     KpnQuotaExhausted with `retry_after` (Retry-After) and `reset_at` (quota-reset-UTC)
-504     KpnOutcomeUnknown: the gateway gave up waiting for the SMS service, which may have
-        accepted the message (token endpoint: KpnUnavailable, nothing was sent)
-5xx     KpnUnavailable
+500     KpnUnavailable             KpnOutcomeUnknown: the SMS service failed somewhere, perhaps
+                                   after accepting the message
+504     KpnUnavailable             KpnOutcomeUnknown: the gateway gave up waiting for the SMS
+                                   service, which may have accepted the message
+other 5xx KpnUnavailable (502, 503: the gateway did not hand the request on; nothing was sent)
 other   KpnRejected
 """
 
@@ -147,6 +149,12 @@ def error_for(
         return KpnUnavailable(
             f"KPN's API is not at the configured address ({said}). Check SMSBOT_KPN__BASE_URL "
             "(production: https://api-prd.kpn.com).",
+            response=info,
+        )
+    if status == 500 and endpoint == "send":
+        return KpnOutcomeUnknown(
+            f"KPN's SMS service failed ({said}), perhaps after accepting the SMS: it may or "
+            "may not have been sent. Check the recipient's phone before sending again.",
             response=info,
         )
     if status == 504 and endpoint == "send":

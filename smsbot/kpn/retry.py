@@ -6,9 +6,10 @@ A retry is safe only when KPN certainly did not accept the SMS:
 - 502 Bad Gateway and 503 Service Unavailable: the gateway did not hand the request on;
 - 429 Too Many Requests: refused by the quota, tried again after `Retry-After`.
 
-Never retried: 500 (the SMS service failed somewhere, perhaps after accepting), 504 and every
-`KpnOutcomeUnknown` (the request may have been accepted: a retry could send the SMS twice), and
-every 4xx but 429 (the same request would be refused again).
+Never retried: every `KpnOutcomeUnknown` (the request may have been accepted: a retry could send
+the SMS twice), which includes a 500 or 504 from the send endpoint (`smsbot.kpn.responses`); every
+4xx but 429 (the same request would be refused again); and a 500 or 504 from the token endpoint
+(a `KpnUnavailable`: no SMS was involved, but a token service that fails is not merely busy).
 
 Waits use exponential backoff with full jitter (a random wait between 0 and the exponential
 cap, so that many clients do not retry in lockstep), or the server's `Retry-After` when it

@@ -235,7 +235,7 @@ async def test_bad_bodies_are_400_saying_what_is_wrong(settings_for, sandbox, bo
 
 
 async def test_kpn_down_still_answers_200_and_the_outbox_records_the_failure(settings_for, sandbox):
-    sandbox.add_fault(status=500, count=10)
+    sandbox.add_fault(status=503, count=10)
     async with running_alert_app(settings_for()) as alerts:
         status, answer = await alerts.alertmanager(raw("alertmanager_firing"))
         assert (status, answer["queued"]) == (200, 1)

@@ -88,11 +88,27 @@ async def test_html_400_still_names_the_status(kpn: KpnClient, sandbox: SandboxH
         await kpn.send(TO, "x", "SMSBot")
 
 
-async def test_500_is_unavailable(kpn: KpnClient, sandbox: SandboxHandle) -> None:
+async def test_500_from_send_means_the_outcome_is_unknown(
+    kpn: KpnClient, sandbox: SandboxHandle
+) -> None:
+    # The SMS service failed somewhere, perhaps after accepting the message: never "not sent".
     sandbox.add_fault(status=500)
+    with pytest.raises(KpnOutcomeUnknown, match="may or may not have been sent") as caught:
+        await kpn.send(TO, "x", "SMSBot")
+    assert caught.value.status == 500
+    assert "HTTP 500 Internal Server Error" in str(caught.value)
+    assert sandbox.send_requests == 1  # and never retried
+
+
+async def test_500_from_the_token_endpoint_is_unavailable(
+    kpn: KpnClient, sandbox: SandboxHandle
+) -> None:
+    # No SMS is involved in minting a token, so nothing can have been sent.
+    sandbox.add_fault(target="token", status=500)
     with pytest.raises(KpnUnavailable) as caught:
         await kpn.send(TO, "x", "SMSBot")
     assert caught.value.status == 500
+    assert sandbox.send_requests == 0
 
 
 async def test_504_means_the_outcome_is_unknown(kpn: KpnClient, sandbox: SandboxHandle) -> None:

@@ -63,7 +63,7 @@ async def test_429_whose_retry_after_exceeds_the_budget_is_raised_at_once(
 
 async def test_500_is_not_retried(kpn: KpnClient, sandbox: SandboxHandle) -> None:
     sandbox.add_fault(status=500, count=3)
-    with pytest.raises(KpnUnavailable):
+    with pytest.raises(KpnOutcomeUnknown):
         await kpn.send(TO, "x", "SMSBot")
     assert sandbox.send_requests == 1
     assert sandbox.messages() == []

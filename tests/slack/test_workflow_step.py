@@ -270,11 +270,20 @@ async def test_bad_inputs_fail_the_step_saying_what_to_fix(step_bot, inputs, say
 
 
 async def test_kpn_failure_fails_the_step(step_bot):
-    step_bot.sandbox.add_fault(status=500, count=5)
+    step_bot.sandbox.add_fault(status=503, count=5)
     ending = await step_bot.run_step({"recipient": "0612345678", "message": "x"})
     assert ending.method == "functions.completeError"
     assert ending.args["error"].startswith("The SMS was not sent.")
     assert step_bot.sandbox.messages() == []
+
+
+async def test_kpn_500_fails_the_step_saying_it_may_have_been_sent(step_bot):
+    step_bot.sandbox.add_fault(status=500)
+    ending = await step_bot.run_step({"recipient": "0612345678", "message": "x"})
+    assert ending.method == "functions.completeError"
+    assert "may or may not have been sent" in ending.args["error"]
+    assert "not sent." not in ending.args["error"]
+    assert step_bot.sandbox.send_requests == 1
 
 
 async def test_redelivered_event_sends_once(step_bot):
