@@ -7,9 +7,6 @@ SmsbotError                      base; `str(exc)` is a message a person can act 
 │   ├── InvalidSender            sender longer than 11 characters or with other characters
 │   └── InvalidText              empty, or longer than the configured maximum
 ├── ConfigurationError           settings missing or wrong (CLI exit 2)
-├── Refused                      policy said no; nothing was sent
-│   ├── NotAllowed               not on the allowlist
-│   └── RateLimited              too many sends; carries `retry_at`
 └── KpnError                     talking to KPN went wrong; carries `status` and `response`
     ├── KpnAuthError             token endpoint refused the client id / secret (401)
     ├── KpnRejected              KPN refused the message (400), KPN's own message passed on
@@ -23,13 +20,14 @@ SmsbotError                      base; `str(exc)` is a message a person can act 
 ```
 
 The CLI maps `InputError` and `ConfigurationError` to exit code 2 and `KpnError` to 1.
+A policy refusal is not an exception: it is a value (`smsbot.policy.Refusal`) that the service
+records and returns as a result, like every other outcome.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 
 class SmsbotError(Exception):
@@ -62,28 +60,6 @@ class InvalidText(InputError):
 
 class ConfigurationError(SmsbotError):
     """Raised when settings are missing or inconsistent; the message names the variable."""
-
-
-class Refused(SmsbotError):
-    """Raised or reported when policy refuses a send. `rule` names the rule that said no."""
-
-    rule: str = "policy"
-
-
-class NotAllowed(Refused):
-    """The actor is not on the allowlist (user, user group or channel)."""
-
-    rule = "allowlist"
-
-
-class RateLimited(Refused):
-    """A rate limit was reached; `retry_at` says when the next send is possible."""
-
-    rule = "rate_limit"
-
-    def __init__(self, message: str, *, retry_at: datetime | None = None) -> None:
-        super().__init__(message)
-        self.retry_at = retry_at
 
 
 @dataclass
@@ -145,11 +121,3 @@ class KpnUnavailable(KpnError):
 
 class KpnOutcomeUnknown(KpnError):
     """The request reached KPN (or may have) but no answer came. Never retried blindly."""
-
-
-def describe(exc: BaseException) -> dict[str, Any]:
-    """A JSON-friendly description of an error, for audit records and `--json` output."""
-    out: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
-    if isinstance(exc, KpnError) and exc.response.status is not None:
-        out["status"] = exc.response.status
-    return out
