@@ -17,6 +17,7 @@ Channels: C0GENERAL and C0OPS (the bot is a member), C0OUTSIDE (it is not).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections.abc import AsyncIterator
@@ -113,12 +114,11 @@ def set_up_workspace(fake: FakeSlackApi) -> None:
     fake.add_channel("C0OUTSIDE", "outside", bot_is_member=False)
 
 
-@pytest.fixture
-async def slack_bot(
-    fake_slack: FakeSlackApi, sandbox: SandboxHandle, tmp_path: Path
-) -> AsyncIterator[SlackBot]:
-    set_up_workspace(fake_slack)
-    settings = bot_settings(fake_slack, sandbox, tmp_path)
+@contextlib.asynccontextmanager
+async def serving_bot(
+    settings: Settings,
+) -> AsyncIterator[tuple[SmsService, Metrics, sr.SlackSender]]:
+    """The whole bot as `smsbot serve` composes it, on a free loopback port."""
     metrics = Metrics()
     async with open_service(settings, metrics=metrics) as service:
         bolt = build_slack_app(settings, service, metrics=metrics)
@@ -131,6 +131,16 @@ async def slack_bot(
         try:
             async with aiohttp.ClientSession() as session:
                 sender = sr.SlackSender(session, f"http://127.0.0.1:{port}/slack/events")
-                yield SlackBot(settings, service, metrics, fake_slack, sandbox, sender)
+                yield service, metrics, sender
         finally:
             await runner.cleanup()
+
+
+@pytest.fixture
+async def slack_bot(
+    fake_slack: FakeSlackApi, sandbox: SandboxHandle, tmp_path: Path
+) -> AsyncIterator[SlackBot]:
+    set_up_workspace(fake_slack)
+    settings = bot_settings(fake_slack, sandbox, tmp_path)
+    async with serving_bot(settings) as (service, metrics, sender):
+        yield SlackBot(settings, service, metrics, fake_slack, sandbox, sender)

@@ -13,20 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp import web
 
-from smsbot.bootstrap import open_service
-from smsbot.metrics import Metrics
 from smsbot.sandbox.testing import SandboxHandle
 from smsbot.service import SmsService
-from smsbot.slack.app import build_slack_app
 from smsbot.sms.request import Surface
-from smsbot.web import create_app
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import FakeSlackApi, SlackCall
-from tests.slack.conftest import ADMIN_CONTACT, bot_settings, set_up_workspace
+from tests.slack.conftest import ADMIN_CONTACT, bot_settings, serving_bot, set_up_workspace
 
 FUNCTION_TOKEN = "xwfp-fake-function-token"
 ALLOWED_APP = "A0ALLOWED"
@@ -137,21 +131,8 @@ async def step_bot(sandbox: SandboxHandle, tmp_path: Path) -> AsyncIterator[Step
         settings = bot_settings(fake, sandbox, tmp_path)
         allow = settings.allow.model_copy(update={"workflows": [ALLOWED_APP]})
         settings = settings.model_copy(update={"allow": allow})
-        metrics = Metrics()
-        async with open_service(settings, metrics=metrics) as service:
-            bolt = build_slack_app(settings, service, metrics=metrics)
-            app = create_app(settings, service, metrics=metrics, slack_app=bolt)
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            try:
-                async with aiohttp.ClientSession() as session:
-                    sender = sr.SlackSender(session, f"http://127.0.0.1:{port}/slack/events")
-                    yield StepBot(service, fake, sandbox, sender)
-            finally:
-                await runner.cleanup()
+        async with serving_bot(settings) as (service, _metrics, sender):
+            yield StepBot(service, fake, sandbox, sender)
 
 
 async def test_allowed_workflow_sends_and_the_step_completes_with_outputs(step_bot):
