@@ -1,7 +1,6 @@
 """From a parsed alert group to queued SMS: route, render, de-duplicate, enqueue.
 
-Every SMS goes through `SmsService.enqueue_claimed` (`enqueue` with the dedup claim below taken
-in the same transaction as the record), which validates, applies the storm cap and records
+Every SMS goes through `SmsService.enqueue`, which validates, applies the storm cap and records
 the request durably before it returns; the outbox sends it afterwards. So the webhook can answer
 200 as soon as `accept` returns, and whatever KPN does later never turns into a 4xx that would
 make Alertmanager drop the alert.
@@ -11,8 +10,8 @@ once. The same group key, alert fingerprints and status for the same route and r
 `alerts.repeat_window_seconds` is claimed once in the store (atomic across replicas); later
 copies send nothing and are audited as `refused` with rule `duplicate`. The SMS's idempotency
 key is the dedup key plus the repeat-window slot of its claim, so a copy that finds the claim
-taken but no row behind it (claimed by an older smsbot that failed between claim and record, and
-answered 5xx) can record the SMS itself without risking a second one.
+taken but no row behind it (the claimer failed between claim and record, and answered 5xx) can
+record the SMS itself without risking a second one.
 """
 
 from __future__ import annotations
@@ -64,10 +63,6 @@ class AlertService(Protocol):
     store: Any
 
     async def enqueue(self, request: SendRequest) -> SendResult: ...
-
-    async def enqueue_claimed(
-        self, request: SendRequest, claim: tuple[str, float] | None
-    ) -> SendResult | None: ...
 
 
 class StormListener(Protocol):
@@ -190,19 +185,8 @@ class AlertIntake:
             "group_key": group.group_key,
         }
         window = self.settings.repeat_window_seconds
-        request = SendRequest(
-            actor=f"alert:{route.name}",
-            surface=source,
-            to=number,
-            text=text,
-            channel=route.mirror_channel,
-            idempotency_key=self._idempotency_key(key, now),
-            reply=reply,
-        )
-        # The claim and the SMS's record in one transaction: None when another delivery
-        # holds the claim already.
-        result = await self.service.enqueue_claimed(request, (f"alert:{key}", window))
-        if result is None and await self._recorded_earlier(key, now):
+        claimed = await self.service.store.claim(f"alert:{key}", window)
+        if not claimed and await self._recorded_earlier(key, now):
             report.duplicates += 1
             await self._record_repeat(source, route, number, text, key, reply)
             log.info(
@@ -213,17 +197,25 @@ class AlertIntake:
                 window,
             )
             return
-        if result is None:
+        if not claimed:
             # Claimed, but never recorded: that delivery failed after its claim (and answered
-            # 5xx; or it claimed with an older smsbot, before claim and record were one
-            # transaction). This one records it; the shared idempotency key keeps it to one SMS.
+            # 5xx). This retry records it; the shared idempotency key keeps it to one SMS.
             log.warning(
                 "alert %s for %s: an earlier delivery claimed it but did not record it; "
                 "recording it now",
                 group.group_key or "(no group key)",
                 mask_number(number),
             )
-            result = await self.service.enqueue(request)
+        request = SendRequest(
+            actor=f"alert:{route.name}",
+            surface=source,
+            to=number,
+            text=text,
+            channel=route.mirror_channel,
+            idempotency_key=self._idempotency_key(key, now),
+            reply=reply,
+        )
+        result = await self.service.enqueue(request)
         report.request_ids.append(result.request_id)
         if result.outcome is Outcome.REFUSED and result.rule == STORM_RULE:
             report.storm_held += 1
