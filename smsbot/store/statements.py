@@ -42,6 +42,7 @@ class Statements:
         self._insert: Callable[..., Any] = sqlite.insert if is_sqlite else postgresql.insert
         self._capped_inserts: dict[tuple[CapShape, ...], Insert] = {}
         self._counted: dict[CapShape, Select[Any]] = {}
+        self._capped_many: dict[tuple[CapShape, ...], Any] = {}
         self.insert = self._on_conflict(self._insert(sends))
         self.by_key = select(sends).where(sends.c.idempotency_key == bindparam("key"))
         self.by_id = select(sends).where(sends.c.id == bindparam("rid"))
@@ -93,6 +94,50 @@ class Statements:
             .columns(*sends.c)
         )
 
+    def capped_insert_many(self, shapes: tuple[CapShape, ...]) -> Any:
+        """PostgreSQL: `capped_insert` for many rows at once, every parameter an array with an
+        element per row (`reply` as JSON text); rows whose caps are reached, or whose key is
+        known, are left out of RETURNING."""
+        if shapes not in self._capped_many:
+            columns = [c.name for c in sends.c]
+            unnest = [f"CAST(:{c.name} AS {_pg_array(c.type)})" for c in sends.c]
+            names = list(columns)
+            room = []
+            for n, (column, surfaces) in enumerate(shapes):
+                unnest += [
+                    f"CAST(:cap{n}_value AS varchar[])",
+                    f"CAST(:cap{n}_since AS timestamptz[])",
+                    f"CAST(:cap{n}_offset AS integer[])",
+                ]
+                names += [f"cap{n}_value", f"cap{n}_since", f"cap{n}_offset"]
+                counted = ", ".join(f"'{o}'" for o in COUNTED_OUTCOMES)
+                where = [
+                    f"s.{column} = v.cap{n}_value",
+                    f"s.created_at >= v.cap{n}_since",
+                    f"s.outcome IN ({counted})",
+                ]
+                if surfaces is not None:
+                    where.append(
+                        "s.surface IN (" + ", ".join(f"'{x}'" for x in sorted(surfaces)) + ")"
+                    )
+                room.append(
+                    "NOT EXISTS (SELECT s.created_at FROM smsbot_sends AS s WHERE "
+                    + " AND ".join(where)
+                    + f" ORDER BY s.created_at DESC OFFSET v.cap{n}_offset LIMIT 1)"
+                )
+            selected = ", ".join(
+                "CAST(v.reply AS json)" if c == "reply" else f"v.{c}" for c in columns
+            )
+            sql = (
+                f"INSERT INTO smsbot_sends ({', '.join(columns)}) "
+                f"SELECT {selected} FROM unnest({', '.join(unnest)}) AS v({', '.join(names)}) "
+                f"WHERE {' AND '.join(room) or 'true'} "
+                "ON CONFLICT (idempotency_key) DO NOTHING "
+                f"RETURNING {', '.join(columns)}"
+            )
+            self._capped_many[shapes] = text(sql).columns(*sends.c)
+        return self._capped_many[shapes]
+
     def counted(self, shape: CapShape, n: int = 0) -> Select[Any]:
         """The `offset + 1`-th newest counted send of one subject since `since` (parameters
         `cap{n}_value`, `cap{n}_since`, `cap{n}_offset`)."""
@@ -137,3 +182,14 @@ def _literals(values: Iterable[str]) -> list[Any]:
     """Our own constants as SQL literals: `IN (...)` with a list of values would be an
     "expanding" parameter, re-rendered into the SQL on every execution."""
     return [literal_column(f"'{value}'") for value in values]
+
+
+def _pg_array(column_type: Any) -> str:
+    """The PostgreSQL array type a column's values are passed in, for `unnest`."""
+    if isinstance(column_type, Integer):
+        return "integer[]"
+    if isinstance(column_type, UtcDateTime):
+        return "timestamptz[]"
+    if isinstance(column_type, String | Text):
+        return "text[]"
+    return "text[]"  # JSON, passed as text and cast in the SELECT

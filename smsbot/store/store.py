@@ -30,6 +30,7 @@ For other parts of smsbot:
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -55,11 +56,14 @@ from smsbot.store import migrations
 from smsbot.store.group import GroupCommit, Write
 from smsbot.store.records import Admission, AuditRecord, Cap, NewRecord
 from smsbot.store.schema import claims, sends
-from smsbot.store.statements import Statements
+from smsbot.store.statements import CapShape, Statements
 from smsbot.store.urls import engine_target, require_sqlite_folder
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-FINISH = "finish"  # the kind of write `run_together` merges into one statement on PostgreSQL
+# The kinds of write `run_together` merges into one statement on PostgreSQL.
+FINISH = "finish"
+ADMIT = "admit"
+_COLUMNS = [column.name for column in sends.c]
 _READ_ONLY = "smsbot_read_only"
 
 
@@ -168,7 +172,13 @@ class Store:
             # A copy: should the group's transaction fail, the write runs again from scratch.
             return await self._admit_on(conn, new, dict(base), caps if capped else (), now)
 
-        result: Admission | None = await self._writes.run(op, subjects)
+        mergeable = capped and claim is None and not any(cap.maximum <= 0 for cap in caps)
+        result: Admission | None = await self._writes.run(
+            op,
+            subjects,
+            kind=ADMIT if mergeable and not self.is_sqlite else "",
+            params={"values": base, "caps": caps, "subjects": set(subjects)},
+        )
         return result
 
     async def _admit_on(
@@ -450,9 +460,9 @@ class Store:
         async with self._write() as conn:
             if subjects:
                 await self._lock_subjects(conn, subjects)
-            results: dict[int, Any] = {}
+            results: dict[int, Any] = await self._admit_many(conn, writes)
             for n, write in enumerate(writes):
-                if not finishes or write.kind != FINISH:
+                if n not in results and (not finishes or write.kind != FINISH):
                     results[n] = await write.op(conn)
             if finishes:
                 finished = await self._finish_many(conn, [w.params for w in finishes])  # type: ignore[misc]
@@ -460,6 +470,49 @@ class Store:
                     if write.kind == FINISH:
                         results[n] = finished.get(write.params["rid"], [])  # type: ignore[index]
             return [results[n] for n in range(len(writes))]
+
+    async def _admit_many(self, conn: AsyncConnection, writes: Sequence[Write]) -> dict[int, Any]:
+        """PostgreSQL: capped admits of one group with the same kind of caps as one INSERT
+        (a row per admit), when no two of them share an actor, recipient or idempotency key, so
+        no row's cap count depends on another row of the same statement. Admits left out, or
+        not inserted (a cap reached, a known key), run on their own afterwards in the same
+        transaction. The results by position in `writes`."""
+        chosen: dict[tuple[CapShape, ...], list[tuple[int, dict[str, Any]]]] = {}
+        taken: set[str] = set()
+        for n, write in enumerate(writes):
+            if write.kind != ADMIT or write.params is None:
+                continue
+            params = write.params
+            marks = params["subjects"] | {"key:" + params["values"]["idempotency_key"]}
+            if marks & taken:
+                continue
+            taken |= marks
+            shape = tuple((cap.column, cap.surfaces) for cap in params["caps"])
+            chosen.setdefault(shape, []).append((n, params))
+        results: dict[int, Any] = {}
+        for shape, members in chosen.items():
+            if len(members) < 2:
+                continue
+            arrays: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
+            for i in range(len(shape)):
+                for part in ("value", "since", "offset"):
+                    arrays[f"cap{i}_{part}"] = []
+            for _n, params in members:
+                values = params["values"]
+                for name in _COLUMNS:
+                    value = values[name]
+                    arrays[name].append(json.dumps(value) if name == "reply" else value)
+                for i, cap in enumerate(params["caps"]):
+                    arrays[f"cap{i}_value"].append(cap.value)
+                    arrays[f"cap{i}_since"].append(values["created_at"] - cap.window)
+                    arrays[f"cap{i}_offset"].append(max(cap.maximum, 1) - 1)
+            rows = await conn.execute(self._sql.capped_insert_many(shape), arrays)
+            inserted = {row["idempotency_key"]: row for row in rows.mappings().all()}
+            for n, params in members:
+                row = inserted.get(params["values"]["idempotency_key"])
+                if row is not None:
+                    results[n] = Admission(AuditRecord.from_row(row), duplicate=False)
+        return results
 
     async def _finish_many(
         self, conn: AsyncConnection, many: list[dict[str, Any]]

@@ -168,3 +168,28 @@ async def test_admit_with_a_claim_records_only_for_the_claimer(store: Store) -> 
     assert not await store.claim("alert:same", 60)
     assert await store.admit(queued("late"), claim=("alert:same", 60)) is None
     assert await store.by_key("late") is None
+
+
+async def test_admits_merged_into_one_statement_keep_caps_and_keys(store: Store) -> None:
+    def person(key: str, n: int):
+        return queued(key, actor=f"P{n}", to=f"+3161000{n:04d}")
+
+    for n in range(3):  # three people have used up their allowance of one already
+        assert (await store.admit(person(f"old{n}", n), [cap(1, value=f"P{n}")])).record
+    known = (await store.admit(person("known", 9))).record
+    admissions = await asyncio.gather(
+        *(store.admit(person(f"new{n}", n), [cap(1, value=f"P{n}")]) for n in [*range(8), 9]),
+        store.admit(person("known", 20), [cap(5, value="P20")]),
+    )
+    outcomes = [a.record.outcome for a in admissions[:8]]
+    assert outcomes == [Outcome.REFUSED] * 3 + [Outcome.QUEUED] * 5
+    assert all("limit reached" in (a.record.error or "") for a in admissions[:3])
+    assert admissions[8].record.outcome == Outcome.REFUSED  # P9 sent "known" already
+    assert admissions[9].duplicate and admissions[9].record.request_id == known.request_id
+    for n, admission in enumerate(admissions[:8]):
+        stored = await store.by_key(f"new{n}")
+        assert stored == admission.record
+        assert (stored.actor, stored.reply) == (
+            f"P{n}",
+            {"response_url": "https://hooks.example/1"},
+        )
