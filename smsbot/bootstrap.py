@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from smsbot.kpn.client import KpnClient
 from smsbot.metrics import Metrics
-from smsbot.service import SmsService
+from smsbot.service import RETRY_DELAYS, SmsService
 from smsbot.settings import Settings
 from smsbot.store import Store
 
@@ -32,12 +32,14 @@ async def open_service(
     run_outbox: bool = True,
     outbox_concurrency: int = 8,
     stale_after: timedelta | None = None,
+    retry_delays: tuple[float, float] = RETRY_DELAYS,
 ) -> AsyncIterator[SmsService]:
     """`run_outbox=False` is for one-shot commands (`smsbot send`) that send in their own task
     and should leave the bot's queued rows to the bot, whose notifiers can answer in Slack.
     `outbox_concurrency` bounds the sends the worker has under way at once; `stale_after`
     (default: the longest a send can take under the KPN timeouts) is how long a row may stay
-    `sending` before it is declared `unknown`."""
+    `sending` before it is declared `unknown`. `retry_delays` (first, longest) spaces the
+    outbox's tries while KPN is unreachable (tests shorten it)."""
     store = await Store.open(settings.database_url, store_text=settings.audit.store_text)
     try:
         async with KpnClient(settings.kpn) as kpn:
@@ -48,6 +50,7 @@ async def open_service(
                 metrics=metrics,
                 outbox_concurrency=outbox_concurrency,
                 stale_after=stale_after,
+                retry_delays=retry_delays,
             )
             if run_outbox:
                 service.start_outbox()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from smsbot.errors import (
@@ -64,6 +64,9 @@ UNEXPECTED = (
 POLL_SECONDS = 1.0
 STALE_CHECK_SECONDS = 30.0
 PURGE_SECONDS = 3600.0
+# While KPN is unreachable the outbox tries a row again after 5 s, doubling up to 5 min apart,
+# until the row is `kpn.outbox_retry_seconds` old.
+RETRY_DELAYS = (5.0, 300.0)
 
 
 def longest_send(settings: Settings) -> timedelta:
@@ -88,6 +91,7 @@ class SmsService:
         outbox_concurrency: int = 8,
         poll_seconds: float = POLL_SECONDS,
         stale_after: timedelta | None = None,
+        retry_delays: tuple[float, float] = RETRY_DELAYS,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -108,6 +112,7 @@ class SmsService:
         self._worker: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
         self.stale_after = stale_after or longest_send(settings)
+        self._retry_delays = retry_delays
 
     def register_notifier(self, surface: Surface, notifier: Notifier) -> None:
         self._notifiers[surface] = notifier
@@ -128,7 +133,7 @@ class SmsService:
         if record.outcome != Outcome.SENDING:
             await self._finished(request, record)
             return record.to_result()
-        final = await self._send(record, request, requeue_on_quota=False)
+        final = await self._send(record, request, in_outbox=False)
         assert final is not None
         return final.to_result()
 
@@ -228,10 +233,12 @@ class SmsService:
         )
 
     async def _send(
-        self, record: AuditRecord, request: SendRequest, *, requeue_on_quota: bool
+        self, record: AuditRecord, request: SendRequest, *, in_outbox: bool
     ) -> AuditRecord | None:
         """Steps 4-6 for a row this process has marked `sending`. Returns the final record,
-        or None when the row went back to the outbox to wait for KPN's quota."""
+        or None when the outbox row went back to the queue: to wait for KPN's quota, or to try
+        again while KPN is unreachable (nobody waits on an outbox row, and an alert's sender
+        got its 200 already and will not send it again)."""
         assert record.recipient is not None and record.text is not None
         started = time.perf_counter()
         outcome, fields = Outcome.SENT, dict[str, Any]()
@@ -240,7 +247,7 @@ class SmsService:
         except KpnQuotaExhausted as exc:
             until = self.quota.saw_exhausted(exc)
             message = used_up_until(until)
-            if requeue_on_quota:
+            if in_outbox:
                 await self.store.requeue(record.request_id, not_before=until, error=message)
                 log.info("sms %s waits in the outbox for KPN's quota", record.request_id)
                 return None
@@ -248,7 +255,13 @@ class SmsService:
             fields = {"error": message, "rule": "kpn_quota", "retry_at": until}
         except KpnOutcomeUnknown:
             outcome, fields = Outcome.UNKNOWN, {"error": NO_ANSWER}
-        except KpnUnavailable:
+        except KpnUnavailable as exc:
+            retry_at = self._retry_at(record) if in_outbox else None
+            if retry_at is not None:
+                error = f"{exc} Not sent yet; trying again after {retry_at:%H:%M:%S} UTC."
+                await self.store.requeue(record.request_id, not_before=retry_at, error=error)
+                log.info("sms %s waits in the outbox for KPN to be reachable", record.request_id)
+                return None
             outcome, fields = Outcome.FAILED, {"error": UNREACHABLE}
         except KpnError as exc:
             outcome, fields = Outcome.FAILED, {"error": str(exc)}
@@ -264,6 +277,16 @@ class SmsService:
         final = await self.store.finish(record.request_id, outcome, **fields)
         await self._finished(request, final)
         return final
+
+    def _retry_at(self, record: AuditRecord) -> datetime | None:
+        """When an outbox row KPN could not take should be tried again, or None when it has
+        waited `kpn.outbox_retry_seconds` already."""
+        now = utcnow()
+        if now - record.time >= timedelta(seconds=self.settings.kpn.outbox_retry_seconds):
+            return None
+        first, longest = self._retry_delays
+        delay = min(longest, first * 2 ** min(max(record.attempts - 1, 0), 32))
+        return now + timedelta(seconds=delay)
 
     async def _finished(self, request: SendRequest, record: AuditRecord) -> None:
         """Step 6: count, log (number masked) and tell the surface."""
@@ -358,7 +381,7 @@ class SmsService:
 
     async def _send_claimed(self, row: AuditRecord) -> None:
         try:
-            await self._send(row, row.to_request(), requeue_on_quota=True)
+            await self._send(row, row.to_request(), in_outbox=True)
         except Exception:
             # Only the store can fail here (KPN errors are outcomes): the row stays `sending`
             # and becomes `unknown` after `stale_after`, never sent twice.

@@ -48,6 +48,8 @@ class KpnSettings(BaseModel):
     # Retries only where KPN certainly did not accept the SMS (see smsbot.kpn.retry).
     max_attempts: int = 4
     max_retry_seconds: float = 30.0
+    # How long the outbox keeps retrying a queued SMS (an alert) while KPN is unreachable.
+    outbox_retry_seconds: float = 3600.0
     # Optional delivery-receipt URL and validity passed through to KPN.
     webhook_url: str | None = None
     expire_in: int | None = None

@@ -77,10 +77,11 @@ class AlertApp:
 
 @asynccontextmanager
 async def running_alert_app(
-    settings: Settings, *, directory: Any = None
+    settings: Settings, *, directory: Any = None, retry_delays: tuple[float, float] = (0.05, 0.2)
 ) -> AsyncIterator[AlertApp]:
+    """The outbox retries quickly while KPN is unreachable (`retry_delays`), for tests."""
     metrics = Metrics()
-    async with open_service(settings, metrics=metrics) as service:
+    async with open_service(settings, metrics=metrics, retry_delays=retry_delays) as service:
         app = web.Application()
         register(app, settings=settings, service=service, metrics=metrics, directory=directory)
         server = TestServer(app, host="127.0.0.1")

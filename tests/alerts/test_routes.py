@@ -234,23 +234,46 @@ async def test_bad_bodies_are_400_saying_what_is_wrong(settings_for, sandbox, bo
 # ----- answers that make the senders behave -----
 
 
-async def test_kpn_down_still_answers_200_and_the_outbox_records_the_failure(settings_for, sandbox):
-    sandbox.add_fault(status=503, count=10)
-    async with running_alert_app(settings_for()) as alerts:
+async def test_kpn_down_for_a_while_still_answers_200_and_the_sms_arrives_once_kpn_is_back(
+    settings_for, sandbox
+):
+    settings = settings_for()
+    # More 503s than the client's own attempts: the outbox's first try fails as a whole.
+    sandbox.add_fault(status=503, count=settings.kpn.max_attempts + 2)
+    async with running_alert_app(settings) as alerts:
         status, answer = await alerts.alertmanager(raw("alertmanager_firing"))
         assert (status, answer["queued"]) == (200, 1)
         (request_id,) = answer["request_ids"]
+        await eventually(lambda: len(sandbox.messages()) == 1)
+        record = await final_record(alerts, request_id)
+    assert record.outcome == Outcome.SENT
+    assert record.attempts >= 2  # put back in the queue, then sent
+    assert len(sandbox.messages()) == 1
 
-        async def final():
-            record = await alerts.service.store.get(request_id)
-            return record.outcome
 
-        for _ in range(200):
-            if (await final()).is_final:
-                break
-            await asyncio.sleep(0.02)
-        assert await final() == Outcome.FAILED
+async def test_kpn_down_past_the_retry_bound_records_the_failure(settings_for, sandbox):
+    settings = with_kpn(settings_for(), outbox_retry_seconds=0)
+    sandbox.add_fault(status=503, count=10)
+    async with running_alert_app(settings) as alerts:
+        status, answer = await alerts.alertmanager(raw("alertmanager_firing"))
+        assert (status, answer["queued"]) == (200, 1)
+        (request_id,) = answer["request_ids"]
+        record = await final_record(alerts, request_id)
+    assert record.outcome == Outcome.FAILED
     assert sandbox.messages() == []
+
+
+def with_kpn(settings, **kpn):
+    return settings.model_copy(update={"kpn": settings.kpn.model_copy(update=kpn)})
+
+
+async def final_record(alerts, request_id):
+    for _ in range(500):
+        record = await alerts.service.store.get(request_id)
+        if record.outcome.is_final:
+            return record
+        await asyncio.sleep(0.02)
+    raise AssertionError("the outbox did not finish the row")
 
 
 async def test_recording_failure_is_503_so_the_sender_retries(settings_for, sandbox):
