@@ -8,10 +8,11 @@ make Alertmanager drop the alert.
 De-duplication: Alertmanager HA pairs (and retries) deliver the same notification more than
 once. The same group key, alert fingerprints and status for the same route and recipient within
 `alerts.repeat_window_seconds` is claimed once in the store (atomic across replicas); later
-copies send nothing and are audited as `refused` with rule `duplicate`. The SMS's idempotency
-key is the dedup key plus the repeat-window slot of its claim, so a copy that finds the claim
-taken but no row behind it (the claimer failed between claim and record, and answered 5xx) can
-record the SMS itself without risking a second one.
+copies send nothing and are audited as `refused` with rule `duplicate`, unless the SMS the
+first one recorded `failed` (KPN refused it, or stayed unreachable): then a copy tries again.
+The SMS's idempotency key is the dedup key plus the repeat-window slot of its claim, so a copy
+that finds the claim taken but no row behind it (the claimer failed between claim and record,
+and answered 5xx) can record the SMS itself without risking a second one.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from smsbot.settings import AlertSettings
 from smsbot.sms.numbers import mask_number
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 from smsbot.sms.text import analyze
-from smsbot.store import NewRecord
+from smsbot.store import AuditRecord, NewRecord
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,11 @@ class IntakeReport:
             "not_routed": self.not_routed,
             "request_ids": self.request_ids,
         }
+
+
+def _after_failed(record: AuditRecord) -> str:
+    """The idempotency key of the attempt that follows the failed SMS `record`."""
+    return f"{record.idempotency_key}:again"
 
 
 def dedup_key(
@@ -186,7 +192,8 @@ class AlertIntake:
         }
         window = self.settings.repeat_window_seconds
         claimed = await self.service.store.claim(f"alert:{key}", window)
-        if not claimed and await self._recorded_earlier(key, now):
+        earlier = None if claimed else await self._recorded_earlier(key, now)
+        if earlier is not None and earlier.outcome is not Outcome.FAILED:
             report.duplicates += 1
             await self._record_repeat(source, route, number, text, key, reply)
             log.info(
@@ -197,7 +204,18 @@ class AlertIntake:
                 window,
             )
             return
-        if not claimed:
+        idempotency_key = self._idempotency_key(key, now)
+        if earlier is not None:
+            # The earlier delivery's SMS failed: this copy is a new attempt, not a repeat. Its
+            # key follows from the failed record, so concurrent copies still send one SMS.
+            idempotency_key = _after_failed(earlier)
+            log.warning(
+                "alert %s for %s: the SMS of an earlier delivery failed (%s); trying again",
+                group.group_key or "(no group key)",
+                mask_number(number),
+                earlier.error,
+            )
+        elif not claimed:
             # Claimed, but never recorded: that delivery failed after its claim (and answered
             # 5xx). This retry records it; the shared idempotency key keeps it to one SMS.
             log.warning(
@@ -212,7 +230,7 @@ class AlertIntake:
             to=number,
             text=text,
             channel=route.mirror_channel,
-            idempotency_key=self._idempotency_key(key, now),
+            idempotency_key=idempotency_key,
             reply=reply,
         )
         result = await self.service.enqueue(request)
@@ -241,11 +259,13 @@ class AlertIntake:
         repeat window apart, so they never share a slot: each claim gets its own SMS."""
         return f"alert:{key}:{self._slot(at) if slot is None else slot}"
 
-    async def _recorded_earlier(self, key: str, now: datetime) -> bool:
-        """Whether the delivery that holds the claim on `key` has recorded its SMS.
+    async def _recorded_earlier(self, key: str, now: datetime) -> AuditRecord | None:
+        """The SMS recorded by the delivery that holds the claim on `key`, or None.
 
         The claimer records within milliseconds, so a concurrent copy waits a moment for its
-        row. Its slot is this one or the one before (the claim is younger than a window).
+        row. Its slot is this one or the one before (the claim is younger than a window). A
+        `failed` SMS suppresses nothing: the attempt recorded after it is returned instead, and
+        the failed record itself only when no attempt followed it.
         """
         window = timedelta(seconds=self.settings.repeat_window_seconds)
         slot = self._slot(now)
@@ -254,9 +274,14 @@ class AlertIntake:
             for candidate in (slot, slot - 1):
                 record = await self.service.store.by_key(self._idempotency_key(key, now, candidate))
                 if record is not None and record.time >= now - window - CLOCK_SLACK:
-                    return True
+                    while record.outcome is Outcome.FAILED:
+                        after = await self.service.store.by_key(_after_failed(record))
+                        if after is None:
+                            break
+                        record = after
+                    return record
             if time.monotonic() >= deadline:
-                return False
+                return None
             await asyncio.sleep(TAKEOVER_POLL_SECONDS)
 
     async def _record_repeat(

@@ -263,6 +263,28 @@ async def test_kpn_down_past_the_retry_bound_records_the_failure(settings_for, s
     assert sandbox.messages() == []
 
 
+async def test_a_copy_of_an_alert_whose_sms_failed_is_sent_not_dropped_as_a_repeat(
+    settings_for, sandbox
+):
+    settings = with_kpn(settings_for(), outbox_retry_seconds=0)
+    sandbox.add_fault(status=503, count=10)
+    async with running_alert_app(settings) as alerts:
+        body = raw("alertmanager_firing")
+        status, answer = await alerts.alertmanager(body)
+        (failed_id,) = answer["request_ids"]
+        assert (await final_record(alerts, failed_id)).outcome == Outcome.FAILED
+        sandbox.clear()  # KPN is back
+        # Alertmanager's next copy within the repeat window: a new attempt, not a duplicate.
+        status, answer = await alerts.alertmanager(body)
+        assert (status, answer["queued"], answer["duplicates"]) == (200, 1, 0)
+        (request_id,) = answer["request_ids"]
+        assert (await final_record(alerts, request_id)).outcome == Outcome.SENT
+        # A copy after that finds the SMS sent: a repeat.
+        status, answer = await alerts.alertmanager(body)
+        assert (status, answer["queued"], answer["duplicates"]) == (200, 0, 1)
+    assert len(sandbox.messages()) == 1
+
+
 def with_kpn(settings, **kpn):
     return settings.model_copy(update={"kpn": settings.kpn.model_copy(update=kpn)})
 
