@@ -4,6 +4,7 @@
 async with open_service(settings) as service:          # smsbot.bootstrap
     result = await service.submit(request)              # the whole pipeline, final outcome
     result = await service.enqueue(request)             # recorded as queued; the outbox sends
+    result = await service.record_refusal(request, refusal)  # a surface's own refusal, audited
 ```
 
 Every request ends as a stored record and a `SendResult`; nothing is raised for bad input, a
@@ -164,6 +165,18 @@ class SmsService:
             self._wake.set()
         return record.to_result()
 
+    async def record_refusal(self, request: SendRequest, refusal: Refusal) -> SendResult:
+        """Record `request` as refused for `refusal`, a refusal its surface decided and showed
+        already (the modal's inline error). Validated like every request, but never authorized
+        again and never sent: the person was told nothing was sent."""
+        valid = self._validate(request)
+        new = valid if isinstance(valid, NewRecord) else self._refused(valid, refusal)
+        admission = await self.store.admit(new)
+        if admission.duplicate:
+            return admission.record.to_result(duplicate=True)
+        await self._finished(request, admission.record)
+        return admission.record.to_result()
+
     async def history(self, actor: str, limit: int = 10) -> list[AuditRecord]:
         return await self.store.recent(limit, actor=actor)
 
@@ -184,6 +197,25 @@ class SmsService:
         """Steps 1-3: validate, authorize, record (as `outcome`: `queued` for the outbox,
         `sending` for the caller to send). Invalid and refused requests are recorded with their
         reason too; the store returns the earlier record for a known key."""
+        valid = self._validate(request)
+        if isinstance(valid, NewRecord):
+            return await self.store.admit(valid, claim=claim)
+        refusal = await check_access(
+            request,
+            self.allowlist,
+            allowed_workflows=self.settings.allow.workflows,
+            admin_contact=self.settings.slack.admin_contact,
+        )
+        if refusal is None and not hold_for_quota:
+            refusal = self.quota.check()
+        if refusal is not None:
+            return await self.store.admit(self._refused(valid, refusal), claim=claim)
+        recipient = str(valid["recipient"])
+        caps = caps_for(self.settings, request.surface, request.actor, recipient)
+        return await self.store.admit(NewRecord(**valid, outcome=outcome), caps, claim=claim)
+
+    def _validate(self, request: SendRequest) -> dict[str, Any] | NewRecord:
+        """Step 1: the request's fields for its record, or the `invalid` record to store."""
         base = {
             "actor": request.actor,
             "surface": request.surface,
@@ -200,27 +232,14 @@ class SmsService:
             info = validate_text(request.text, self.settings.sms.max_characters)
         except InputError as exc:
             invalid = {"outcome": Outcome.INVALID, "rule": exc.field, "error": str(exc)}
-            new = NewRecord(**base, recipient=recipient, **invalid)
-            return await self.store.admit(new, claim=claim)
-        valid = {
+            return NewRecord(**base, recipient=recipient, **invalid)
+        return {
             **base,
             "recipient": recipient,
             "sender": sender,
             "parts": info.parts,
             "encoding": info.encoding,
         }
-        refusal = await check_access(
-            request,
-            self.allowlist,
-            allowed_workflows=self.settings.allow.workflows,
-            admin_contact=self.settings.slack.admin_contact,
-        )
-        if refusal is None and not hold_for_quota:
-            refusal = self.quota.check()
-        if refusal is not None:
-            return await self.store.admit(self._refused(valid, refusal), claim=claim)
-        caps = caps_for(self.settings, request.surface, request.actor, recipient)
-        return await self.store.admit(NewRecord(**valid, outcome=outcome), caps, claim=claim)
 
     @staticmethod
     def _refused(valid: dict[str, object], refusal: Refusal) -> NewRecord:

@@ -9,6 +9,7 @@ Only a clean submission closes the modal and goes to the service.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -26,6 +27,8 @@ from smsbot.sms.numbers import normalize_number
 from smsbot.sms.request import SendRequest, Surface
 from smsbot.sms.sender import validate_sender
 from smsbot.sms.text import analyze, validate_text
+
+log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -65,8 +68,13 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         )
         if refusal is not None:
             await ack(response_action="errors", errors={blocks.TO_BLOCK: refusal.message})
-            # The service records the refusal for the audit; the person has just been told.
-            await hand_over(deps, _request(form, origin, user_id, number, view, refusal=True))
+            # The person has just been told nothing was sent: the refusal is recorded for the
+            # audit as it stands, never authorized again (a second check might pass) or sent.
+            refused = _request(form, origin, user_id, number, view, refusal=True)
+            try:
+                await deps.service.record_refusal(refused, refusal)
+            except Exception:
+                log.exception("could not record the refusal of %s", refused.idempotency_key)
             return
         await ack()
         await hand_over(deps, request)

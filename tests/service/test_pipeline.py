@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from smsbot.bootstrap import open_service
 from smsbot.metrics import Metrics
+from smsbot.policy import Refusal
 from smsbot.sandbox.testing import SandboxHandle, running_sandbox
 from smsbot.service import NO_ANSWER, UNREACHABLE
 from smsbot.sms.request import Outcome, SendRequest, Surface
@@ -309,3 +310,29 @@ async def test_old_records_are_purged_when_the_service_starts(sandbox: SandboxHa
                 break
             await asyncio.sleep(0.05)
     assert remaining == [kept.request_id]
+
+
+async def test_a_refusal_the_surface_decided_is_recorded_never_rechecked_or_sent(
+    sandbox: SandboxHandle, sqlite_url: str
+):
+    notifier = RecordingNotifier()
+    told = Refusal("allowlist", "Could not check your user groups with Slack.")
+    async with open_service(settings_for(sandbox.url, sqlite_url)) as service:
+        service.register_notifier(Surface.SLACK_MODAL, notifier)
+        # U1 is on the allowlist: authorizing again would let this through.
+        request = SendRequest("U1", Surface.SLACK_MODAL, "0612345678", "hi", idempotency_key="k1")
+        result = await service.record_refusal(request, told)
+        again = await service.record_refusal(request, told)
+        bad = await service.record_refusal(
+            SendRequest("U1", Surface.SLACK_MODAL, "0601234567", "hi"), told
+        )
+        records = await service.recent()
+    assert (result.outcome, result.rule, result.reason) == (
+        Outcome.REFUSED,
+        "allowlist",
+        told.message,
+    )
+    assert again.duplicate and again.request_id == result.request_id
+    assert (bad.outcome, bad.rule) == (Outcome.INVALID, "to")
+    assert len(records) == 2 and sandbox.send_requests == 0
+    assert [r.outcome for _, r in notifier.calls] == [Outcome.REFUSED, Outcome.INVALID]

@@ -135,6 +135,24 @@ async def test_refusal_is_inline_and_audited(slack_bot: SlackBot) -> None:
     assert slack_bot.sandbox.messages() == []
 
 
+async def test_told_refused_means_never_sent_even_if_a_second_check_would_pass(
+    slack_bot: SlackBot,
+) -> None:
+    # bob may send through the user group S0ONCALL; Slack fails the group lookup once.
+    view = await open_from_command(slack_bot, user="U0BOB", channel="C0GENERAL")
+    slack_bot.fake.script("usergroups.users.list", {"ok": False, "error": "internal_error"})
+    status, body = await submit(slack_bot, view, user="U0BOB", number="0612345678", text="hi")
+    assert status == 200
+    assert "nothing was sent" in json.loads(body)["errors"]["to"]
+    [record] = await slack_bot.records(1)
+    assert (record.actor, record.outcome, record.rule) == ("U0BOB", Outcome.REFUSED, "allowlist")
+    assert "Could not check your user groups" in (record.error or "")
+    # Recorded as refused without asking Slack again, and nothing reached KPN.
+    assert len(slack_bot.fake.calls_to("usergroups.users.list")) == 1
+    assert slack_bot.sandbox.send_requests == 0 and slack_bot.sandbox.messages() == []
+    assert slack_bot.fake.response_posts == [] and slack_bot.fake.messages == []
+
+
 async def test_global_shortcut_confirms_by_direct_message(slack_bot: SlackBot) -> None:
     payload = sr.global_shortcut_payload(user_id="U0ALICE")
     assert await slack_bot.slack.interaction(payload) == (200, "")
