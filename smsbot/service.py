@@ -47,7 +47,6 @@ from smsbot.store import Admission, AuditRecord, NewRecord, Store, utcnow
 
 log = logging.getLogger(__name__)
 
-UNREACHABLE = "KPN is unreachable; nothing was sent. Try again in a minute."
 NO_ANSWER = (
     "KPN did not answer, so the SMS may or may not have been sent. Check with the recipient "
     "(or the audit log) before sending it again."
@@ -68,6 +67,15 @@ PURGE_SECONDS = 3600.0
 # While KPN is unreachable the outbox tries a row again after 5 s, doubling up to 5 min apart,
 # until the row is `kpn.outbox_retry_seconds` old.
 RETRY_DELAYS = (5.0, 300.0)
+
+
+def not_sent(exc: KpnUnavailable) -> str:
+    """The client's own message (it often says what to fix, e.g. SMSBOT_KPN__BASE_URL), and
+    that nothing was sent."""
+    message = str(exc).strip() or "KPN is unreachable."
+    if any(said in message.lower() for said in ("not sent", "nothing was sent")):
+        return message
+    return f"{message} Nothing was sent."
 
 
 def longest_send(settings: Settings) -> timedelta:
@@ -281,7 +289,7 @@ class SmsService:
                 await self.store.requeue(record.request_id, not_before=retry_at, error=error)
                 log.info("sms %s waits in the outbox for KPN to be reachable", record.request_id)
                 return None
-            outcome, fields = Outcome.FAILED, {"error": UNREACHABLE}
+            outcome, fields = Outcome.FAILED, {"error": not_sent(exc)}
         except KpnError as exc:
             outcome, fields = Outcome.FAILED, {"error": str(exc)}
         except Exception:

@@ -13,7 +13,7 @@ from smsbot.bootstrap import open_service
 from smsbot.metrics import Metrics
 from smsbot.policy import Refusal
 from smsbot.sandbox.testing import SandboxHandle, running_sandbox
-from smsbot.service import NO_ANSWER, UNREACHABLE
+from smsbot.service import NO_ANSWER
 from smsbot.sms.request import Outcome, SendRequest, Surface
 from smsbot.store import utcnow
 from smsbot.store.schema import sends
@@ -120,8 +120,23 @@ async def test_kpn_unreachable_is_a_failure_that_says_what_to_do(
     sandbox.add_fault(status=503, count=2)
     async with open_service(settings) as service:
         result = await service.submit(cli())
-    assert (result.outcome, result.reason) == (Outcome.FAILED, UNREACHABLE)
+    assert result.outcome == Outcome.FAILED
+    assert result.reason.startswith("KPN is unavailable (")
+    assert result.reason.endswith("Nothing was sent.")
     assert sandbox.messages() == []
+
+
+@pytest.mark.parametrize("where", ["refused", "404"])
+async def test_kpn_unreachable_keeps_the_clients_advice(
+    sandbox: SandboxHandle, sqlite_url: str, unused_tcp_port: int, where: str
+):
+    base_url = f"http://127.0.0.1:{unused_tcp_port}" if where == "refused" else sandbox.url + "/x"
+    settings = settings_for(base_url, sqlite_url, kpn={"max_attempts": 1})
+    async with open_service(settings) as service:
+        result = await service.submit(cli())
+    assert result.outcome == Outcome.FAILED
+    assert "Check SMSBOT_KPN__BASE_URL" in result.reason
+    assert "SMS was not sent" in result.reason or result.reason.endswith("Nothing was sent.")
 
 
 async def test_no_answer_is_unknown_and_never_retried(sandbox: SandboxHandle, database_url):
