@@ -28,6 +28,7 @@ from typing import Any
 
 from smsbot.errors import (
     InputError,
+    InvalidNumber,
     KpnError,
     KpnOutcomeUnknown,
     KpnQuotaExhausted,
@@ -39,7 +40,7 @@ from smsbot.notify import Notifier
 from smsbot.policy import Allowlist, QuotaGate, Refusal, caps_for, check_access
 from smsbot.policy.quota import used_up_until
 from smsbot.settings import Settings
-from smsbot.sms.numbers import mask_number, normalize_number
+from smsbot.sms.numbers import mask_number, mask_typed, normalize_number
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 from smsbot.sms.sender import validate_sender
 from smsbot.sms.text import validate_text
@@ -239,7 +240,11 @@ class SmsService:
             sender = validate_sender(request.sender, self.settings.kpn.sender)
             info = validate_text(request.text, self.settings.sms.max_characters)
         except InputError as exc:
-            invalid = {"outcome": Outcome.INVALID, "rule": exc.field, "error": str(exc)}
+            error = str(exc)
+            if isinstance(exc, InvalidNumber) and self.settings.audit.mask_numbers:
+                # The number as typed is personal data too, and no number is stored for it.
+                error = mask_typed(error, request.to)
+            invalid = {"outcome": Outcome.INVALID, "rule": exc.field, "error": error}
             return NewRecord(**base, recipient=recipient, **invalid)
         return {
             **base,

@@ -110,6 +110,34 @@ def mask_number(e164: str) -> str:
     return _stars(digits)
 
 
+_WRITTEN_NUMBER = re.compile(r"\+?\d[\d \-./()]*\d")
+
+
+def mask_typed(text: str, typed: str) -> str:
+    """`text` (an `InvalidNumber` message) with the number `typed` hidden but its last four
+    digits, wherever it appears as typed or in another layout (`0601234567 is not...` ->
+    `******4567 is not...`). Other numbers, such as the example in the advice, stay."""
+    typed_digits = re.sub(r"\D", "", _clean(typed))
+
+    def hide(match: re.Match[str]) -> str:
+        written = match.group()
+        digits = re.sub(r"\D", "", written)
+        core = digits.lstrip("0") or digits
+        if len(digits) < 5 or not typed_digits.endswith(core):
+            return written
+        keep = len(digits) - 4
+        out = []
+        for ch in written:
+            if ch.isdigit():
+                out.append("*" if keep > 0 else ch)
+                keep -= 1
+            else:
+                out.append(ch)
+        return "".join(out)
+
+    return _WRITTEN_NUMBER.sub(hide, text)
+
+
 def _stars(digits: str) -> str:
     if len(digits) <= 4:
         return "*" * len(digits)

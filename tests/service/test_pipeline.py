@@ -86,6 +86,23 @@ async def test_invalid_input_is_recorded_and_returned(
     assert [r for _, r in notifier.calls] == [result]
 
 
+@pytest.mark.parametrize("mask", [True, False])
+async def test_a_typed_number_is_masked_in_the_audit_unless_configured_otherwise(
+    sandbox: SandboxHandle, sqlite_url: str, mask: bool
+):
+    settings = settings_for(sandbox.url, sqlite_url, audit={"mask_numbers": mask})
+    async with open_service(settings) as service:
+        result = await service.submit(cli(to="0601234567"))
+        [record] = await service.recent()
+    assert (record.outcome, record.recipient) == (Outcome.INVALID, None)
+    assert record.error == result.reason
+    if mask:
+        assert "0601234567" not in record.error
+        assert record.error.startswith("******4567 is not a mobile number: 060 numbers")
+    else:
+        assert record.error.startswith("0601234567 is not a mobile number")
+
+
 async def test_allowlist_by_surface(sandbox: SandboxHandle, sqlite_url: str) -> None:
     settings = settings_for(
         sandbox.url,

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smsbot.errors import InputError, InvalidNumber
-from smsbot.sms.numbers import is_dutch_mobile, mask_number, normalize_number
+from smsbot.sms.numbers import is_dutch_mobile, mask_number, mask_typed, normalize_number
 
 E164_KPN = re.compile(r"\+31(6\d{8}|97\d{9})")
 
@@ -195,3 +195,28 @@ def test_normalising_is_idempotent_and_masking_hides_all_but_four_digits(typed: 
     masked = mask_number(e164)
     assert re.fullmatch(r"\+31 (6|97\d) \*{4}\d{4}", masked), masked
     assert masked[-4:] == e164[-4:]
+
+
+@pytest.mark.parametrize(
+    ("typed", "hidden", "kept"),
+    [
+        ("0601234567", "0601234567", "******4567 is not a mobile number"),
+        ("06 1234 567", "061234567", "** ***4 567 has 9 digits (*****4567)"),
+        ("+31 6 1234 567", "61234567", "(*****4567)"),
+        ("+44 7700 900123", "7700 900123", "+** **** **0123 is not a Dutch number"),
+        ("0612345678x", "0612345678", "(e.g. ******5678)"),  # the example is their number
+    ],
+)
+def test_mask_typed_hides_the_typed_number_in_every_layout(typed, hidden, kept) -> None:
+    with pytest.raises(InvalidNumber) as raised:
+        normalize_number(typed)
+    masked = mask_typed(str(raised.value), typed)
+    assert hidden not in masked and kept in masked
+
+
+def test_mask_typed_keeps_other_numbers() -> None:
+    with pytest.raises(InvalidNumber) as raised:
+        normalize_number("0201234567")
+    masked = mask_typed(str(raised.value), "0201234567")
+    assert masked.startswith("******4567 is a landline number")
+    assert "(e.g. 0612345678)" in masked
