@@ -29,6 +29,7 @@ from typing import Any
 from smsbot.errors import (
     InputError,
     InvalidNumber,
+    KpnAuthError,
     KpnError,
     KpnOutcomeUnknown,
     KpnQuotaExhausted,
@@ -60,6 +61,9 @@ UNEXPECTED = (
     "smsbot hit an unexpected error while sending, so the SMS may or may not have been sent. "
     "Check with the recipient before sending it again; the error is in smsbot's log."
 )
+
+# The rule of a `failed` record whose SMS KPN refused for the client credentials.
+KPN_CREDENTIALS_RULE = "kpn_credentials"
 
 # How often the outbox looks for rows other replicas queued, and does its housekeeping.
 POLL_SECONDS = 1.0
@@ -295,6 +299,9 @@ class SmsService:
                 log.info("sms %s waits in the outbox for KPN to be reachable", record.request_id)
                 return None
             outcome, fields = Outcome.FAILED, {"error": not_sent(exc)}
+        except KpnAuthError as exc:
+            # Wrong or missing credentials: the settings need fixing (the CLI exits 2).
+            outcome, fields = Outcome.FAILED, {"error": str(exc), "rule": KPN_CREDENTIALS_RULE}
         except KpnError as exc:
             outcome, fields = Outcome.FAILED, {"error": str(exc)}
         except Exception:

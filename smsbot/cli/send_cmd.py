@@ -5,9 +5,9 @@ The same pipeline as Slack and alerts (validation, rate limits, audit, KPN), as 
 `{"document_id", "status", "to", "parts", "encoding", "request_id"}`; when nothing was sent the
 object has `outcome` and `error` instead and the reason goes to standard error.
 
-Exit codes: 0 sent; 2 bad input or settings (the number, sender or text, or no KPN credentials);
-1 not sent: refused by a limit, failed at KPN, or unknown (KPN did not answer: it may have been
-sent, so check before sending again).
+Exit codes: 0 sent; 2 bad input or settings (the number, sender or text, or KPN credentials that
+are missing or that KPN refused: rule `kpn_credentials`); 1 not sent: refused by a limit, failed
+at KPN, or unknown (KPN did not answer: it may have been sent, so check before sending again).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 from smsbot.bootstrap import open_service
 from smsbot.errors import ConfigurationError
+from smsbot.service import KPN_CREDENTIALS_RULE
 from smsbot.settings import load_settings
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 
@@ -86,7 +87,7 @@ def report(result: SendResult, *, as_json: bool) -> int:
     if as_json:
         print(json.dumps(not_sent_json(result)))
     reason = result.reason or "nothing was sent."
-    if result.outcome == Outcome.INVALID:
+    if result.outcome == Outcome.INVALID or result.rule == KPN_CREDENTIALS_RULE:
         print(f"smsbot: {reason}", file=sys.stderr)
         return EXIT_BAD_INPUT
     prefix = "maybe sent" if result.outcome == Outcome.UNKNOWN else "not sent"

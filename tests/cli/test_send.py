@@ -89,6 +89,25 @@ async def test_without_credentials_says_what_to_set(
         assert hint in err
 
 
+async def test_credentials_kpn_refuses_exit_2_naming_the_variables(
+    sandbox: SandboxHandle,
+    cli_env: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setenv("SMSBOT_KPN__BASE_URL", sandbox.url)
+    monkeypatch.setenv("SMSBOT_KPN__CLIENT_ID", "sandbox")
+    monkeypatch.setenv("SMSBOT_KPN__CLIENT_SECRET", "not-the-secret")
+    code = await smsbot("send", "0612345678", "hi", "--json")
+    captured = capsys.readouterr()
+    assert code == 2
+    for hint in ("SMSBOT_KPN__CLIENT_ID", "SMSBOT_KPN__CLIENT_SECRET"):
+        assert hint in captured.err
+    answer = json.loads(captured.out)
+    assert (answer["outcome"], answer["rule"]) == ("failed", "kpn_credentials")
+    assert sandbox.send_requests == 0
+
+
 async def test_bad_number_exits_2_and_sends_nothing(
     sandbox: SandboxHandle, cli_env: str, capsys: pytest.CaptureFixture[str]
 ):
