@@ -23,6 +23,10 @@ from smsbot.service import RETRY_DELAYS, SmsService
 from smsbot.settings import Settings
 from smsbot.store import Store
 
+# How long a stop lets the outbox's sends under way finish: below Kubernetes' default 30 s
+# termination grace period.
+STOP_GRACE_SECONDS = 20.0
+
 
 @asynccontextmanager
 async def open_service(
@@ -33,13 +37,16 @@ async def open_service(
     outbox_concurrency: int = 8,
     stale_after: timedelta | None = None,
     retry_delays: tuple[float, float] = RETRY_DELAYS,
+    stop_grace_seconds: float = STOP_GRACE_SECONDS,
 ) -> AsyncIterator[SmsService]:
     """`run_outbox=False` is for one-shot commands (`smsbot send`) that send in their own task
     and should leave the bot's queued rows to the bot, whose notifiers can answer in Slack.
     `outbox_concurrency` bounds the sends the worker has under way at once; `stale_after`
     (default: the longest a send can take under the KPN timeouts) is how long a row may stay
     `sending` before it is declared `unknown`. `retry_delays` (first, longest) spaces the
-    outbox's tries while KPN is unreachable (tests shorten it)."""
+    outbox's tries while KPN is unreachable (tests shorten it). On exit, sends under way get
+    `stop_grace_seconds` to finish; then they are cancelled, their rows left `sending` to become
+    `unknown` (perhaps sent), never sent again."""
     store = await Store.open(settings.database_url, store_text=settings.audit.store_text)
     try:
         async with KpnClient(settings.kpn) as kpn:
@@ -57,6 +64,6 @@ async def open_service(
             try:
                 yield service
             finally:
-                await service.stop_outbox()
+                await service.stop_outbox(stop_grace_seconds)
     finally:
         await store.close()

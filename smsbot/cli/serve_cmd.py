@@ -153,7 +153,9 @@ async def running_bot(
     from smsbot.bootstrap import open_service
 
     metrics = Metrics()
-    async with open_service(settings, metrics=metrics) as service:
+    async with open_service(
+        settings, metrics=metrics, stop_grace_seconds=SHUTDOWN_GRACE_SECONDS
+    ) as service:
         slack_app = socket = None
         if mode is not None:
             from smsbot.slack.app import build_slack_app

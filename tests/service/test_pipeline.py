@@ -18,6 +18,7 @@ from smsbot.sms.request import Outcome, SendRequest, Surface
 from smsbot.store import utcnow
 from smsbot.store.schema import sends
 from tests.service.conftest import RecordingNotifier, settings_for
+from tests.service.test_outbox import wait_until
 
 NUMBER = "+31612345678"
 
@@ -368,3 +369,22 @@ async def test_a_refusal_the_surface_decided_is_recorded_never_rechecked_or_sent
     assert (bad.outcome, bad.rule) == (Outcome.INVALID, "to")
     assert len(records) == 2 and sandbox.send_requests == 0
     assert [r.outcome for _, r in notifier.calls] == [Outcome.REFUSED, Outcome.INVALID]
+
+
+async def test_a_stop_cancels_sends_still_under_way_after_the_grace(
+    sandbox: SandboxHandle, sqlite_url: str
+):
+    settings = settings_for(sandbox.url, sqlite_url, kpn={"read_timeout": 30.0})
+    sandbox.add_fault(delay_ms=3000)  # KPN answers, but only after the stop's grace
+    async with open_service(settings, stop_grace_seconds=0.1) as service:
+        queued = await service.enqueue(SendRequest("alert:g", Surface.GRAFANA, NUMBER, "cpu"))
+        await wait_until(lambda: sandbox_got_it(sandbox))
+    # Not waited for (the default used to be stale_after, ~2 min): the row stays `sending`, to
+    # become `unknown` later, and is never sent again.
+    async with open_service(settings, run_outbox=False) as service:
+        record = await service.store.get(queued.request_id)
+    assert record.outcome == Outcome.SENDING
+
+
+async def sandbox_got_it(sandbox: SandboxHandle) -> bool:
+    return sandbox.send_requests > 0
