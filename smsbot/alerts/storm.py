@@ -76,6 +76,8 @@ class StormSummaries:
         # A phone shows "#alerts" better than a channel id; Slack knows the name.
         self.channel_namer = channel_namer
         self._storms: dict[str, _Storm] = {}
+        # Numbers whose summary claim this replica holds (until when) but has not recorded yet.
+        self._claimed: dict[str, datetime] = {}
 
     @property
     def pending(self) -> int:
@@ -114,17 +116,20 @@ class StormSummaries:
             outcomes=(Outcome.REFUSED,),
             rule=STORM_RULE,
         )
-        del self._storms[number]
         if held == 0:
+            del self._storms[number]
             return False
         digest = hashlib.sha256(number.encode()).hexdigest()[:24]
         # One summary per number per window across replicas: the first to claim sends it. A
         # replica that loses counts its storm from now on (the winner counted what came before).
-        if not await store.claim(
-            f"alert-storm-summary:{digest}", self.settings.storm_window_seconds
-        ):
-            self._storms.setdefault(number, _Storm(now, storm.route, storm.source))
-            return False
+        # A claim this replica won but could not yet record its summary for is still its own.
+        if self._claimed.get(number, now) <= now:
+            if not await store.claim(
+                f"alert-storm-summary:{digest}", self.settings.storm_window_seconds
+            ):
+                self._storms[number] = _Storm(now, storm.route, storm.source)
+                return False
+            self._claimed[number] = now + window
         slot = int(now.timestamp() // self.settings.storm_window_seconds)
         result = await self.service.enqueue(
             SendRequest(
@@ -139,6 +144,10 @@ class StormSummaries:
                 reply={"route": storm.route.name, "mirror_channel": storm.route.mirror_channel},
             )
         )
+        # Recorded: only now is the storm no longer pending (should the store fail before,
+        # the next flush tries again).
+        self._claimed.pop(number, None)
+        del self._storms[number]
         if result.outcome is Outcome.REFUSED:
             # Another burst filled the window first: try again when it has room (the next
             # window gives the summary a fresh idempotency key).

@@ -4,8 +4,19 @@ import asyncio
 import json
 import re
 import time
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import update
+
+from smsbot.alerts.intake import STORM_RULE
 from smsbot.alerts.routes import STORM_SUMMARIES
+from smsbot.alerts.routing import load_routes
+from smsbot.alerts.storm import StormSummaries
+from smsbot.bootstrap import open_service
+from smsbot.sms.request import Outcome, SendRequest, Surface
+from smsbot.store import utcnow
+from smsbot.store.schema import sends
 from tests.alerts.harness import ON_CALL, alert_settings, eventually, running_alert_app
 from tests.alerts.payloads import load
 
@@ -113,3 +124,50 @@ def test_summary_text_names_the_time_in_the_route_zone_and_where_to_look():
     assert summary_text(2, since, tokyo, Surface.ALERTMANAGER, "ops-alerts") == (
         "2 more alerts since 11:10, see Slack #ops-alerts"
     )
+
+
+class FailsOnce:
+    """`inner`, except that its first call of `method` fails as an unreachable store would."""
+
+    def __init__(self, inner, method, **attributes):
+        self._inner, self._method, self.failed = inner, method, False
+        self.__dict__.update(attributes)
+
+    def __getattr__(self, name):
+        if name == self._method and not self.failed:
+
+            async def fail(*args, **kwargs):
+                self.failed = True
+                raise ConnectionError("the store is unreachable")
+
+            return fail
+        return getattr(self._inner, name)
+
+
+@pytest.mark.parametrize("failing", ["claim", "enqueue"])
+async def test_a_summary_the_store_failed_to_take_stays_pending(sandbox, sqlite_url, failing):
+    settings = alert_settings(sandbox.url, sqlite_url, storm_max=1, storm_window_seconds=60)
+    [route] = load_routes([{"name": "on-call", "recipients": [ON_CALL]}])
+    minute = timedelta(seconds=61)
+    async with open_service(settings, run_outbox=False) as service:
+        since = utcnow()
+        for n in range(2):
+            request = SendRequest("alert:on-call", Surface.ALERTMANAGER, ON_CALL, f"alert {n}")
+            result = await service.enqueue(request)
+        assert (result.outcome, result.rule) == (Outcome.REFUSED, STORM_RULE)
+        # A minute on: the window has room again.
+        async with service.store.engine.begin() as conn:
+            await conn.execute(update(sends).values(created_at=since - minute))
+        since -= minute + timedelta(seconds=1)
+        if failing == "claim":
+            flaky = FailsOnce(service, "", store=FailsOnce(service.store, "claim"))
+        else:
+            flaky = FailsOnce(service, "enqueue")
+        summaries = StormSummaries(settings.alerts, flaky)
+        summaries.refused(ON_CALL, route, Surface.ALERTMANAGER, since)
+        assert await summaries.flush() == 0  # the store failed: logged, still pending
+        assert summaries.pending == 1
+        assert await summaries.flush() == 1
+        assert summaries.pending == 0
+        texts = [r.text for r in await service.recent()]
+    assert sum(1 for t in texts if t and t.startswith("1 more alert since")) == 1
