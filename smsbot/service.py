@@ -39,13 +39,14 @@ from smsbot.kpn.client import KpnClient
 from smsbot.metrics import Metrics
 from smsbot.notify import Notifier
 from smsbot.policy import Allowlist, QuotaGate, Refusal, caps_for, check_access
+from smsbot.policy.limits import ALERT_SURFACES, STORM_RULE
 from smsbot.policy.quota import used_up_until
 from smsbot.settings import Settings
 from smsbot.sms.numbers import mask_number, mask_typed, normalize_number
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 from smsbot.sms.sender import validate_sender
 from smsbot.sms.text import validate_text
-from smsbot.store import Admission, AuditRecord, NewRecord, Store, utcnow
+from smsbot.store import COUNTED_OUTCOMES, Admission, AuditRecord, NewRecord, Store, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ UNEXPECTED = (
     "Check with the recipient before sending it again; the error is in smsbot's log."
 )
 
+# The rule of a `refused` record for a copy of a request that was handled already.
+DUPLICATE_RULE = "duplicate"
 # The rule of a `failed` record whose SMS KPN refused for the client credentials.
 KPN_CREDENTIALS_RULE = "kpn_credentials"
 
@@ -182,13 +185,42 @@ class SmsService:
         """Record `request` as refused for `refusal`, a refusal its surface decided and showed
         already (the modal's inline error). Validated like every request, but never authorized
         again and never sent: the person was told nothing was sent."""
-        valid = self._validate(request)
-        new = valid if isinstance(valid, NewRecord) else self._refused(valid, refusal)
-        admission = await self.store.admit(new)
+        admission = await self._admit_refused(request, refusal)
         if admission.duplicate:
             return admission.record.to_result(duplicate=True)
         await self._finished(request, admission.record)
         return admission.record.to_result()
+
+    # -- for the alert intake and storm summaries -------------------------------------------
+
+    async def claim_once(self, key: str, ttl_seconds: float) -> bool:
+        """True for the first caller to claim `key` within `ttl_seconds`, across replicas: an
+        alert that Alertmanager HA pairs deliver twice is handled once."""
+        return await self.store.claim(key, ttl_seconds)
+
+    async def find(self, idempotency_key: str) -> AuditRecord | None:
+        """The request recorded under `idempotency_key`, if any."""
+        return await self.store.by_key(idempotency_key)
+
+    async def record_duplicate(self, request: SendRequest, reason: str) -> SendResult:
+        """Audit a copy of a request that was handled already: recorded as refused with rule
+        `duplicate` and `reason`, never sent; nobody is notified (nothing new happened)."""
+        admission = await self._admit_refused(request, Refusal(DUPLICATE_RULE, reason))
+        return admission.record.to_result(duplicate=admission.duplicate)
+
+    async def count_alert_sends(
+        self, to: str, since: datetime, *, held_by_storm: bool = False
+    ) -> int:
+        """Alert SMS to `to` (E.164) since `since` that used up a slot of the storm cap, or with
+        `held_by_storm` those the storm cap refused."""
+        if held_by_storm:
+            outcomes: tuple[Outcome, ...] = (Outcome.REFUSED,)
+            rule: str | None = STORM_RULE
+        else:
+            outcomes, rule = COUNTED_OUTCOMES, None
+        return await self.store.count_recent(
+            since=since, to=to, surfaces=ALERT_SURFACES, outcomes=outcomes, rule=rule
+        )
 
     async def history(self, actor: str, limit: int = 10) -> list[AuditRecord]:
         return await self.store.recent(limit, actor=actor)
@@ -226,6 +258,11 @@ class SmsService:
         recipient = str(valid["recipient"])
         caps = caps_for(self.settings, request.surface, request.actor, recipient)
         return await self.store.admit(NewRecord(**valid, outcome=outcome), caps, claim=claim)
+
+    async def _admit_refused(self, request: SendRequest, refusal: Refusal) -> Admission:
+        valid = self._validate(request)
+        new = valid if isinstance(valid, NewRecord) else self._refused(valid, refusal)
+        return await self.store.admit(new)
 
     def _validate(self, request: SendRequest) -> dict[str, Any] | NewRecord:
         """Step 1: the request's fields for its record, or the `invalid` record to store."""

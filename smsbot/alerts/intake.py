@@ -32,17 +32,14 @@ from smsbot.alerts.recipients import RecipientResolver
 from smsbot.alerts.render import AlertTemplate, render
 from smsbot.alerts.routing import Route, routes_for
 from smsbot.metrics import Metrics
+from smsbot.policy.limits import STORM_RULE
 from smsbot.settings import AlertSettings
 from smsbot.sms.numbers import mask_number
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
-from smsbot.sms.text import analyze
-from smsbot.store import AuditRecord, NewRecord
+from smsbot.store import AuditRecord
 
 log = logging.getLogger(__name__)
 
-ALERT_SURFACES = (Surface.ALERTMANAGER, Surface.GRAFANA)
-STORM_RULE = "storm"
-DUPLICATE_RULE = "duplicate"
 # A copy that lost the claim waits this long for the claimer's row before it concludes the
 # claimer failed and records the SMS itself.
 TAKEOVER_WAIT_SECONDS = 2.0
@@ -54,16 +51,16 @@ REPEAT_REASON = (
 )
 
 
-class ClaimStore(Protocol):
-    async def claim(self, key: str, ttl_seconds: float) -> bool: ...
-
-
 class AlertService(Protocol):
     """What the intake needs of `SmsService`."""
 
-    store: Any
-
     async def enqueue(self, request: SendRequest) -> SendResult: ...
+
+    async def claim_once(self, key: str, ttl_seconds: float) -> bool: ...
+
+    async def find(self, idempotency_key: str) -> AuditRecord | None: ...
+
+    async def record_duplicate(self, request: SendRequest, reason: str) -> SendResult: ...
 
 
 class StormListener(Protocol):
@@ -191,7 +188,7 @@ class AlertIntake:
             "group_key": group.group_key,
         }
         window = self.settings.repeat_window_seconds
-        claimed = await self.service.store.claim(f"alert:{key}", window)
+        claimed = await self.service.claim_once(f"alert:{key}", window)
         earlier = None if claimed else await self._recorded_earlier(key, now)
         if earlier is not None and earlier.outcome is not Outcome.FAILED:
             report.duplicates += 1
@@ -272,10 +269,10 @@ class AlertIntake:
         deadline = time.monotonic() + self.takeover_wait
         while True:
             for candidate in (slot, slot - 1):
-                record = await self.service.store.by_key(self._idempotency_key(key, now, candidate))
+                record = await self.service.find(self._idempotency_key(key, now, candidate))
                 if record is not None and record.time >= now - window - CLOCK_SLACK:
                     while record.outcome is Outcome.FAILED:
-                        after = await self.service.store.by_key(_after_failed(record))
+                        after = await self.service.find(_after_failed(record))
                         if after is None:
                             break
                         record = after
@@ -293,28 +290,19 @@ class AlertIntake:
         key: str,
         reply: dict[str, Any],
     ) -> None:
-        """Put the repeat in the audit log: sent nothing, and says why.
-
-        Written to the store directly because nothing is to be sent: the service's pipeline has
-        no step for "already handled". `refused` rows count against no cap.
-        """
-        info = analyze(text)
-        await self.service.store.admit(
-            NewRecord(
+        """Put the repeat in the audit log (refused, rule `duplicate`): sent nothing, and says
+        why. `refused` rows count against no cap."""
+        await self.service.record_duplicate(
+            SendRequest(
                 actor=f"alert:{route.name}",
                 surface=source,
-                idempotency_key=f"alert-repeat:{key}:{uuid.uuid4().hex}",
-                outcome=Outcome.REFUSED,
-                rule=DUPLICATE_RULE,
-                error=REPEAT_REASON.format(seconds=self.settings.repeat_window_seconds),
-                text_length=len(text),
-                recipient=number,
-                parts=info.parts,
-                encoding=info.encoding,
-                channel=route.mirror_channel,
-                reply=reply,
+                to=number,
                 text=text,
-            )
+                channel=route.mirror_channel,
+                idempotency_key=f"alert-repeat:{key}:{uuid.uuid4().hex}",
+                reply=reply,
+            ),
+            REPEAT_REASON.format(seconds=self.settings.repeat_window_seconds),
         )
 
     def _count(self, source: Surface, report: IntakeReport) -> None:

@@ -20,15 +20,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from smsbot.alerts.intake import ALERT_SURFACES, STORM_RULE
 from smsbot.alerts.routing import Route
 from smsbot.settings import AlertSettings
 from smsbot.sms.numbers import mask_number
-from smsbot.sms.request import Outcome, SendRequest, Surface
-from smsbot.store import COUNTED_OUTCOMES
+from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +41,18 @@ class _Storm:
 
 
 ChannelNamer = Callable[[str], Awaitable[str | None]]
+
+
+class SummaryService(Protocol):
+    """What the summaries need of `SmsService`."""
+
+    async def enqueue(self, request: SendRequest) -> SendResult: ...
+
+    async def claim_once(self, key: str, ttl_seconds: float) -> bool: ...
+
+    async def count_alert_sends(
+        self, to: str, since: datetime, *, held_by_storm: bool = False
+    ) -> int: ...
 
 
 def summary_text(
@@ -65,7 +75,7 @@ class StormSummaries:
     def __init__(
         self,
         settings: AlertSettings,
-        service: Any,
+        service: SummaryService,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         channel_namer: ChannelNamer | None = None,
@@ -102,20 +112,11 @@ class StormSummaries:
     async def _flush_one(self, number: str, storm: _Storm) -> bool:
         now = self.clock()
         window = timedelta(seconds=self.settings.storm_window_seconds)
-        store = self.service.store
         # The same count as the storm cap: alert SMS that used up a slot of the window.
-        used = await store.count_recent(
-            since=now - window, to=number, surfaces=ALERT_SURFACES, outcomes=COUNTED_OUTCOMES
-        )
+        used = await self.service.count_alert_sends(number, now - window)
         if used >= self.settings.storm_max:
             return False  # the window is still full
-        held = await store.count_recent(
-            since=storm.since,
-            to=number,
-            surfaces=ALERT_SURFACES,
-            outcomes=(Outcome.REFUSED,),
-            rule=STORM_RULE,
-        )
+        held = await self.service.count_alert_sends(number, storm.since, held_by_storm=True)
         if held == 0:
             del self._storms[number]
             return False
@@ -124,7 +125,7 @@ class StormSummaries:
         # replica that loses counts its storm from now on (the winner counted what came before).
         # A claim this replica won but could not yet record its summary for is still its own.
         if self._claimed.get(number, now) <= now:
-            if not await store.claim(
+            if not await self.service.claim_once(
                 f"alert-storm-summary:{digest}", self.settings.storm_window_seconds
             ):
                 self._storms[number] = _Storm(now, storm.route, storm.source)

@@ -18,6 +18,7 @@ from smsbot.sms.request import Surface
 from smsbot.store import Cap
 
 ALERT_SURFACES = frozenset({Surface.ALERTMANAGER, Surface.GRAFANA})
+STORM_RULE = "storm"  # the rule of alert SMS the storm cap refused
 HOUR = timedelta(hours=1)
 
 
@@ -35,7 +36,7 @@ def caps_for(settings: Settings, surface: Surface, actor: str, recipient: str) -
                 f"{minutes} minutes. The next alert SMS is possible at {at(retry_at)}."
             )
 
-        return [Cap("storm", "recipient", recipient, storm_max, window, storm, ALERT_SURFACES)]
+        return [Cap(STORM_RULE, "recipient", recipient, storm_max, window, storm, ALERT_SURFACES)]
 
     per_actor = settings.limits.per_actor_per_hour
     per_recipient = settings.limits.per_recipient_per_hour

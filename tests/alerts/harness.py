@@ -75,6 +75,19 @@ class AlertApp:
         return await self.post("/alerts/grafana", body, **kwargs)
 
 
+class WithoutStore:
+    """The service as the alert routes see it: everything but its store, so every alert test
+    checks that the surface talks only to the service."""
+
+    def __init__(self, service: SmsService) -> None:
+        self._service = service
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "store":
+            raise AttributeError("an alert surface reached past the service to its store")
+        return getattr(self._service, name)
+
+
 @asynccontextmanager
 async def running_alert_app(
     settings: Settings, *, directory: Any = None, retry_delays: tuple[float, float] = (0.05, 0.2)
@@ -83,7 +96,8 @@ async def running_alert_app(
     metrics = Metrics()
     async with open_service(settings, metrics=metrics, retry_delays=retry_delays) as service:
         app = web.Application()
-        register(app, settings=settings, service=service, metrics=metrics, directory=directory)
+        surface_view = WithoutStore(service)
+        register(app, settings=settings, service=surface_view, metrics=metrics, directory=directory)
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
         try:

@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from smsbot.alerts.intake import STORM_RULE
 from smsbot.alerts.routes import STORM_SUMMARIES
 from smsbot.alerts.routing import load_routes
 from smsbot.alerts.storm import StormSummaries
 from smsbot.bootstrap import open_service
+from smsbot.policy.limits import STORM_RULE
 from smsbot.sms.request import Outcome, SendRequest, Surface
 from smsbot.store import utcnow
 from smsbot.store.schema import sends
@@ -127,13 +127,15 @@ def test_summary_text_names_the_time_in_the_route_zone_and_where_to_look():
 
 
 class FailsOnce:
-    """`inner`, except that its first call of `method` fails as an unreachable store would."""
+    """`inner`, except that its first call of `method` fails as an unreachable store would (and
+    its store is out of reach: the summaries talk only to the service)."""
 
-    def __init__(self, inner, method, **attributes):
+    def __init__(self, inner, method):
         self._inner, self._method, self.failed = inner, method, False
-        self.__dict__.update(attributes)
 
     def __getattr__(self, name):
+        if name == "store":
+            raise AttributeError("the storm summaries reached past the service to its store")
         if name == self._method and not self.failed:
 
             async def fail(*args, **kwargs):
@@ -144,7 +146,7 @@ class FailsOnce:
         return getattr(self._inner, name)
 
 
-@pytest.mark.parametrize("failing", ["claim", "enqueue"])
+@pytest.mark.parametrize("failing", ["claim_once", "enqueue"])
 async def test_a_summary_the_store_failed_to_take_stays_pending(sandbox, sqlite_url, failing):
     settings = alert_settings(sandbox.url, sqlite_url, storm_max=1, storm_window_seconds=60)
     [route] = load_routes([{"name": "on-call", "recipients": [ON_CALL]}])
@@ -159,10 +161,7 @@ async def test_a_summary_the_store_failed_to_take_stays_pending(sandbox, sqlite_
         async with service.store.engine.begin() as conn:
             await conn.execute(update(sends).values(created_at=since - minute))
         since -= minute + timedelta(seconds=1)
-        if failing == "claim":
-            flaky = FailsOnce(service, "", store=FailsOnce(service.store, "claim"))
-        else:
-            flaky = FailsOnce(service, "enqueue")
+        flaky = FailsOnce(service, failing)
         summaries = StormSummaries(settings.alerts, flaky)
         summaries.refused(ON_CALL, route, Surface.ALERTMANAGER, since)
         assert await summaries.flush() == 0  # the store failed: logged, still pending
