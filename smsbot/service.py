@@ -143,7 +143,6 @@ class SmsService:
         # before KPN answers, the row becomes `unknown` and is never sent later behind the back
         # of a person who saw their request fail (and may have sent it again).
         admission = await self._record(request, hold_for_quota=False, outcome=Outcome.SENDING)
-        assert admission is not None
         if admission.duplicate:
             return admission.record.to_result(duplicate=True)
         record = admission.record
@@ -158,20 +157,7 @@ class SmsService:
         """Validate, authorize and record the request as `queued`, and return at once; the
         outbox worker sends it and then calls the notifier. While KPN's quota is used up the
         request waits in the outbox until the quota resets."""
-        result = await self.enqueue_claimed(request, None)
-        assert result is not None
-        return result
-
-    async def enqueue_claimed(
-        self, request: SendRequest, claim: tuple[str, float] | None
-    ) -> SendResult | None:
-        """`enqueue`, first taking `claim` (`Store.claim(key, ttl_seconds)`) in the same
-        transaction as the record; None, with nothing recorded, when another holds the claim."""
-        admission = await self._record(
-            request, hold_for_quota=True, outcome=Outcome.QUEUED, claim=claim
-        )
-        if admission is None:
-            return None
+        admission = await self._record(request, hold_for_quota=True, outcome=Outcome.QUEUED)
         if admission.duplicate:
             return admission.record.to_result(duplicate=True)
         record = admission.record
@@ -237,14 +223,13 @@ class SmsService:
         *,
         hold_for_quota: bool,
         outcome: Outcome,
-        claim: tuple[str, float] | None = None,
-    ) -> Admission | None:
+    ) -> Admission:
         """Steps 1-3: validate, authorize, record (as `outcome`: `queued` for the outbox,
         `sending` for the caller to send). Invalid and refused requests are recorded with their
         reason too; the store returns the earlier record for a known key."""
         valid = self._validate(request)
         if isinstance(valid, NewRecord):
-            return await self.store.admit(valid, claim=claim)
+            return await self.store.admit(valid)
         refusal = await check_access(
             request,
             self.allowlist,
@@ -254,10 +239,10 @@ class SmsService:
         if refusal is None and not hold_for_quota:
             refusal = self.quota.check()
         if refusal is not None:
-            return await self.store.admit(self._refused(valid, refusal), claim=claim)
+            return await self.store.admit(self._refused(valid, refusal))
         recipient = str(valid["recipient"])
         caps = caps_for(self.settings, request.surface, request.actor, recipient)
-        return await self.store.admit(NewRecord(**valid, outcome=outcome), caps, claim=claim)
+        return await self.store.admit(NewRecord(**valid, outcome=outcome), caps)
 
     async def _admit_refused(self, request: SendRequest, refusal: Refusal) -> Admission:
         valid = self._validate(request)
