@@ -75,6 +75,15 @@ PURGE_SECONDS = 3600.0
 # While KPN is unreachable the outbox tries a row again after 5 s, doubling up to 5 min apart,
 # until the row is `kpn.outbox_retry_seconds` old.
 RETRY_DELAYS = (5.0, 300.0)
+# A person waiting in Slack should hear within minutes that KPN is down, not get the SMS an hour
+# later; alerts, whose sender already had its 200, keep trying for `kpn.outbox_retry_seconds`.
+PEOPLE_RETRY_SECONDS = 120.0
+
+
+def retry_bound_seconds(surface: Surface, settings: Settings) -> float:
+    """How long an outbox row from `surface` is tried again while KPN is unreachable."""
+    bound = settings.kpn.outbox_retry_seconds
+    return bound if surface in ALERT_SURFACES else min(bound, PEOPLE_RETRY_SECONDS)
 
 
 def not_sent(exc: KpnUnavailable) -> str:
@@ -341,9 +350,10 @@ class SmsService:
 
     def _retry_at(self, record: AuditRecord) -> datetime | None:
         """When an outbox row KPN could not take should be tried again, or None when it has
-        waited `kpn.outbox_retry_seconds` already."""
+        waited as long as its surface allows (`retry_bound_seconds`)."""
         now = utcnow()
-        if now - record.time >= timedelta(seconds=self.settings.kpn.outbox_retry_seconds):
+        bound = retry_bound_seconds(record.surface, self.settings)
+        if now - record.time >= timedelta(seconds=bound):
             return None
         first, longest = self._retry_delays
         delay = min(longest, first * 2 ** min(max(record.attempts - 1, 0), 32))

@@ -388,3 +388,23 @@ async def test_a_stop_cancels_sends_still_under_way_after_the_grace(
 
 async def sandbox_got_it(sandbox: SandboxHandle) -> bool:
     return sandbox.send_requests > 0
+
+
+@pytest.mark.parametrize(
+    ("surface", "configured", "expected"),
+    [
+        (Surface.ALERTMANAGER, 3600.0, 3600.0),
+        (Surface.GRAFANA, 3600.0, 3600.0),
+        (Surface.SLACK_COMMAND, 3600.0, 120.0),
+        (Surface.WORKFLOW, 3600.0, 120.0),
+        (Surface.SLACK_MODAL, 30.0, 30.0),
+    ],
+)
+def test_people_hear_of_a_kpn_outage_within_minutes_alerts_keep_trying(
+    surface, configured, expected
+):
+    from smsbot.service import retry_bound_seconds
+    from smsbot.settings import Settings
+
+    settings = Settings(_env_file=None, kpn={"outbox_retry_seconds": configured})
+    assert retry_bound_seconds(surface, settings) == expected
