@@ -123,7 +123,8 @@ def mask_typed(text: str, typed: str) -> str:
         written = match.group()
         digits = re.sub(r"\D", "", written)
         core = digits.lstrip("0") or digits
-        if len(digits) < 5 or not typed_digits.endswith(core):
+        # Anywhere in what was typed: a list (`06..., 06...`) or an extension after the number.
+        if len(digits) < 5 or core not in typed_digits:
             return written
         keep = len(digits) - 4
         out = []

@@ -205,6 +205,8 @@ def test_normalising_is_idempotent_and_masking_hides_all_but_four_digits(typed: 
         ("+31 6 1234 567", "61234567", "(*****4567)"),
         ("+44 7700 900123", "7700 900123", "+** **** **0123 is not a Dutch number"),
         ("0612345678x", "0612345678", "(e.g. ******5678)"),  # the example is their number
+        ("0612345678, 0687654321", "0612345678", "******5678, ******4321 looks like"),
+        ("06/12345678 ext 12", "12345678", "**/****5678 ext 12 contains letters"),
     ],
 )
 def test_mask_typed_hides_the_typed_number_in_every_layout(typed, hidden, kept) -> None:
