@@ -357,7 +357,8 @@ class SmsService:
             return None
         first, longest = self._retry_delays
         delay = min(longest, first * 2 ** min(max(record.attempts - 1, 0), 32))
-        return now + timedelta(seconds=delay)
+        # The last try falls on the bound, not a whole back-off step past it.
+        return min(now + timedelta(seconds=delay), record.time + timedelta(seconds=bound))
 
     async def _finished(self, request: SendRequest, record: AuditRecord) -> None:
         """Step 6: count, log (number masked) and tell the surface."""
