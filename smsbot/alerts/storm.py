@@ -147,13 +147,14 @@ class StormSummaries:
         )
         # Recorded: only now is the storm no longer pending (should the store fail before,
         # the next flush tries again).
-        self._claimed.pop(number, None)
         del self._storms[number]
         if result.outcome is Outcome.REFUSED:
             # Another burst filled the window first: try again when it has room (the next
-            # window gives the summary a fresh idempotency key).
+            # window gives the summary a fresh idempotency key). The claim stays ours: it is
+            # held for the whole window, and losing it would lose the summary.
             self._storms.setdefault(number, storm)
             return False
+        self._claimed.pop(number, None)
         return not result.duplicate  # a duplicate: another replica sent this summary
 
     async def _channel_name(self, storm: _Storm) -> str | None:

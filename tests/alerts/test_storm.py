@@ -14,7 +14,7 @@ from smsbot.alerts.routing import load_routes
 from smsbot.alerts.storm import StormSummaries
 from smsbot.bootstrap import open_service
 from smsbot.policy.limits import STORM_RULE
-from smsbot.sms.request import Outcome, SendRequest, Surface
+from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 from smsbot.store import utcnow
 from smsbot.store.schema import sends
 from tests.alerts.harness import ON_CALL, alert_settings, eventually, running_alert_app
@@ -170,3 +170,41 @@ async def test_a_summary_the_store_failed_to_take_stays_pending(sandbox, sqlite_
         assert summaries.pending == 0
         texts = [r.text for r in await service.recent()]
     assert sum(1 for t in texts if t and t.startswith("1 more alert since")) == 1
+
+
+class RefusesOnce:
+    """`inner`, except that its first `enqueue` is refused by the storm cap, as when another
+    burst fills the reopened window between the summary's check and its record."""
+
+    def __init__(self, inner):
+        self._inner, self.refused = inner, False
+
+    def __getattr__(self, name):
+        if name == "enqueue" and not self.refused:
+
+            async def refuse(request):
+                self.refused = True
+                return SendResult(Outcome.REFUSED, request_id="refused", rule=STORM_RULE)
+
+            return refuse
+        return getattr(self._inner, name)
+
+
+async def test_a_refused_summary_keeps_its_claim_and_goes_out_next_time(sandbox, sqlite_url):
+    settings = alert_settings(sandbox.url, sqlite_url, storm_max=1, storm_window_seconds=60)
+    [route] = load_routes([{"name": "on-call", "recipients": [ON_CALL]}])
+    minute = timedelta(seconds=61)
+    async with open_service(settings, run_outbox=False) as service:
+        since = utcnow()
+        for n in range(2):
+            request = SendRequest("alert:on-call", Surface.ALERTMANAGER, ON_CALL, f"alert {n}")
+            await service.enqueue(request)
+        async with service.store.engine.begin() as conn:
+            await conn.execute(update(sends).values(created_at=since - minute))
+        since -= minute + timedelta(seconds=1)
+        summaries = StormSummaries(settings.alerts, RefusesOnce(service))
+        summaries.refused(ON_CALL, route, Surface.ALERTMANAGER, since)
+        assert await summaries.flush() == 0  # refused: still pending, the claim still ours
+        assert summaries.pending == 1
+        assert await summaries.flush() == 1
+        assert summaries.pending == 0
