@@ -36,8 +36,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 3000
-# How long a stop waits for work that is under way (a Slack listener sending an SMS) before
-# closing the service anyway. Below Kubernetes' default 30 s termination grace period.
+# A stop first lets HTTP requests being answered finish (acks and alert intake answer in
+# milliseconds), then waits for work under way (Slack listeners and outbox sends, together)
+# before closing the service anyway. Both add up to below Kubernetes' default 30 s.
+HTTP_SHUTDOWN_SECONDS = 5.0
 SHUTDOWN_GRACE_SECONDS = 20.0
 
 
@@ -179,7 +181,7 @@ async def running_bot(
             routes=(_alert_routes(settings, service, metrics), *routes),
         )
         # No access log: probes hit /healthz every few seconds; /metrics counts what matters.
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_SECONDS)
         await runner.setup()
         try:
             site = web.TCPSite(runner, host, port)
@@ -206,7 +208,10 @@ async def running_bot(
             if socket is not None:
                 await socket.close()
             await runner.cleanup()  # stops accepting, waits for requests being answered
-        await _finish_work_under_way(long_lived)
+        # The outbox stops claiming rows now, not after the listeners: one grace period for all.
+        await asyncio.gather(
+            _finish_work_under_way(long_lived), service.stop_outbox(SHUTDOWN_GRACE_SECONDS)
+        )
     # Leaving open_service closed the store, the KPN client and the outbox worker.
 
 
