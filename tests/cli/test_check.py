@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from pathlib import Path
 
 from pydantic import SecretStr
 
 from smsbot.cli.check_cmd import run_checks
 from smsbot.settings import Settings
+from tests.cli.process import start_smsbot
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN
 from tests.fakes.slack_requests import SIGNING_SECRET
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def good_settings(sandbox, fake_slack, **slack) -> Settings:
@@ -35,17 +32,7 @@ def summary(results) -> list[tuple[str, bool]]:
 
 async def run_check_command(env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
     """`python -m smsbot check` in a clean environment; the loopback fakes keep serving."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SMSBOT_", "SLACK_"))}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "smsbot",
-        "check",
-        cwd=cwd,
-        env={**clean, "PYTHONPATH": str(ROOT), **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_smsbot("check", env=env, cwd=cwd)
     out, err = await asyncio.wait_for(process.communicate(), 60)
     return process.returncode, out.decode(), err.decode()
 

@@ -3,43 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
-import sys
 from pathlib import Path
 
 import aiohttp
 
+from tests.cli.process import start_smsbot
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN
 from tests.fakes.slack_requests import slash_command_form
 from tests.fakes.slack_socket_mode import FakeSocketMode
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def clean_env(**env: str) -> dict[str, str]:
-    kept = {k: v for k, v in os.environ.items() if not k.startswith(("SMSBOT_", "SLACK_"))}
-    return {**kept, "PYTHONPATH": str(ROOT), **env}
 
 
 async def start_demo(cwd: Path, env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
     """Starts the demo on free ports; returns the process and everything it printed up to
     and including the "listening on" line."""
     log = (cwd / "demo.log").open("wb")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "smsbot",
-        "demo",
-        "--port",
-        "0",
-        "--sandbox-port",
-        "0",
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=log,
+    process = await start_smsbot(
+        "demo", "--port", "0", "--sandbox-port", "0", env=env, cwd=cwd, stderr=log
     )
     log.close()
     assert process.stdout is not None
@@ -64,7 +45,7 @@ def urls(printed: str) -> tuple[str, str]:
 
 
 async def test_demo_runs_with_zero_configuration(tmp_path):
-    process, printed = await start_demo(tmp_path, clean_env())
+    process, printed = await start_demo(tmp_path, {})
     try:
         sandbox_url, bot_url = urls(printed)
         assert f"smsbot send --sandbox {sandbox_url} 0612345678" in printed
@@ -81,17 +62,10 @@ async def test_demo_runs_with_zero_configuration(tmp_path):
                 assert resp.status == 200  # the inbox page
 
             # the example the banner prints works as printed
-            send = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "smsbot",
-                "send",
-                "--sandbox",
-                sandbox_url,
-                "0612345678",
-                "Hello from smsbot",
+            send = await start_smsbot(
+                *("send", "--sandbox", sandbox_url, "0612345678", "Hello from smsbot"),
+                env={},
                 cwd=tmp_path,
-                env=clean_env(),
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.DEVNULL,
             )
@@ -113,7 +87,7 @@ async def test_demo_with_slack_tokens_connects_over_socket_mode(fake_slack, tmp_
     fake_slack.add_channel("C1", "ops")
     async with FakeSocketMode() as fake_socket:
         fake_slack.socket_url = fake_socket.url
-        env = clean_env(
+        env = dict(
             SLACK_BOT_TOKEN=BOT_TOKEN,
             SLACK_APP_TOKEN=APP_TOKEN,
             SMSBOT_SLACK__API_URL=fake_slack.api_url,

@@ -7,33 +7,19 @@ import os
 import re
 import signal
 import socket
-import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from smsbot.cli.main import main
+from tests.cli.process import ROOT, start_smsbot
 from tests.fakes.slack_api import BOT_TOKEN
 from tests.fakes.slack_requests import SIGNING_SECRET, SlackSender, slash_command_form
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 async def start_serve(env: dict[str, str], cwd: Path, *args: str) -> asyncio.subprocess.Process:
-    # No SMSBOT_/SLACK_ variables from the machine running the tests, no stray .env (cwd).
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SMSBOT_", "SLACK_"))}
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "smsbot",
-        "serve",
-        *args,
-        cwd=cwd,
-        env={**clean, "PYTHONPATH": str(ROOT), **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    return await start_smsbot("serve", *args, env=env, cwd=cwd)
 
 
 async def refused(env: dict[str, str], cwd: Path, *args: str) -> str:
@@ -158,21 +144,9 @@ class ServeProcess:
             **(extra_env or {}),
         }
         log = tmp_path / "serve.log"
-        clean = {k: v for k, v in os.environ.items() if not k.startswith(("SMSBOT_", "SLACK_"))}
         with log.open("wb") as stderr:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "smsbot",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                cwd=tmp_path,
-                env={**clean, "PYTHONPATH": str(ROOT), **env},
-                stdout=asyncio.subprocess.PIPE,
-                stderr=stderr,
+            process = await start_smsbot(
+                "serve", "--host", "127.0.0.1", "--port", "0", env=env, cwd=tmp_path, stderr=stderr
             )
         assert process.stdout is not None
         line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
