@@ -34,14 +34,15 @@ async def open_service(
     *,
     metrics: Metrics | None = None,
     run_outbox: bool = True,
-    outbox_concurrency: int = 8,
+    outbox_concurrency: int | None = None,
     stale_after: timedelta | None = None,
     retry_delays: tuple[float, float] = RETRY_DELAYS,
     stop_grace_seconds: float = STOP_GRACE_SECONDS,
 ) -> AsyncIterator[SmsService]:
     """`run_outbox=False` is for one-shot commands (`smsbot send`) that send in their own task
     and should leave the bot's queued rows to the bot, whose notifiers can answer in Slack.
-    `outbox_concurrency` bounds the sends the worker has under way at once; `stale_after`
+    `outbox_concurrency` (default `kpn.outbox_concurrency`) bounds the sends the worker has
+    under way at once; `stale_after`
     (default: the longest a send can take under the KPN timeouts) is how long a row may stay
     `sending` before it is declared `unknown`. `retry_delays` (first, longest) spaces the
     outbox's tries while KPN is unreachable (tests shorten it). On exit, sends under way get
@@ -55,7 +56,7 @@ async def open_service(
                 store,
                 kpn,
                 metrics=metrics,
-                outbox_concurrency=outbox_concurrency,
+                outbox_concurrency=outbox_concurrency or settings.kpn.outbox_concurrency,
                 stale_after=stale_after,
                 retry_delays=retry_delays,
             )

@@ -50,6 +50,8 @@ class KpnSettings(BaseModel):
     max_retry_seconds: float = 30.0
     # How long the outbox keeps retrying a queued SMS (an alert) while KPN is unreachable.
     outbox_retry_seconds: float = 3600.0
+    # SMS one process hands to KPN at once from its outbox (each waits for KPN's answer).
+    outbox_concurrency: int = Field(default=8, ge=1)
     # Optional delivery-receipt URL and validity passed through to KPN.
     webhook_url: str | None = None
     expire_in: int | None = None

@@ -112,3 +112,11 @@ def test_slack_names_in_dotenv_are_read_below_smsbot_names(tmp_path):
     assert settings.slack.bot_token.get_secret_value() == "xoxb-from-dotenv"
     assert settings.slack.signing_secret.get_secret_value() == "smsbot-secret"
     assert load_settings(_env_file=None).slack.bot_token is None
+
+
+def test_outbox_concurrency_must_be_positive(monkeypatch):
+    monkeypatch.setenv("SMSBOT_KPN__OUTBOX_CONCURRENCY", "0")
+    with pytest.raises(ConfigurationError, match="SMSBOT_KPN__OUTBOX_CONCURRENCY"):
+        load_settings()
+    monkeypatch.setenv("SMSBOT_KPN__OUTBOX_CONCURRENCY", "32")
+    assert load_settings().kpn.outbox_concurrency == 32
