@@ -1,13 +1,13 @@
 """Group commit: writes that arrive together share one transaction.
 
 Every SMS writes twice (admit, finish) and an alert also claims its dedup key. Run one by one,
-each write pays a pool checkout, BEGIN, COMMIT (an fsync on SQLite) and SQLAlchemy's per-call
-overhead. `GroupCommit.run(op, subjects)` queues `op` (an async function of a connection); a
-runner takes every write queued by then (all that arrived in the same event-loop turn, or while
-the previous batch was running, up to `max_batch`) and runs them in one transaction, after
-taking the PostgreSQL advisory locks of all their `subjects` in one sorted statement. Each
-waiter gets its own op's result, only after the transaction committed, so "recorded" still
-means durably recorded.
+each write pays a pool checkout, BEGIN, COMMIT and SQLAlchemy's per-call overhead.
+`GroupCommit.run(op, subjects)` queues `op` (what the runner knows how to run: for the store, a
+function making the write's steps, `smsbot.store.steps`); a runner takes every write queued by
+then (all that arrived in the same event-loop turn, or while the previous batch was running, up
+to `max_batch`) and runs them in one transaction, after taking the PostgreSQL advisory locks of
+all their `subjects` in one sorted statement. Each waiter gets its own op's result, only after
+the transaction committed, so "recorded" still means durably recorded.
 
 When the shared transaction fails (a bad row, a deadlock between replicas, a lost
 connection), nothing of it was committed: each write of the batch is then run again in a
@@ -21,15 +21,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 log = logging.getLogger(__name__)
 
-Op = Callable[[AsyncConnection], Awaitable[Any]]
+Op = Callable[..., Any]  # opaque here: only the runner calls it
 
 
 @dataclass

@@ -15,8 +15,12 @@ Correctness across replicas rests on the database, not on in-process locks:
   sent by one worker; a request its caller sends at once is stored as `sending` straight away.
 
 SQLite runs in WAL mode with a busy timeout; each write transaction starts with `BEGIN IMMEDIATE`
-(taking the write lock up front, so two writers never deadlock upgrading a read lock) and this
-process lets one writer at a time into SQLite, so its threads do not spin on the busy timeout.
+(taking the write lock up front, so two writers never deadlock upgrading a read lock). All of
+this process's SQLite writes run in one writer thread (`smsbot.store.sqlite_writer`), a group
+commit's whole transaction in one call there; reads use the async engine.
+
+Writes are step generators (`smsbot.store.steps`): the same logic runs on the writer thread's
+blocking connection (SQLite) and on the event loop's async connection (PostgreSQL).
 
 For other parts of smsbot:
 
@@ -32,8 +36,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, overload
 
@@ -47,6 +50,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -56,7 +60,9 @@ from smsbot.store import migrations
 from smsbot.store.group import GroupCommit, Write
 from smsbot.store.records import Admission, AuditRecord, Cap, NewRecord
 from smsbot.store.schema import claims, sends
+from smsbot.store.sqlite_writer import SqliteWriter
 from smsbot.store.statements import CapShape, Statements
+from smsbot.store.steps import Done, Steps, one, run_async, run_sync
 from smsbot.store.urls import engine_target, require_sqlite_folder
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -74,9 +80,18 @@ def utcnow() -> datetime:
 class Store:
     """Open with `await Store.open(database_url)` (creates or upgrades the schema); `close()`."""
 
-    def __init__(self, engine: AsyncEngine, *, store_text: bool = False) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        store_text: bool = False,
+        sqlite_writer: SqliteWriter | None = None,
+    ) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
+        if self.is_sqlite and sqlite_writer is None:
+            sqlite_writer = SqliteWriter(engine.url, _configure_sqlite)
+        self._sqlite = sqlite_writer
         # Text is needed while a request waits in the outbox; afterwards it is personal data
         # kept only when the operator asked for it (SMSBOT_AUDIT__STORE_TEXT=true).
         self.store_text = store_text
@@ -84,7 +99,6 @@ class Store:
         # One-statement writes need no BEGIN / COMMIT round trips on PostgreSQL: a statement
         # is atomic on its own.
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._insert = sqlite.insert if self.is_sqlite else postgresql.insert
         self._sql = Statements(is_sqlite=self.is_sqlite, store_text=store_text)
         # SQLite lets one writer in at a time; on PostgreSQL a few groups overlap, so the
@@ -99,7 +113,7 @@ class Store:
         if target.is_sqlite:
             require_sqlite_folder(target)
             engine = create_async_engine(target.url, connect_args=target.connect_args)
-            _configure_sqlite(engine)
+            _configure_sqlite(engine.sync_engine)
         else:
             engine = create_async_engine(
                 target.url,
@@ -113,7 +127,7 @@ class Store:
         try:
             await migrations.upgrade(engine)
         except (OSError, DBAPIError) as exc:
-            await engine.dispose()
+            await store.close()
             shown = target.url.render_as_string(hide_password=True)
             raise ConfigurationError(
                 f"cannot open the database {shown} (SMSBOT_DATABASE_URL): "
@@ -121,11 +135,13 @@ class Store:
                 "running and reachable, and that smsbot may write there."
             ) from exc
         except BaseException:
-            await engine.dispose()
+            await store.close()
             raise
         return store
 
     async def close(self) -> None:
+        if self._sqlite is not None:
+            await asyncio.to_thread(self._sqlite.close)
         await self.engine.dispose()
 
     async def ping(self) -> bool:
@@ -166,11 +182,11 @@ class Store:
         subjects = _subjects(caps) if capped and not self.is_sqlite else ()
         claim_stmt = self._claim_stmt(*claim, now) if claim is not None else None
 
-        async def op(conn: AsyncConnection) -> Admission | None:
-            if claim_stmt is not None and (await conn.execute(claim_stmt)).first() is None:
+        def op() -> Steps[Admission | None]:
+            if claim_stmt is not None and not (yield claim_stmt, None).rows:
                 return None
             # A copy: should the group's transaction fail, the write runs again from scratch.
-            return await self._admit_on(conn, new, dict(base), caps if capped else (), now)
+            return (yield from self._admit_steps(new, dict(base), caps if capped else (), now))
 
         mergeable = capped and claim is None and not any(cap.maximum <= 0 for cap in caps)
         result: Admission | None = await self._writes.run(
@@ -181,26 +197,25 @@ class Store:
         )
         return result
 
-    async def _admit_on(
+    def _admit_steps(
         self,
-        conn: AsyncConnection,
         new: NewRecord,
         values: dict[str, Any],
         caps: Sequence[Cap],
         now: datetime,
-    ) -> Admission:
+    ) -> Steps[Admission]:
         """`admit` inside a transaction that holds the locks of `caps`' subjects already."""
         # The common case in one statement: insert unless the key exists or a cap is
         # reached (PostgreSQL holds the subjects' locks meanwhile, so keep this short).
         shut = any(cap.maximum <= 0 for cap in caps)  # a cap of 0: no sends
-        row = None if shut else await self._insert_row(conn, values, caps)
+        row = None if shut else (yield from self._insert_row(values, caps))
         if row is not None:
             return Admission(AuditRecord.from_row(row), duplicate=False)
-        earlier = await self._by_key(conn, new.idempotency_key)
+        earlier = yield from self._by_key_steps(new.idempotency_key)
         if earlier is not None:
             return Admission(earlier, duplicate=True)
         for cap in caps:
-            reached, retry_at = await self._cap_reached(conn, cap, now)
+            reached, retry_at = yield from self._cap_reached(cap, now)
             if reached:
                 values.update(
                     outcome=Outcome.REFUSED,
@@ -211,9 +226,9 @@ class Store:
                     attempts=0,
                 )
                 break
-        row = await self._insert_row(conn, values, ())
+        row = yield from self._insert_row(values, ())
         if row is None:  # the same key, from another subject, committed meanwhile
-            earlier = await self._by_key(conn, new.idempotency_key)
+            earlier = yield from self._by_key_steps(new.idempotency_key)
             assert earlier is not None
             return Admission(earlier, duplicate=True)
         return Admission(AuditRecord.from_row(row), duplicate=False)
@@ -272,10 +287,10 @@ class Store:
         }
         stmt = self._sql.finish
 
-        async def op(conn: AsyncConnection) -> list[Any]:
-            return list((await conn.execute(stmt, params)).mappings().all())
+        def op() -> Steps[Sequence[Any]]:
+            return (yield stmt, params).rows
 
-        rows: list[Any] = await self._writes.run(op, kind=FINISH, params=params)
+        rows: Sequence[Any] = await self._writes.run(op, kind=FINISH, params=params)
         if not rows:
             found = await self.get(request_id)
             state = found.outcome if found else "not stored"
@@ -313,22 +328,28 @@ class Store:
     async def purge(self, before: datetime) -> int:
         """Delete finished records older than `before` (retention) and expired claims. Rows
         still queued or sending are kept: they are work, not history."""
-        async with self._write() as conn:
-            result = await conn.execute(
+        now = utcnow()
+
+        def op() -> Steps[int]:
+            done = yield (
                 delete(sends).where(
                     sends.c.created_at < before,
                     sends.c.outcome.not_in((Outcome.QUEUED, Outcome.SENDING)),
-                )
+                ),
+                None,
             )
-            await conn.execute(delete(claims).where(claims.c.expires_at <= utcnow()))
-        return result.rowcount or 0
+            yield delete(claims).where(claims.c.expires_at <= now), None
+            return done.rowcount or 0
+
+        deleted: int = await self._transaction(op)
+        return deleted
 
     async def claim(self, key: str, ttl_seconds: float) -> bool:
         """True for the first claimer of `key` within `ttl_seconds`; atomic across replicas."""
         stmt = self._claim_stmt(key, ttl_seconds, utcnow())
 
-        async def op(conn: AsyncConnection) -> bool:
-            return (await conn.execute(stmt)).first() is not None
+        def op() -> Steps[bool]:
+            return bool((yield stmt, None).rows)
 
         claimed: bool = await self._writes.run(op)
         return claimed
@@ -388,22 +409,20 @@ class Store:
 
     # -- internals -----------------------------------------------------------------------------
 
-    async def _one(self, stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
+    async def _one(self, stmt: Any, params: dict[str, Any] | None = None) -> Sequence[Any]:
         """Run one writing statement on its own and return its RETURNING rows."""
-        if self.is_sqlite:
-            async with self._write() as conn:
-                return list((await conn.execute(stmt, params)).mappings().all())
+        if self._sqlite is not None:
+            done: Done = await self._transaction(lambda: one(stmt, params))
+            return done.rows
         async with self._autocommit.connect() as conn:
             return list((await conn.execute(stmt, params)).mappings().all())
 
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        if self._write_lock is None:
-            async with self.engine.begin() as conn:
-                yield conn
-            return
-        async with self._write_lock, self.engine.begin() as conn:
-            yield conn
+    async def _transaction(self, op: Any) -> Any:
+        """Run the steps `op()` makes in a transaction of their own."""
+        if self._sqlite is not None:
+            return await self._sqlite.run(lambda conn: run_sync(op(), conn))
+        async with self.engine.begin() as conn:
+            return await run_async(op(), conn)
 
     def _values(self, new: NewRecord, now: datetime) -> dict[str, Any]:
         keep_text = new.outcome in (Outcome.QUEUED, Outcome.SENDING) or self.store_text
@@ -431,39 +450,40 @@ class Store:
             "not_before": None,
         }
 
-    async def _insert_row(
-        self, conn: AsyncConnection, values: dict[str, Any], caps: Sequence[Cap]
-    ) -> Any:
+    def _insert_row(self, values: dict[str, Any], caps: Sequence[Cap]) -> Steps[Any]:
         """Insert `values` unless the idempotency key exists or one of `caps` is reached;
         the new row, or None."""
         if not caps:
-            return (await conn.execute(self._sql.insert, values)).mappings().first()
+            return _first((yield self._sql.insert, values))
         params = dict(values)
         for n, cap in enumerate(caps):
             params[f"cap{n}_value"] = cap.value
             params[f"cap{n}_since"] = values["created_at"] - cap.window
             params[f"cap{n}_offset"] = max(cap.maximum, 1) - 1
         stmt = self._sql.capped_insert(tuple((cap.column, cap.surfaces) for cap in caps))
-        return (await conn.execute(stmt, params)).mappings().first()
+        return _first((yield stmt, params))
 
     async def run_together(self, writes: Sequence[Write]) -> list[Any]:
         """Run the writes of one group in one transaction (see `smsbot.store.group`)."""
+        if self._sqlite is not None:
+            # SQLite has one lock for the whole database: no subjects to lock, one hop.
+            return await self._sqlite.run(lambda conn: _run_all_sync(writes, conn))
         subjects = sorted({subject for write in writes for subject in write.subjects})
-        if len(writes) == 1 and not subjects and not self.is_sqlite:
+        if len(writes) == 1 and not subjects:
             # A lone write needs no BEGIN / COMMIT round trips: each of its statements is
             # atomic on its own, and none relies on a lock.
             async with self._autocommit.connect() as conn:
-                return [await writes[0].op(conn)]
-        finishes = [w for w in writes if w.kind == FINISH] if not self.is_sqlite else []
+                return [await run_async(writes[0].op(), conn)]
+        finishes = [w for w in writes if w.kind == FINISH]
         if len(finishes) < 2 or len({w.params["rid"] for w in finishes}) < len(finishes):  # type: ignore[index]
             finishes = []
-        async with self._write() as conn:
+        async with self.engine.begin() as conn:
             if subjects:
                 await self._lock_subjects(conn, subjects)
             results: dict[int, Any] = await self._admit_many(conn, writes)
             for n, write in enumerate(writes):
                 if n not in results and (not finishes or write.kind != FINISH):
-                    results[n] = await write.op(conn)
+                    results[n] = await run_async(write.op(), conn)
             if finishes:
                 finished = await self._finish_many(conn, [w.params for w in finishes])  # type: ignore[misc]
                 for n, write in enumerate(writes):
@@ -544,9 +564,7 @@ class Store:
             text(f"SELECT {locks}"), {f"s{i}": subject for i, subject in enumerate(subjects)}
         )
 
-    async def _cap_reached(
-        self, conn: AsyncConnection, cap: Cap, now: datetime
-    ) -> tuple[bool, datetime | None]:
+    def _cap_reached(self, cap: Cap, now: datetime) -> Steps[tuple[bool, datetime | None]]:
         """Whether `cap` is reached and, if so, when it frees up: when the `maximum`-th newest
         counted send of its subject leaves the window."""
         if cap.maximum <= 0:
@@ -557,7 +575,8 @@ class Store:
             "cap0_offset": cap.maximum - 1,
         }
         query = self._sql.counted_for((cap.column, cap.surfaces))
-        oldest_counted = (await conn.execute(query, params)).scalar_one_or_none()
+        row = _first((yield query, params))
+        oldest_counted = row["created_at"] if row is not None else None
         if oldest_counted is None:
             return False, None
         return True, oldest_counted + cap.window
@@ -570,14 +589,26 @@ class Store:
         found = (await conn.execute(self._sql.by_key, {"key": key})).mappings().first()
         return AuditRecord.from_row(found) if found else None
 
+    def _by_key_steps(self, key: str) -> Steps[AuditRecord | None]:
+        found = _first((yield self._sql.by_key, {"key": key}))
+        return AuditRecord.from_row(found) if found else None
+
+
+def _first(done: Done) -> Any:
+    return done.rows[0] if done.rows else None
+
+
+def _run_all_sync(writes: Sequence[Write], conn: Connection) -> list[Any]:
+    return [run_sync(write.op(), conn) for write in writes]
+
 
 def _subjects(caps: Sequence[Cap]) -> tuple[str, ...]:
     """The PostgreSQL advisory locks a capped admit holds: one per actor / recipient counted."""
     return tuple(sorted({f"smsbot:{cap.column}:{cap.value}" for cap in caps}))
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below emit BEGIN, instead of the driver's own
         # deferred BEGIN, so write transactions can take the write lock up front.
@@ -588,7 +619,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         read_only = conn.get_execution_options().get(_READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -97,9 +97,10 @@ async def test_forged_and_stale_signatures_are_refused(slack_bot: SlackBot) -> N
 async def test_slow_kpn_does_not_delay_the_ack(slack_bot: SlackBot) -> None:
     slack_bot.sandbox.add_fault(delay_ms=5000)
     status, body, _ = await slack_bot.command("0612345678 slow network")
-    # Acked while KPN is still holding the send: nothing delivered, nothing confirmed yet.
+    # Acked while KPN is still holding its answer (the sandbox may have taken the SMS in, but
+    # answers 5 s later): nothing confirmed yet.
     assert (status, body) == (200, "")
-    assert slack_bot.sandbox.messages() == [] and slack_bot.fake.messages == []
+    assert slack_bot.fake.messages == []
     [ack_seconds] = [
         sample.value
         for sample in slack_bot.metrics.ack_latency.collect()[0].samples

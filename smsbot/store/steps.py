@@ -1,0 +1,68 @@
+"""Writes as step generators: one piece of logic, driven on either engine's connection.
+
+A write that needs several statements with decisions in between (an admit: insert, else look
+the key up, else find the cap that was reached) is written once, as a generator that yields
+`(statement, params)` and is sent back the `Done` of each statement:
+
+```python
+def claim_steps() -> Steps[bool]:
+    done = yield claim_statement, None
+    return bool(done.rows)
+```
+
+`run_async` drives it on an `AsyncConnection` (PostgreSQL: every statement a round trip on the
+event loop). `run_sync` drives it on a blocking `Connection` in SQLite's writer thread
+(`smsbot.store.sqlite_writer`), where a whole group of writes then costs one hop between threads
+instead of several hops per statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, CursorResult, Executable, RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Done:
+    """What one statement gave back: its RETURNING rows (if any) and how many rows it hit."""
+
+    rows: Sequence[RowMapping]
+    rowcount: int
+
+
+Statement = tuple[Executable, Mapping[str, Any] | None]
+Steps = Generator[Statement, Done, T]
+
+
+def _done(result: CursorResult[Any]) -> Done:
+    rows = result.mappings().all() if result.returns_rows else ()
+    return Done(rows, result.rowcount)
+
+
+def run_sync(steps: Steps[T], conn: Connection) -> T:
+    try:
+        statement, params = next(steps)
+        while True:
+            statement, params = steps.send(_done(conn.execute(statement, params)))
+    except StopIteration as finished:
+        return finished.value  # type: ignore[no-any-return]
+
+
+async def run_async(steps: Steps[T], conn: AsyncConnection) -> T:
+    try:
+        statement, params = next(steps)
+        while True:
+            statement, params = steps.send(_done(await conn.execute(statement, params)))
+    except StopIteration as finished:
+        return finished.value  # type: ignore[no-any-return]
+
+
+def one(statement: Executable, params: Mapping[str, Any] | None = None) -> Steps[Done]:
+    """A write of a single statement."""
+    return (yield statement, params)
