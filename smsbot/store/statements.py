@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from smsbot.sms.request import Outcome, Surface
 from smsbot.store.records import COUNTED_OUTCOMES
-from smsbot.store.schema import UtcDateTime, sends
+from smsbot.store.schema import UtcDateTime, claims, sends
 
 # What tells two caps' SQL apart: the column counted and the surfaces counted (values vary).
 CapShape = tuple[str, frozenset[Surface] | None]
@@ -43,9 +43,24 @@ class Statements:
         self._capped_inserts: dict[tuple[CapShape, ...], Insert] = {}
         self._counted: dict[CapShape, Select[Any]] = {}
         self._capped_many: dict[tuple[CapShape, ...], Any] = {}
-        self.insert = self._on_conflict(self._insert(sends))
-        self.by_key = select(sends).where(sends.c.idempotency_key == bindparam("key"))
-        self.by_id = select(sends).where(sends.c.id == bindparam("rid"))
+        # Every statement built here, by id: SQLite's writer runs these on the driver itself
+        # (`smsbot.store.sqlite_raw`).
+        self.hot: dict[int, Any] = {}
+        self.insert = self._keep(self._on_conflict(self._insert(sends)))
+        self.by_key = self._keep(select(sends).where(sends.c.idempotency_key == bindparam("key")))
+        self.by_id = self._keep(select(sends).where(sends.c.id == bindparam("rid")))
+        # Insert the claim, or take it over once expired; RETURNING a row when it was won.
+        expires_at = bindparam("expires_at", type_=UtcDateTime)
+        self.claim = self._keep(
+            self._insert(claims)
+            .values(key=bindparam("key"), expires_at=expires_at)
+            .on_conflict_do_update(
+                index_elements=[claims.c.key],
+                set_={"expires_at": expires_at},
+                where=claims.c.expires_at <= bindparam("now", type_=UtcDateTime),
+            )
+            .returning(claims.c.key)
+        )
         finished: dict[str, Any] = {
             "outcome": bindparam("outcome"),
             "document_id": bindparam("document_id"),
@@ -57,7 +72,7 @@ class Statements:
         }
         if not store_text:
             finished["text"] = None
-        self.finish: Update = (
+        self.finish: Update = self._keep(
             update(sends)
             .where(
                 sends.c.id == bindparam("rid"),
@@ -159,7 +174,7 @@ class Statements:
 
     def counted_for(self, shape: CapShape) -> Select[Any]:
         if shape not in self._counted:
-            self._counted[shape] = self.counted(shape)
+            self._counted[shape] = self._keep(self.counted(shape))
         return self._counted[shape]
 
     def capped_insert(self, shapes: tuple[CapShape, ...]) -> Insert:
@@ -167,10 +182,16 @@ class Statements:
         if shapes not in self._capped_inserts:
             room = and_(*(~exists(self.counted(shape, n)) for n, shape in enumerate(shapes)))
             row = select(*(bindparam(c.name, type_=c.type).label(c.name) for c in sends.c))
-            self._capped_inserts[shapes] = self._on_conflict(
-                self._insert(sends).from_select([c.name for c in sends.c], row.where(room))
+            self._capped_inserts[shapes] = self._keep(
+                self._on_conflict(
+                    self._insert(sends).from_select([c.name for c in sends.c], row.where(room))
+                )
             )
         return self._capped_inserts[shapes]
+
+    def _keep(self, statement: Any) -> Any:
+        self.hot[id(statement)] = statement
+        return statement
 
     def _on_conflict(self, stmt: Any) -> Insert:
         return stmt.on_conflict_do_nothing(index_elements=[sends.c.idempotency_key]).returning(

@@ -11,14 +11,14 @@ def claim_steps() -> Steps[bool]:
 ```
 
 `run_async` drives it on an `AsyncConnection` (PostgreSQL: every statement a round trip on the
-event loop). `run_sync` drives it on a blocking `Connection` in SQLite's writer thread
-(`smsbot.store.sqlite_writer`), where a whole group of writes then costs one hop between threads
-instead of several hops per statement.
+event loop). `run_sync` drives it with a blocking `execute` in SQLite's writer thread
+(`smsbot.store.sqlite_writer`, `smsbot.store.sqlite_raw`), where a whole group of writes then
+costs one hop between threads instead of several hops per statement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -38,6 +38,7 @@ class Done:
 
 Statement = tuple[Executable, Mapping[str, Any] | None]
 Steps = Generator[Statement, Done, T]
+Execute = Callable[[Executable, Mapping[str, Any] | None], Done]
 
 
 def _done(result: CursorResult[Any]) -> Done:
@@ -45,11 +46,16 @@ def _done(result: CursorResult[Any]) -> Done:
     return Done(rows, result.rowcount)
 
 
-def run_sync(steps: Steps[T], conn: Connection) -> T:
+def execute_sync(conn: Connection) -> Execute:
+    """Run statements through SQLAlchemy on a blocking connection."""
+    return lambda statement, params: _done(conn.execute(statement, params))
+
+
+def run_sync(steps: Steps[T], execute: Execute) -> T:
     try:
         statement, params = next(steps)
         while True:
-            statement, params = steps.send(_done(conn.execute(statement, params)))
+            statement, params = steps.send(execute(statement, params))
     except StopIteration as finished:
         return finished.value  # type: ignore[no-any-return]
 

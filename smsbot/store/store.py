@@ -60,9 +60,10 @@ from smsbot.store import migrations
 from smsbot.store.group import GroupCommit, Write
 from smsbot.store.records import Admission, AuditRecord, Cap, NewRecord
 from smsbot.store.schema import claims, sends
+from smsbot.store.sqlite_raw import SqliteStatements
 from smsbot.store.sqlite_writer import SqliteWriter
 from smsbot.store.statements import CapShape, Statements
-from smsbot.store.steps import Done, Steps, one, run_async, run_sync
+from smsbot.store.steps import Done, Execute, Steps, one, run_async, run_sync
 from smsbot.store.urls import engine_target, require_sqlite_folder
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -101,6 +102,9 @@ class Store:
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._insert = sqlite.insert if self.is_sqlite else postgresql.insert
         self._sql = Statements(is_sqlite=self.is_sqlite, store_text=store_text)
+        self._sqlite_statements = (
+            SqliteStatements(self._sqlite.engine.dialect, self._sql.hot) if self._sqlite else None
+        )
         # SQLite lets one writer in at a time; on PostgreSQL a few groups overlap, so the
         # server works on one while this process prepares the next.
         self._writes = GroupCommit(self, parallel=1 if self.is_sqlite else 4)
@@ -180,10 +184,10 @@ class Store:
         capped = new.outcome in (Outcome.QUEUED, Outcome.SENDING) and bool(caps)
         base = self._values(new, now)
         subjects = _subjects(caps) if capped and not self.is_sqlite else ()
-        claim_stmt = self._claim_stmt(*claim, now) if claim is not None else None
+        claim_params = self._claim_params(*claim, now) if claim is not None else None
 
         def op() -> Steps[Admission | None]:
-            if claim_stmt is not None and not (yield claim_stmt, None).rows:
+            if claim_params is not None and not (yield self._sql.claim, claim_params).rows:
                 return None
             # A copy: should the group's transaction fail, the write runs again from scratch.
             return (yield from self._admit_steps(new, dict(base), caps if capped else (), now))
@@ -346,23 +350,17 @@ class Store:
 
     async def claim(self, key: str, ttl_seconds: float) -> bool:
         """True for the first claimer of `key` within `ttl_seconds`; atomic across replicas."""
-        stmt = self._claim_stmt(key, ttl_seconds, utcnow())
+        params = self._claim_params(key, ttl_seconds, utcnow())
 
         def op() -> Steps[bool]:
-            return bool((yield stmt, None).rows)
+            return bool((yield self._sql.claim, params).rows)
 
         claimed: bool = await self._writes.run(op)
         return claimed
 
-    def _claim_stmt(self, key: str, ttl_seconds: float, now: datetime) -> Any:
-        """Insert the claim, or take it over once expired; RETURNING a row when it was won."""
-        expires_at = now + timedelta(seconds=ttl_seconds)
-        stmt = self._insert(claims).values(key=key, expires_at=expires_at)
-        return stmt.on_conflict_do_update(
-            index_elements=[claims.c.key],
-            set_={"expires_at": expires_at},
-            where=claims.c.expires_at <= now,
-        ).returning(claims.c.key)
+    @staticmethod
+    def _claim_params(key: str, ttl_seconds: float, now: datetime) -> dict[str, Any]:
+        return {"key": key, "expires_at": now + timedelta(seconds=ttl_seconds), "now": now}
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -409,6 +407,12 @@ class Store:
 
     # -- internals -----------------------------------------------------------------------------
 
+    def _execute_sync(self, conn: Connection) -> Execute:
+        """In SQLite's writer thread: the send path's statements on the driver itself."""
+        raw = self._sqlite_statements
+        assert raw is not None
+        return lambda statement, params: raw.execute(conn, statement, params)
+
     async def _one(self, stmt: Any, params: dict[str, Any] | None = None) -> Sequence[Any]:
         """Run one writing statement on its own and return its RETURNING rows."""
         if self._sqlite is not None:
@@ -420,7 +424,7 @@ class Store:
     async def _transaction(self, op: Any) -> Any:
         """Run the steps `op()` makes in a transaction of their own."""
         if self._sqlite is not None:
-            return await self._sqlite.run(lambda conn: run_sync(op(), conn))
+            return await self._sqlite.run(lambda conn: run_sync(op(), self._execute_sync(conn)))
         async with self.engine.begin() as conn:
             return await run_async(op(), conn)
 
@@ -467,7 +471,9 @@ class Store:
         """Run the writes of one group in one transaction (see `smsbot.store.group`)."""
         if self._sqlite is not None:
             # SQLite has one lock for the whole database: no subjects to lock, one hop.
-            return await self._sqlite.run(lambda conn: _run_all_sync(writes, conn))
+            return await self._sqlite.run(
+                lambda conn: [run_sync(w.op(), self._execute_sync(conn)) for w in writes]
+            )
         subjects = sorted({subject for write in writes for subject in write.subjects})
         if len(writes) == 1 and not subjects:
             # A lone write needs no BEGIN / COMMIT round trips: each of its statements is
@@ -596,10 +602,6 @@ class Store:
 
 def _first(done: Done) -> Any:
     return done.rows[0] if done.rows else None
-
-
-def _run_all_sync(writes: Sequence[Write], conn: Connection) -> list[Any]:
-    return [run_sync(write.op(), conn) for write in writes]
 
 
 def _subjects(caps: Sequence[Cap]) -> tuple[str, ...]:

@@ -1,0 +1,99 @@
+"""The send path's statements on the sqlite3 driver itself, compiled once by SQLAlchemy.
+
+For a one-row statement SQLAlchemy's per-execution work (cache lookup, bind and result
+processing, the result object) costs several times what SQLite needs to run it, and in the
+writer thread it holds the GIL the event loop wants. The statements `Statements` builds once
+(admit, finish, claim, ...) are therefore compiled to SQLite's SQL on first use and run on the
+sqlite3 connection directly. Values are converted exactly as SQLAlchemy stores them (aware
+datetimes as naive UTC text with microseconds, JSON as text; `tests/store` reads them back
+through SQLAlchemy), so rows written either way are the same. Any other statement runs through
+SQLAlchemy as before.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Dialect, Executable
+
+from smsbot.store.steps import Done
+
+# Columns SQLAlchemy reads back as datetimes (`UtcDateTime`) and as JSON.
+DATETIME_COLUMNS = frozenset({"created_at", "updated_at", "retry_at", "not_before", "expires_at"})
+JSON_COLUMNS = frozenset({"reply"})
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    statement: Executable  # held, so its id() cannot be reused by another object
+    sql: str
+    names: tuple[str, ...]  # the bind parameters, in the order of the `?` placeholders
+    defaults: Mapping[str, Any]
+
+
+class SqliteStatements:
+    def __init__(self, dialect: Dialect, hot: Mapping[int, Executable]) -> None:
+        self._dialect = dialect
+        self._hot = hot  # id -> statement: the ones built once and reused
+        self._compiled: dict[int, _Compiled] = {}
+
+    def execute(self, conn: Connection, statement: Executable, params: Any) -> Done:
+        compiled = self._compiled.get(id(statement))
+        if compiled is None or compiled.statement is not statement:
+            if self._hot.get(id(statement)) is not statement:
+                return _through_sqlalchemy(conn, statement, params)
+            compiled = self._compile(statement)
+        values = params or {}
+        row_values = tuple(
+            _bind(values[name] if name in values else compiled.defaults[name])
+            for name in compiled.names
+        )
+        cursor = conn.connection.driver_connection.execute(compiled.sql, row_values)  # type: ignore[union-attr]
+        try:
+            if cursor.description is None:
+                return Done((), cursor.rowcount)
+            columns = [d[0] for d in cursor.description]
+            rows = [_row(columns, raw) for raw in cursor.fetchall()]
+            return Done(rows, cursor.rowcount)  # type: ignore[arg-type]
+        finally:
+            cursor.close()
+
+    def _compile(self, statement: Executable) -> _Compiled:
+        compiled = statement.compile(dialect=self._dialect)  # type: ignore[attr-defined]
+        if compiled.positiontup is None:
+            raise TypeError("expected a positional (qmark) SQLite dialect")
+        entry = _Compiled(statement, compiled.string, tuple(compiled.positiontup), compiled.params)
+        self._compiled[id(statement)] = entry
+        return entry
+
+
+def _through_sqlalchemy(conn: Connection, statement: Executable, params: Any) -> Done:
+    result = conn.execute(statement, params)
+    rows = result.mappings().all() if result.returns_rows else ()
+    return Done(rows, result.rowcount)
+
+
+def _bind(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("smsbot stores aware datetimes only (use datetime.now(UTC))")
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return value
+
+
+def _row(columns: list[str], raw: tuple[Any, ...]) -> dict[str, Any]:
+    row = dict(zip(columns, raw, strict=True))
+    for name in DATETIME_COLUMNS.intersection(row):
+        value = row[name]
+        if value is not None:
+            row[name] = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    for name in JSON_COLUMNS.intersection(row):
+        if row[name] is not None:
+            row[name] = json.loads(row[name])
+    return row
