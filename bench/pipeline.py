@@ -18,13 +18,20 @@ every millisecond of bookkeeping shows. It prints the median SMS/s of each and t
 the per-round ratios pipeline/client (target on PostgreSQL: >= 0.7). The sandbox runs in a
 child process, as KPN would be elsewhere. Machines are noisy: it reports PASS or BELOW TARGET
 and exits 0.
+
+It also prints where the CPU went, in microseconds per SMS (medians): this process (client or
+pipeline, all threads), the sandbox, and PostgreSQL's server processes when they run on this
+machine (read from /proc, Linux only). When client and sandbox together already keep every core
+busy, the ratio can be no better than their CPU over the total.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -48,6 +55,56 @@ from smsbot.sms.request import Outcome, SendRequest, Surface
 
 TARGET_RATIO = 0.7
 LIMITS = {"per_actor_per_hour": 10**9, "per_recipient_per_hour": 10**9}
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_seconds(pid: int | str, *, children: bool = False) -> float:
+    """CPU seconds of a process from /proc (with `children`, also of its reaped children)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / CLOCK_TICKS
+
+
+def _postgres_seconds() -> float:
+    """CPU of the local PostgreSQL server: live processes plus backends that have exited (their
+    time is added to the postmaster's children)."""
+    total = 0.0
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/comm") as comm:
+                if not comm.read().startswith("postgres"):
+                    continue
+            with open(f"/proc/{pid}/stat") as stat:
+                parent = stat.read().rsplit(")", 1)[1].split()[1]
+            with open(f"/proc/{parent}/comm") as comm:
+                is_postmaster = not comm.read().startswith("postgres")
+        except OSError:
+            continue
+        total += _proc_seconds(pid, children=is_postmaster)
+    return total
+
+
+def cpu_now() -> dict[str, float]:
+    """Seconds of CPU used so far by this process, the sandbox child and PostgreSQL."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = multiprocessing.active_children()
+    return {
+        "this process": usage.ru_utime + usage.ru_stime,
+        "sandbox": sum(_proc_seconds(child.pid) for child in children if child.pid),
+        "postgres": _postgres_seconds(),
+    }
 
 
 def number(i: int) -> str:
@@ -130,6 +187,7 @@ async def main(n: int, concurrency: int, rounds: int, kpn_latency_ms: int) -> No
         runs["postgres"] = on_postgres
 
     rates: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, dict[str, list[float]]] = {name: {} for name in runs}
     async with sandbox_url(False) as url, aiohttp.ClientSession() as control:
         await timed_client(url, min(n, 200), concurrency)  # warm up both processes
         names = list(runs)
@@ -141,7 +199,12 @@ async def main(n: int, concurrency: int, rounds: int, kpn_latency_ms: int) -> No
                     fault = {"delay_ms": kpn_latency_ms, "count": n}
                     async with control.post(url + "/sandbox/faults", json=fault) as answer:
                         answer.raise_for_status()
+                before = cpu_now()
                 elapsed = await runs[name](url)
+                after = cpu_now()
+                for part, seconds in after.items():
+                    used = (seconds - before[part]) / n * 1e6
+                    cpu[name].setdefault(part, []).append(used)
                 stats = await sandbox_call(control, url, "/sandbox/stats")
                 if stats["messages"] != n:
                     raise SystemExit(f"{name}: the sandbox received {stats['messages']} of {n}")
@@ -156,6 +219,14 @@ async def main(n: int, concurrency: int, rounds: int, kpn_latency_ms: int) -> No
             f"  {name:<8} median {statistics.median(values):7.0f} SMS/s   "
             f"(min {min(values):.0f}, max {max(values):.0f})"
         )
+    print("  CPU per SMS (medians, microseconds):")
+    for name, parts in cpu.items():
+        shown = "   ".join(
+            f"{part} {statistics.median(values):5.0f}"
+            for part, values in parts.items()
+            if part != "postgres" or name == "postgres"
+        )
+        print(f"    {name:<8} {shown}")
     for name in [n for n in rates if n != "client"]:
         ratio = statistics.median(p / c for p, c in zip(rates[name], rates["client"], strict=True))
         target = f" (target >= {TARGET_RATIO}: " + (
