@@ -29,18 +29,21 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def on_sms(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
-        parsed = command_text.parse(command.get("text") or "")
-        if isinstance(parsed, command_text.Help):
+        raw = command.get("text") or ""
+        # Only what the ack must say is decided before it; finding where a typed number ends
+        # (the number rules) waits until Slack has its answer.
+        reply = command_text.reply_in_ack(raw)
+        if isinstance(reply, command_text.Help):
             await ack(
                 response_type="ephemeral", text=blocks.help_text(command.get("command") or COMMAND)
             )
             return
-        if isinstance(parsed, command_text.Unclear):
-            await ack(response_type="ephemeral", text=parsed.message)
+        if isinstance(reply, command_text.Unclear):
+            await ack(response_type="ephemeral", text=reply.message)
             return
         await ack()
         user_id = command["user_id"]
-        match parsed:
+        match command_text.parse(raw):
             case command_text.History():
                 await respond(**await history_message(deps, user_id))
             case command_text.OpenForm(number=number, user=user):

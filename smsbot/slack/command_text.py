@@ -65,12 +65,36 @@ class Unclear:
 CommandText = Help | History | OpenForm | SendToNumber | SendToPerson | Unclear
 
 
+HELP_WORDS = frozenset({"help", "?", "-h", "--help"})
+
+
+def reply_in_ack(raw: str) -> Help | Unclear | None:
+    """What the ack itself must say (usage, or that the text does not start with a number or a
+    person), or None: the command is acked empty and `parse` decides the rest after the ack.
+
+    It agrees with `parse`, which returns these same answers, but it skips what only matters
+    after the ack: where a number typed with spaces ends, which takes the number rules
+    (phonenumbers) once per candidate. So the ack of `/sms 06... text` waits for none of them.
+    """
+    text = raw.strip()
+    if text.lower() in HELP_WORDS:
+        return Help()
+    if not text or text.lower() == "history" or _MENTION.match(text):
+        return None
+    first = _WORD.match(text)
+    assert first is not None  # text is stripped and not empty
+    if not _NUMBER_WORD.fullmatch(decode(first.group())):
+        return _not_a_number(first.group())
+    return None
+
+
 def parse(raw: str) -> CommandText:
     text = raw.strip()
+    at_once = reply_in_ack(text)
+    if at_once is not None:
+        return at_once
     if not text:
         return OpenForm()
-    if text.lower() in ("help", "?", "-h", "--help"):
-        return Help()
     if text.lower() == "history":
         return History()
     mention = _MENTION.match(text)
@@ -82,6 +106,10 @@ def parse(raw: str) -> CommandText:
     return _parse_number_first(text)
 
 
+def _not_a_number(word: str) -> Unclear:
+    return Unclear(f"{decode(word)!r} is not a phone number. {USAGE}")
+
+
 def _parse_number_first(text: str) -> CommandText:
     # Some clients turn typed numbers into `<tel:...|...>` links; look at what was typed.
     words = list(_WORD.finditer(text))
@@ -91,8 +119,8 @@ def _parse_number_first(text: str) -> CommandText:
         if not _NUMBER_WORD.fullmatch(typed):
             break
         number_words.append(word)
-    if not number_words:
-        return Unclear(f"{decode(words[0].group())!r} is not a phone number. {USAGE}")
+    if not number_words:  # parse never gets here: reply_in_ack has answered already
+        return _not_a_number(words[0].group())
     for count in range(1, len(number_words) + 1):
         candidate = decode(text[: number_words[count - 1].end()])
         try:
