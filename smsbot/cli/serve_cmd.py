@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 from pydantic import SecretStr
 
@@ -155,14 +156,19 @@ async def running_bot(
     from smsbot.bootstrap import open_service
 
     metrics = Metrics()
-    async with open_service(
-        settings, metrics=metrics, stop_grace_seconds=SHUTDOWN_GRACE_SECONDS
-    ) as service:
+    # Slack's connection pool outlives the service: the outbox may confirm sends while it stops.
+    async with (
+        _slack_session(mode) as slack_session,
+        open_service(
+            settings, metrics=metrics, stop_grace_seconds=SHUTDOWN_GRACE_SECONDS
+        ) as service,
+    ):
         slack_app = socket = None
         if mode is not None:
-            from smsbot.slack.app import build_slack_app
+            from smsbot.slack.app import build_slack_app, warm_up_authorization
 
-            slack_app = build_slack_app(settings, service, metrics=metrics)
+            slack_app = build_slack_app(settings, service, metrics=metrics, session=slack_session)
+            await warm_up_authorization(slack_app)
         if mode is SlackMode.SOCKET:
             from smsbot.slack.socket_mode import SocketModeConnection
 
@@ -213,6 +219,16 @@ async def running_bot(
             _finish_work_under_way(long_lived), service.stop_outbox(SHUTDOWN_GRACE_SECONDS)
         )
     # Leaving open_service closed the store, the KPN client and the outbox worker.
+
+
+@contextlib.asynccontextmanager
+async def _slack_session(mode: SlackMode | None) -> AsyncIterator[aiohttp.ClientSession | None]:
+    """One `aiohttp.ClientSession` for every call to Slack's Web API and response URLs."""
+    if mode is None:
+        yield None
+        return
+    async with aiohttp.ClientSession() as session:
+        yield session
 
 
 async def _finish_work_under_way(long_lived: set[asyncio.Task[Any]]) -> None:

@@ -8,15 +8,28 @@ its own and answer Slack as soon as the listener calls `ack()`; every listener a
 touches the store, KPN or a slow Slack method. The modal submission is the one exception by
 design: it checks the form (pure code and a cached allowlist) before its ack, because that is
 the only moment Slack lets errors appear inline in the form.
+
+One connection pool for Slack: the Web API client is given the bot's `aiohttp.ClientSession`
+(`session=`), and Bolt's per-request clients, the directory and the notifier (also for
+`response_url` posts) share it. Without it slack-sdk opens a session, a TCP (and TLS)
+connection, for every call and closes it again, which cost more CPU than the rest of a
+confirmation. `warm_up_authorization` asks `auth.test` once before Slack's first request.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterable
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.authorization.async_single_team_authorization import (
+    AsyncSingleTeamAuthorization,
+)
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from smsbot.errors import ConfigurationError
@@ -31,6 +44,8 @@ from smsbot.sms.request import Surface
 if TYPE_CHECKING:
     from smsbot.service import SmsService
 
+log = logging.getLogger(__name__)
+
 LISTENERS: tuple[ModuleType, ...] = (command, modal, shortcuts, workflow_step)
 SLACK_SURFACES = (Surface.SLACK_COMMAND, Surface.SLACK_MODAL, Surface.SLACK_SHORTCUT)
 
@@ -41,8 +56,11 @@ def build_slack_app(
     *,
     metrics: Metrics | None = None,
     client: AsyncWebClient | None = None,
+    session: aiohttp.ClientSession | None = None,
     listeners: Iterable[ModuleType] = LISTENERS,
 ) -> AsyncApp:
+    """The Bolt app with every listener; `session` is the connection pool for Slack calls
+    (the caller closes it after the service, whose outbox may still confirm sends)."""
     slack = settings.slack
     if client is None:
         if slack.bot_token is None or not slack.bot_token.get_secret_value():
@@ -50,7 +68,9 @@ def build_slack_app(
                 "SMSBOT_SLACK__BOT_TOKEN (or SLACK_BOT_TOKEN) is not set: copy the xoxb- token "
                 "from your Slack app's OAuth & Permissions page."
             )
-        client = AsyncWebClient(token=slack.bot_token.get_secret_value(), base_url=slack.api_url)
+        client = AsyncWebClient(
+            token=slack.bot_token.get_secret_value(), base_url=slack.api_url, session=session
+        )
     app = AsyncApp(
         name="smsbot",
         # Bolt takes the token from the client (and authorizes with auth.test on first use).
@@ -69,3 +89,33 @@ def build_slack_app(
     for listener in listeners:
         listener.register(app, deps)
     return app
+
+
+# Long enough for Slack's auth.test (well under a second); an unreachable Slack must not hold
+# up the start: Bolt then asks on the first request, as it would have anyway.
+WARM_UP_SECONDS = 5.0
+
+
+async def warm_up_authorization(app: AsyncApp) -> bool:
+    """Asks Slack's `auth.test` once, now, for Bolt's single-workspace authorization.
+
+    Bolt asks it on the first request and keeps the answer, but every request that arrives
+    before the first answer asks again: a burst of 50 commands right after a start made 50
+    `auth.test` calls, each on the way to an ack. Answered here, before the bot serves, the
+    first request finds it. Returns whether the answer is in place; on any failure (Slack
+    unreachable, a refused token) Bolt asks per request as before and answers its own error.
+    """
+    authorization = next(
+        (m for m in app._async_middleware_list if isinstance(m, AsyncSingleTeamAuthorization)),
+        None,
+    )
+    if authorization is None:  # not a single-workspace app (or Bolt changed): nothing to do
+        return False
+    if authorization.auth_test_result is None:
+        try:
+            async with asyncio.timeout(WARM_UP_SECONDS):
+                authorization.auth_test_result = await app.client.auth_test()
+        except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.warning("Slack auth.test did not answer at start (%s); asking on first use", exc)
+            return False
+    return True

@@ -140,7 +140,8 @@ class SlackNotifier:
         if not url:
             return False
         try:
-            answer = await AsyncWebhookClient(url).send_dict(
+            # The Web API client's session: one connection pool for every call to Slack.
+            answer = await AsyncWebhookClient(url, session=self.client.session).send_dict(
                 {
                     "response_type": response_type,
                     "replace_original": False,

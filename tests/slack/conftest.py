@@ -35,7 +35,7 @@ from smsbot.metrics import Metrics
 from smsbot.sandbox.testing import SandboxHandle
 from smsbot.service import SmsService
 from smsbot.settings import Settings
-from smsbot.slack.app import build_slack_app
+from smsbot.slack.app import build_slack_app, warm_up_authorization
 from smsbot.store import AuditRecord
 from smsbot.web import create_app
 from tests.fakes import slack_requests as sr
@@ -116,12 +116,19 @@ def set_up_workspace(fake: FakeSlackApi) -> None:
 
 @contextlib.asynccontextmanager
 async def serving_bot(
-    settings: Settings,
+    settings: Settings, *, slack_session: aiohttp.ClientSession | None = None
 ) -> AsyncIterator[tuple[SmsService, Metrics, sr.SlackSender]]:
-    """The whole bot as `smsbot serve` composes it, on a free loopback port."""
+    """The whole bot as `smsbot serve` composes it, on a free loopback port: one session for
+    the calls to Slack (`slack_session`, or one of its own), `auth.test` asked before serving."""
     metrics = Metrics()
-    async with open_service(settings, metrics=metrics) as service:
-        bolt = build_slack_app(settings, service, metrics=metrics)
+    async with (
+        (
+            contextlib.nullcontext(slack_session) if slack_session else aiohttp.ClientSession()
+        ) as to_slack,
+        open_service(settings, metrics=metrics) as service,
+    ):
+        bolt = build_slack_app(settings, service, metrics=metrics, session=to_slack)
+        await warm_up_authorization(bolt)
         app = create_app(settings, service, metrics=metrics, slack_app=bolt)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

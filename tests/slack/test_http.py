@@ -80,6 +80,7 @@ async def test_slack_retry_sends_nothing_twice(slack_bot: SlackBot) -> None:
 
 
 async def test_forged_and_stale_signatures_are_refused(slack_bot: SlackBot) -> None:
+    [start] = slack_bot.fake.calls  # auth.test, asked once before serving
     form, _ = slack_bot.command_form("0612345678 forged")
     assert (await slack_bot.slack.command(form, secret="not-the-secret"))[0] == 401
     stale = int(time.time()) - 6 * 60  # Slack's window is five minutes
@@ -91,7 +92,8 @@ async def test_forged_and_stale_signatures_are_refused(slack_bot: SlackBot) -> N
         headers=sr.signature_headers(urlencode(form)),
     )
     assert status == 401
-    assert slack_bot.fake.calls == [] and slack_bot.sandbox.send_requests == 0
+    assert start.method == "auth.test"
+    assert slack_bot.fake.calls == [start] and slack_bot.sandbox.send_requests == 0
 
 
 async def test_slow_kpn_does_not_delay_the_ack(slack_bot: SlackBot) -> None:
