@@ -18,13 +18,18 @@ from smsbot.sms.request import Surface
 from smsbot.store import Cap
 
 ALERT_SURFACES = frozenset({Surface.ALERTMANAGER, Surface.GRAFANA})
+PEOPLE_SURFACES = frozenset(Surface) - ALERT_SURFACES  # people, workflows and the CLI
 STORM_RULE = "storm"  # the rule of alert SMS the storm cap refused
 HOUR = timedelta(hours=1)
 
 
 def caps_for(settings: Settings, surface: Surface, actor: str, recipient: str) -> list[Cap]:
-    """The caps a request from `actor` on `surface` to `recipient` (E.164) must stay under."""
-    shown = mask_number(recipient) if settings.audit.mask_numbers else recipient
+    """The caps a request from `actor` on `surface` to `recipient` (E.164) must stay under.
+    Built for every request; the messages are only formatted when a cap is reached."""
+
+    def shown() -> str:
+        return mask_number(recipient) if settings.audit.mask_numbers else recipient
+
     if surface in ALERT_SURFACES:
         storm_max = settings.alerts.storm_max
         window = timedelta(seconds=settings.alerts.storm_window_seconds)
@@ -32,7 +37,7 @@ def caps_for(settings: Settings, surface: Surface, actor: str, recipient: str) -
 
         def storm(retry_at: datetime | None) -> str:
             return (
-                f"Storm control: {shown} already got {storm_max} alert SMS in the last "
+                f"Storm control: {shown()} already got {storm_max} alert SMS in the last "
                 f"{minutes} minutes. The next alert SMS is possible at {at(retry_at)}."
             )
 
@@ -40,7 +45,6 @@ def caps_for(settings: Settings, surface: Surface, actor: str, recipient: str) -
 
     per_actor = settings.limits.per_actor_per_hour
     per_recipient = settings.limits.per_recipient_per_hour
-    people = frozenset(Surface) - ALERT_SURFACES
 
     def actor_limit(retry_at: datetime | None) -> str:
         return (
@@ -50,12 +54,20 @@ def caps_for(settings: Settings, surface: Surface, actor: str, recipient: str) -
 
     def recipient_limit(retry_at: datetime | None) -> str:
         return (
-            f"{shown} has already been sent {per_recipient} SMS in the last hour, the most "
+            f"{shown()} has already been sent {per_recipient} SMS in the last hour, the most "
             "allowed per number (SMSBOT_LIMITS__PER_RECIPIENT_PER_HOUR). The next send to it "
             f"is possible at {at(retry_at)}."
         )
 
     return [
-        Cap("rate_limit", "actor", actor, per_actor, HOUR, actor_limit, people),
-        Cap("rate_limit", "recipient", recipient, per_recipient, HOUR, recipient_limit, people),
+        Cap("rate_limit", "actor", actor, per_actor, HOUR, actor_limit, PEOPLE_SURFACES),
+        Cap(
+            "rate_limit",
+            "recipient",
+            recipient,
+            per_recipient,
+            HOUR,
+            recipient_limit,
+            PEOPLE_SURFACES,
+        ),
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,7 +52,7 @@ class SendRequest:
     text: str
     sender: str | None = None
     channel: str | None = None
-    idempotency_key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    idempotency_key: str = field(default_factory=lambda: secrets.token_hex(16))
     reply: Mapping[str, Any] = field(default_factory=dict)
 
 

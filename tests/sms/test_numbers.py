@@ -10,7 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smsbot.errors import InputError, InvalidNumber
-from smsbot.sms.numbers import is_dutch_mobile, mask_number, mask_typed, normalize_number
+from smsbot.sms.numbers import (
+    is_dutch_mobile,
+    mask_number,
+    mask_typed,
+    normalize_number,
+    parse_number,
+)
 
 E164_KPN = re.compile(r"\+31(6\d{8}|97\d{9})")
 
@@ -222,3 +228,26 @@ def test_mask_typed_keeps_other_numbers() -> None:
     masked = mask_typed(str(raised.value), "0201234567")
     assert masked.startswith("******4567 is a landline number")
     assert "(e.g. 0612345678)" in masked
+
+
+@given(
+    st.sampled_from(["+31", "0", "+310", "0031", "+32", "", "00"]),
+    st.one_of(
+        st.text(alphabet="0123456789", min_size=7, max_size=13),
+        # What the shortcut takes: 6 or 97 and the rest, 060 / 067 / 069 included.
+        st.from_regex(r"6[0-9]{8}|97[0-9]{9}", fullmatch=True),
+        # Other digits than ASCII ones (full-width, Arabic-Indic) are phonenumbers' to read.
+        st.from_regex(r"6[0-9\uff10-\uff19\u0660-\u0669]{8}", fullmatch=True),
+    ),
+)
+def test_the_shortcut_for_plain_forms_answers_as_phonenumbers_does(lead: str, digits: str) -> None:
+    typed = lead + digits
+    try:
+        expected: str | type[InvalidNumber] = parse_number(typed)
+    except InvalidNumber:
+        expected = InvalidNumber
+    try:
+        got: str | type[InvalidNumber] = normalize_number(typed)
+    except InvalidNumber:
+        got = InvalidNumber
+    assert got == expected
