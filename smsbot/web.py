@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
 from smsbot.metrics import Metrics
 from smsbot.settings import Settings
-from smsbot.slack.http import SLACK_EVENTS_PATH, add_slack_routes
+from smsbot.slack.http import add_slack_routes
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -71,7 +70,7 @@ def create_app(
     `routes` are further registrars; the alert intake is added through them.
     """
     serve_slack_http = slack_app is not None and socket is None
-    app = web.Application(middlewares=[_ack_timer(metrics)] if serve_slack_http else [])
+    app = web.Application()
     app[SETTINGS] = settings
     app[SERVICE] = service
     app[METRICS] = metrics
@@ -82,30 +81,11 @@ def create_app(
     app.router.add_get("/metrics", _metrics)
 
     if serve_slack_http:
-        add_slack_routes(app, slack_app)
+        add_slack_routes(app, slack_app, on_ack=metrics.ack_latency.observe)
 
     for register in routes:
         register(app)
     return app
-
-
-def _ack_timer(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
-    """Times each Slack request from arrival to the response (the ack) into `ack_latency`."""
-
-    @web.middleware
-    async def ack_timer(
-        request: web.Request,
-        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-    ) -> web.StreamResponse:
-        if request.path != SLACK_EVENTS_PATH:
-            return await handler(request)
-        started = time.perf_counter()
-        try:
-            return await handler(request)
-        finally:
-            metrics.ack_latency.observe(time.perf_counter() - started)
-
-    return ack_timer
 
 
 async def _healthz(request: web.Request) -> web.Response:
