@@ -4,6 +4,7 @@
 async with open_service(settings) as service:          # smsbot.bootstrap
     result = await service.submit(request)              # the whole pipeline, final outcome
     result = await service.enqueue(request)             # recorded as queued; the outbox sends
+    result = await service.enqueue(request, claim=(key, ttl))  # ... once per claim (or None)
     result = await service.record_refusal(request, refusal)  # a surface's own refusal, audited
 ```
 
@@ -24,7 +25,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from smsbot.errors import (
     InputError,
@@ -152,6 +153,7 @@ class SmsService:
         # before KPN answers, the row becomes `unknown` and is never sent later behind the back
         # of a person who saw their request fail (and may have sent it again).
         admission = await self._record(request, hold_for_quota=False, outcome=Outcome.SENDING)
+        assert admission is not None  # no claim asked for
         if admission.duplicate:
             return admission.record.to_result(duplicate=True)
         record = admission.record
@@ -162,11 +164,30 @@ class SmsService:
         assert final is not None
         return final.to_result()
 
-    async def enqueue(self, request: SendRequest) -> SendResult:
+    @overload
+    async def enqueue(self, request: SendRequest) -> SendResult: ...
+
+    @overload
+    async def enqueue(
+        self, request: SendRequest, *, claim: tuple[str, float] | None
+    ) -> SendResult | None: ...
+
+    async def enqueue(
+        self, request: SendRequest, *, claim: tuple[str, float] | None = None
+    ) -> SendResult | None:
         """Validate, authorize and record the request as `queued`, and return at once; the
         outbox worker sends it and then calls the notifier. While KPN's quota is used up the
-        request waits in the outbox until the quota resets."""
-        admission = await self._record(request, hold_for_quota=True, outcome=Outcome.QUEUED)
+        request waits in the outbox until the quota resets.
+
+        With `claim=(key, ttl_seconds)` the claim (as `claim_once`) is taken in the same
+        transaction as the record: None, with nothing recorded, when another caller holds it.
+        The alert intake sends each notification once this way, in one write instead of two,
+        and a claim never exists without the record of its SMS."""
+        admission = await self._record(
+            request, hold_for_quota=True, outcome=Outcome.QUEUED, claim=claim
+        )
+        if admission is None:
+            return None
         if admission.duplicate:
             return admission.record.to_result(duplicate=True)
         record = admission.record
@@ -232,13 +253,15 @@ class SmsService:
         *,
         hold_for_quota: bool,
         outcome: Outcome,
-    ) -> Admission:
+        claim: tuple[str, float] | None = None,
+    ) -> Admission | None:
         """Steps 1-3: validate, authorize, record (as `outcome`: `queued` for the outbox,
         `sending` for the caller to send). Invalid and refused requests are recorded with their
-        reason too; the store returns the earlier record for a known key."""
+        reason too; the store returns the earlier record for a known key. With `claim`, every
+        one of these records is taken with the claim, and None means another holds it."""
         valid = self._validate(request)
         if isinstance(valid, NewRecord):
-            return await self.store.admit(valid)
+            return await self.store.admit(valid, claim=claim)
         refusal = await check_access(
             request,
             self.allowlist,
@@ -248,10 +271,10 @@ class SmsService:
         if refusal is None and not hold_for_quota:
             refusal = self.quota.check()
         if refusal is not None:
-            return await self.store.admit(self._refused(valid, refusal))
+            return await self.store.admit(self._refused(valid, refusal), claim=claim)
         recipient = str(valid["recipient"])
         caps = caps_for(self.settings, request.surface, request.actor, recipient)
-        return await self.store.admit(NewRecord(**valid, outcome=outcome), caps)
+        return await self.store.admit(NewRecord(**valid, outcome=outcome), caps, claim=claim)
 
     async def _admit_refused(self, request: SendRequest, refusal: Refusal) -> Admission:
         valid = self._validate(request)

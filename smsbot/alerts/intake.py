@@ -7,12 +7,14 @@ make Alertmanager drop the alert.
 
 De-duplication: Alertmanager HA pairs (and retries) deliver the same notification more than
 once. The same group key, alert fingerprints and status for the same route and recipient within
-`alerts.repeat_window_seconds` is claimed once in the store (atomic across replicas); later
-copies send nothing and are audited as `refused` with rule `duplicate`, unless the SMS the
-first one recorded `failed` (KPN refused it, or stayed unreachable): then a copy tries again.
-The SMS's idempotency key is the dedup key plus the repeat-window slot of its claim, so a copy
-that finds the claim taken but no row behind it (the claimer failed between claim and record,
-and answered 5xx) can record the SMS itself without risking a second one.
+`alerts.repeat_window_seconds` is claimed once in the store (atomic across replicas), in the
+same transaction that records its SMS (`enqueue(request, claim=...)`: one write per SMS, and a
+claim never stands without its record). Later copies send nothing and are audited as `refused`
+with rule `duplicate`, unless the SMS the first one recorded `failed` (KPN refused it, or stayed
+unreachable): then a copy tries again. The SMS's idempotency key is the dedup key plus the
+repeat-window slot of its claim, so a copy that finds the claim taken but no row behind it (an
+smsbot from before claim and record were one transaction failed between the two, and answered
+5xx) can record the SMS itself without risking a second one.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 from smsbot.alerts.payloads import Alert, AlertGroup
 from smsbot.alerts.recipients import RecipientResolver
@@ -54,9 +56,13 @@ REPEAT_REASON = (
 class AlertService(Protocol):
     """What the intake needs of `SmsService`."""
 
+    @overload
     async def enqueue(self, request: SendRequest) -> SendResult: ...
 
-    async def claim_once(self, key: str, ttl_seconds: float) -> bool: ...
+    @overload
+    async def enqueue(
+        self, request: SendRequest, *, claim: tuple[str, float] | None
+    ) -> SendResult | None: ...
 
     async def find(self, idempotency_key: str) -> AuditRecord | None: ...
 
@@ -64,7 +70,14 @@ class AlertService(Protocol):
 
 
 class StormListener(Protocol):
-    def refused(self, number: str, route: Route, source: Surface, at: datetime) -> None: ...
+    def refused(
+        self,
+        number: str,
+        route: Route,
+        source: Surface,
+        at: datetime,
+        retry_at: datetime | None = None,
+    ) -> None: ...
 
 
 @dataclass
@@ -188,54 +201,57 @@ class AlertIntake:
             "group_key": group.group_key,
         }
         window = self.settings.repeat_window_seconds
-        claimed = await self.service.claim_once(f"alert:{key}", window)
-        earlier = None if claimed else await self._recorded_earlier(key, now)
-        if earlier is not None and earlier.outcome is not Outcome.FAILED:
-            report.duplicates += 1
-            await self._record_repeat(source, route, number, text, key, reply)
-            log.info(
-                "alert %s for %s via route %r is a repeat within %d s: not sent again",
-                group.group_key or "(no group key)",
-                mask_number(number),
-                route.name,
-                window,
-            )
-            return
-        idempotency_key = self._idempotency_key(key, now)
-        if earlier is not None:
-            # The earlier delivery's SMS failed: this copy is a new attempt, not a repeat. Its
-            # key follows from the failed record, so concurrent copies still send one SMS.
-            idempotency_key = _after_failed(earlier)
-            log.warning(
-                "alert %s for %s: the SMS of an earlier delivery failed (%s); trying again",
-                group.group_key or "(no group key)",
-                mask_number(number),
-                earlier.error,
-            )
-        elif not claimed:
-            # Claimed, but never recorded: that delivery failed after its claim (and answered
-            # 5xx). This retry records it; the shared idempotency key keeps it to one SMS.
-            log.warning(
-                "alert %s for %s: an earlier delivery claimed it but did not record it; "
-                "recording it now",
-                group.group_key or "(no group key)",
-                mask_number(number),
-            )
         request = SendRequest(
             actor=f"alert:{route.name}",
             surface=source,
             to=number,
             text=text,
             channel=route.mirror_channel,
-            idempotency_key=idempotency_key,
+            idempotency_key=self._idempotency_key(key, now),
             reply=reply,
         )
-        result = await self.service.enqueue(request)
+        # The dedup claim and the SMS's record in one transaction: None when another delivery
+        # holds the claim already (and then nothing was recorded).
+        result = await self.service.enqueue(request, claim=(f"alert:{key}", window))
+        if result is None:
+            earlier = await self._recorded_earlier(key, now)
+            if earlier is not None and earlier.outcome is not Outcome.FAILED:
+                report.duplicates += 1
+                await self._record_repeat(source, route, number, text, key, reply)
+                log.info(
+                    "alert %s for %s via route %r is a repeat within %d s: not sent again",
+                    group.group_key or "(no group key)",
+                    mask_number(number),
+                    route.name,
+                    window,
+                )
+                return
+            if earlier is not None:
+                # The earlier delivery's SMS failed: this copy is a new attempt, not a repeat.
+                # Its key follows from the failed record, so concurrent copies send one SMS.
+                request = replace(request, idempotency_key=_after_failed(earlier))
+                log.warning(
+                    "alert %s for %s: the SMS of an earlier delivery failed (%s); trying again",
+                    group.group_key or "(no group key)",
+                    mask_number(number),
+                    earlier.error,
+                )
+            else:
+                # Claimed, but no record behind the claim: an smsbot from before claim and
+                # record were one transaction failed between the two (and answered 5xx). This
+                # copy records it; the shared idempotency key keeps it to one SMS.
+                log.warning(
+                    "alert %s for %s: an earlier delivery claimed it but did not record it; "
+                    "recording it now",
+                    group.group_key or "(no group key)",
+                    mask_number(number),
+                )
+            result = await self.service.enqueue(request)
         report.request_ids.append(result.request_id)
         if result.outcome is Outcome.REFUSED and result.rule == STORM_RULE:
             report.storm_held += 1
             if self.storm is not None:
-                self.storm.refused(number, route, source, now)
+                self.storm.refused(number, route, source, now, result.retry_at)
         elif result.outcome in (Outcome.REFUSED, Outcome.INVALID):
             report.refused += 1
             log.warning(

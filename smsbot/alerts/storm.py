@@ -7,6 +7,17 @@ window has room again, one summary goes out, e.g. "12 more alerts since 03:10, s
 includes what other replicas held back; the summary's idempotency key is the number plus the
 window it is sent in, so two replicas send it once.
 
+Where that count starts must not depend on which replica wins the summary: each replica only
+knows when *it* first saw the cap refuse, and another replica may have held alerts of the same
+storm back a moment (or minutes) before. Every refusal of one storm carries the same `retry_at`:
+the moment the oldest send of the full window leaves it, so that send's time is known on every
+replica, and the storm lies within one window after it. A row's time is when its replica asked to
+write it, though, not when the database committed it (a transaction that waited for the write
+lock commits after rows stamped later), and replicas' clocks differ: so the count reaches back one
+more window before that send, but never before the newest summary recorded for the number (by
+any replica), which counted what came before it. Storms that follow each other (a summary itself
+refills the window) are so not counted twice.
+
 What is pending lives in memory: after a restart, storms already under way get no summary (their
 alerts are still in the audit, and in the mirror channel).
 """
@@ -27,6 +38,7 @@ from smsbot.alerts.routing import Route
 from smsbot.settings import AlertSettings
 from smsbot.sms.numbers import mask_number
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
+from smsbot.store import COUNTED_OUTCOMES, AuditRecord
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +47,12 @@ DEFAULT_TIMEZONE = "Europe/Amsterdam"
 
 @dataclass
 class _Storm:
-    since: datetime
+    since: datetime  # when this replica first saw the cap refuse an alert to the number
     route: Route
     source: Surface
+    # When the oldest send of the full window was recorded (a refusal's `retry_at` less the
+    # window), when known.
+    window_start: datetime | None = None
 
 
 ChannelNamer = Callable[[str], Awaitable[str | None]]
@@ -53,6 +68,8 @@ class SummaryService(Protocol):
     async def count_alert_sends(
         self, to: str, since: datetime, *, held_by_storm: bool = False
     ) -> int: ...
+
+    async def find(self, idempotency_key: str) -> AuditRecord | None: ...
 
 
 def summary_text(
@@ -93,9 +110,19 @@ class StormSummaries:
     def pending(self) -> int:
         return len(self._storms)
 
-    def refused(self, number: str, route: Route, source: Surface, at: datetime) -> None:
-        """Called by the intake for each alert SMS the storm cap refused."""
-        self._storms.setdefault(number, _Storm(at, route, source))
+    def refused(
+        self,
+        number: str,
+        route: Route,
+        source: Surface,
+        at: datetime,
+        retry_at: datetime | None = None,
+    ) -> None:
+        """Called by the intake for each alert SMS the storm cap refused (`retry_at`: the
+        refusal's, when the window has room again)."""
+        window = timedelta(seconds=self.settings.storm_window_seconds)
+        start = retry_at - window if retry_at is not None else None
+        self._storms.setdefault(number, _Storm(at, route, source, start))
 
     async def flush(self) -> int:
         """Send the summaries whose window has reopened; returns how many were queued."""
@@ -116,11 +143,12 @@ class StormSummaries:
         used = await self.service.count_alert_sends(number, now - window)
         if used >= self.settings.storm_max:
             return False  # the window is still full
-        held = await self.service.count_alert_sends(number, storm.since, held_by_storm=True)
+        digest = hashlib.sha256(number.encode()).hexdigest()[:24]
+        start = await self._count_from(digest, storm, now)
+        held = await self.service.count_alert_sends(number, start, held_by_storm=True)
         if held == 0:
             del self._storms[number]
             return False
-        digest = hashlib.sha256(number.encode()).hexdigest()[:24]
         # One summary per number per window across replicas: the first to claim sends it. A
         # replica that loses counts its storm from now on (the winner counted what came before).
         # A claim this replica won but could not yet record its summary for is still its own.
@@ -131,14 +159,18 @@ class StormSummaries:
                 self._storms[number] = _Storm(now, storm.route, storm.source)
                 return False
             self._claimed[number] = now + window
-        slot = int(now.timestamp() // self.settings.storm_window_seconds)
+        slot = self._slot(now)
         result = await self.service.enqueue(
             SendRequest(
                 actor=f"alert:{storm.route.name}",
                 surface=storm.source,
                 to=number,
                 text=summary_text(
-                    held, storm.since, storm.route, storm.source, await self._channel_name(storm)
+                    held,
+                    max(storm.since, start),
+                    storm.route,
+                    storm.source,
+                    await self._channel_name(storm),
                 ),
                 channel=storm.route.mirror_channel,
                 idempotency_key=f"alert-storm-summary:{digest}:{slot}",
@@ -156,6 +188,22 @@ class StormSummaries:
             return False
         self._claimed.pop(number, None)
         return not result.duplicate  # a duplicate: another replica sent this summary
+
+    def _slot(self, at: datetime) -> int:
+        return int(at.timestamp() // self.settings.storm_window_seconds)
+
+    async def _count_from(self, digest: str, storm: _Storm, now: datetime) -> datetime:
+        """Where the count of held alerts starts (see the module's docstring): one window before
+        the storm's full window began (or this replica's first refusal, when that is not known),
+        but not before the newest summary to the number recorded since then."""
+        window = timedelta(seconds=self.settings.storm_window_seconds)
+        start = (storm.window_start or storm.since) - window
+        # A summary's key names the window slot it was sent in: newest slot first.
+        for slot in range(self._slot(now), self._slot(start) - 1, -1):
+            record = await self.service.find(f"alert-storm-summary:{digest}:{slot}")
+            if record is not None and record.outcome in COUNTED_OUTCOMES and record.time > start:
+                return record.time
+        return start
 
     async def _channel_name(self, storm: _Storm) -> str | None:
         channel = storm.route.mirror_channel

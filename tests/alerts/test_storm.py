@@ -4,10 +4,10 @@ import asyncio
 import json
 import re
 import time
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from smsbot.alerts.routes import STORM_SUMMARIES
 from smsbot.alerts.routing import load_routes
@@ -16,7 +16,7 @@ from smsbot.bootstrap import open_service
 from smsbot.policy.limits import STORM_RULE
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 from smsbot.store import utcnow
-from smsbot.store.schema import sends
+from smsbot.store.schema import claims, sends
 from tests.alerts.harness import ON_CALL, alert_settings, eventually, running_alert_app
 from tests.alerts.payloads import load
 
@@ -208,3 +208,73 @@ async def test_a_refused_summary_keeps_its_claim_and_goes_out_next_time(sandbox,
         assert summaries.pending == 1
         assert await summaries.flush() == 1
         assert summaries.pending == 0
+
+
+async def a_minute_passes(service, *, stamped_early: str | None = None):
+    """Move every record and claim a minute (and a second) into the past; the record with
+    `stamped_early` as its idempotency key ends up stamped just before the first record, as a
+    refusal whose transaction waited for the write lock while another replica recorded a send."""
+    minute = timedelta(seconds=61)
+    records = await service.recent(100)
+    first = min(r.time for r in records)
+    async with service.store.engine.begin() as conn:
+        for r in records:
+            await conn.execute(
+                update(sends)
+                .where(sends.c.id == r.request_id)
+                .values(
+                    created_at=first - timedelta(milliseconds=5)
+                    if r.idempotency_key == stamped_early
+                    else r.time - minute,
+                    retry_at=r.retry_at and r.retry_at - minute,
+                )
+            )
+        for key, expires_at in (await conn.execute(select(claims))).all():
+            moved = expires_at.replace(tzinfo=UTC) - minute
+            await conn.execute(update(claims).where(claims.c.key == key).values(expires_at=moved))
+
+
+async def test_the_summary_counts_what_another_replica_held_back_before_it(sandbox, sqlite_url):
+    """Replica one's refusals are recorded before replica two first sees the cap refuse (one
+    of them even stamped before the send that filled the window); replica two sends the
+    summary, counting the whole storm. The next storm's summary counts only what followed."""
+    settings = alert_settings(sandbox.url, sqlite_url, storm_max=1, storm_window_seconds=60)
+    [route] = load_routes([{"name": "on-call", "recipients": [ON_CALL]}])
+
+    async def alert(n):
+        request = SendRequest(
+            "alert:on-call", Surface.ALERTMANAGER, ON_CALL, f"alert {n}", idempotency_key=f"a{n}"
+        )
+        return await service.enqueue(request)
+
+    async with open_service(settings, run_outbox=False) as service:
+        results = [await alert(n) for n in range(4)]
+        assert [r.outcome for r in results] == [Outcome.QUEUED] + [Outcome.REFUSED] * 3
+        await a_minute_passes(service, stamped_early="a1")
+        ahead = timedelta(0)  # the summaries' key names the window slot of their clock
+        one = StormSummaries(settings.alerts, service, clock=lambda: utcnow() + ahead)
+        two = StormSummaries(settings.alerts, service)
+        reopens = results[1].retry_at - timedelta(seconds=61)
+        stamped = {r.idempotency_key: r.time for r in await service.recent(100)}
+        one.refused(ON_CALL, route, Surface.ALERTMANAGER, stamped["a1"], reopens)
+        two.refused(ON_CALL, route, Surface.ALERTMANAGER, stamped["a3"], reopens)
+        assert await two.flush() == 1
+        assert await one.flush() == 0  # the window is full again: the summary used it
+        assert one.pending == 1
+
+        # The summary refilled the window: the next alert starts a new storm.
+        results.append(await alert(4))
+        assert (results[-1].outcome, results[-1].rule) == (Outcome.REFUSED, STORM_RULE)
+        await a_minute_passes(service)
+        ahead = timedelta(seconds=61)
+        stamped = {r.idempotency_key: r.time for r in await service.recent(100)}
+        one.refused(
+            ON_CALL,
+            route,
+            Surface.ALERTMANAGER,
+            stamped["a4"],
+            results[-1].retry_at - timedelta(seconds=61),
+        )
+        assert await one.flush() == 1
+        texts = [r.text for r in await service.recent(100) if r.text and "since" in r.text]
+    assert [t.split(" since ")[0] for t in sorted(texts)] == ["1 more alert", "3 more alerts"]

@@ -290,6 +290,32 @@ async def test_enqueue_returns_at_once_and_the_outbox_sends(sandbox: SandboxHand
     assert [m["content"] for m in sandbox.messages()] == ["db down"]
 
 
+async def test_enqueue_with_a_claim_records_only_for_the_claimer(
+    sandbox: SandboxHandle, database_url
+):
+    """`enqueue(claim=...)` takes the claim and records in one transaction: of copies arriving
+    together one is recorded, the rest get None and leave nothing behind, also when the request
+    is refused or invalid; a plain claim of the key then loses."""
+    async with open_service(settings_for(sandbox.url, database_url), run_outbox=False) as service:
+
+        def alert(key: str, to: str = NUMBER) -> SendRequest:
+            return SendRequest(
+                "alert:oncall", Surface.ALERTMANAGER, to, "db down", idempotency_key=key
+            )
+
+        results = await asyncio.gather(
+            *(service.enqueue(alert(f"copy{n}"), claim=("alert:same", 60)) for n in range(5)),
+            service.enqueue(alert("bad", to="12"), claim=("alert:bad", 60)),
+        )
+        recorded = [r for r in results[:5] if r is not None]
+        assert len(recorded) == 1 and recorded[0].outcome == Outcome.QUEUED
+        assert results[5] is not None and results[5].outcome == Outcome.INVALID
+        assert len(await service.recent()) == 2
+        assert not await service.claim_once("alert:same", 60)
+        assert await service.enqueue(alert("bad2", to="12"), claim=("alert:bad", 60)) is None
+        assert await service.find("bad2") is None
+
+
 async def test_enqueue_reports_refusals_through_the_notifier_too(
     sandbox: SandboxHandle, sqlite_url: str
 ):
