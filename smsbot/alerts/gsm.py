@@ -18,7 +18,12 @@ from __future__ import annotations
 import unicodedata
 
 from smsbot.sms.replacements import gsm_replacement
-from smsbot.sms.text import analyze
+from smsbot.sms.text import GSM7_BASIC, GSM7_EXTENSION, analyze
+
+# Every character GSM-7 carries. Nearly all alert text is plain GSM-7: one set check, done in C,
+# says so, where `analyze` looks at each character in Python (it was most of the time a webhook
+# spent rendering, called for every instance name and every cut tried).
+GSM7_CHARACTERS = GSM7_BASIC | GSM7_EXTENSION
 
 _DROPPED_CATEGORIES = frozenset({"So", "Sk", "Cf"})  # pictographs, modifiers, invisible joiners
 _VARIATION_SELECTORS = range(0xFE00, 0xFE10)  # U+FE0F asks for the emoji form of a symbol
@@ -39,7 +44,9 @@ def _stand_in(char: str) -> str | None:
 
 def prefer_gsm(text: str) -> str:
     """`text` with stand-ins for what forces UCS-2, unless something in it has none."""
-    forcing = analyze(text).ucs2_characters if text else ()
+    if GSM7_CHARACTERS.issuperset(text):
+        return text
+    forcing = analyze(text).ucs2_characters
     if not forcing:
         return text
     replacements = {}

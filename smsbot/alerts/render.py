@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from smsbot.alerts.gsm import prefer_gsm
 from smsbot.alerts.payloads import Alert, AlertGroup
 from smsbot.errors import ConfigurationError
-from smsbot.sms.text import analyze
+from smsbot.sms.text import GSM7, GSM7_BASIC, LIMITS, analyze
 
 ELLIPSIS = "..."
 TEMPLATE_FIELDS = (
@@ -52,6 +52,11 @@ def _clean(text: str) -> str:
 
 
 def _fits(text: str, max_parts: int) -> bool:
+    if max_parts >= 1 and GSM7_BASIC.issuperset(text):
+        # Each character one septet (the usual alert text): the length alone gives the parts,
+        # without `analyze` walking the text in Python for every cut `_fit` tries.
+        single, per_part = LIMITS[GSM7]
+        return len(text) <= single or len(text) <= per_part * max_parts
     return analyze(text).parts <= max_parts
 
 

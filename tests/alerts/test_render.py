@@ -182,3 +182,18 @@ def test_prefer_gsm(given, expected):
 @pytest.mark.parametrize("char", "‘’“”–—…•·\u00a0\u200bëç™")
 def test_alert_stand_ins_are_the_ones_slack_users_are_offered(char):
     assert prefer_gsm(f"a{char}b") == f"a{gsm_replacement(char)}b"
+
+
+@pytest.mark.parametrize("max_parts", [1, 2, 3])
+@pytest.mark.parametrize("filler", ["a", "{", "é", "’"])  # one septet, two, UCS-2 letter, sign
+def test_the_quick_part_count_agrees_with_analyze_at_every_length(max_parts, filler):
+    from smsbot.alerts.render import _fits
+
+    for length in range(0, 500):
+        for text in ("x" * length, "x" * max(0, length - 1) + filler * min(1, length)):
+            assert _fits(text, max_parts) == (analyze(text).parts <= max_parts), (length, text)
+
+
+def test_plain_gsm_text_is_returned_as_it_is():
+    text = "FIRING 2: Disk {full} [db1] ~90% |ext| €5 @home £ ¥ è Ä ñ"
+    assert prefer_gsm(text) is text
