@@ -82,6 +82,16 @@ class Statements:
             .returning(*sends.c)
         )
 
+        # PostgreSQL: the advisory locks of a group's actors and recipients, taken in the
+        # order given (sorted by the caller).
+        self.lock_subjects = self._keep(
+            text(
+                "SELECT count(pg_advisory_xact_lock(hashtextextended(u.s, 0))) FROM "
+                "(SELECT s FROM unnest(CAST(:subjects AS text[])) WITH ORDINALITY AS t(s, n) "
+                "ORDER BY n) AS u"
+            ).bindparams(bindparam("subjects", type_=ARRAY(Text)))
+        )
+
         # PostgreSQL: the finishes of one group in one statement (arrays, one row each).
         self.finish_many = (
             text(
@@ -108,6 +118,7 @@ class Statements:
             )
             .columns(*sends.c)
         )
+        self._keep(self.finish_many)
 
     def capped_insert_many(self, shapes: tuple[CapShape, ...]) -> Any:
         """PostgreSQL: `capped_insert` for many rows at once, every parameter an array with an
@@ -150,7 +161,7 @@ class Statements:
                 "ON CONFLICT (idempotency_key) DO NOTHING "
                 f"RETURNING {', '.join(columns)}"
             )
-            self._capped_many[shapes] = text(sql).columns(*sends.c)
+            self._capped_many[shapes] = self._keep(text(sql).columns(*sends.c))
         return self._capped_many[shapes]
 
     def counted(self, shape: CapShape, n: int = 0) -> Select[Any]:

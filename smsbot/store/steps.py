@@ -10,15 +10,15 @@ def claim_steps() -> Steps[bool]:
     return bool(done.rows)
 ```
 
-`run_async` drives it on an `AsyncConnection` (PostgreSQL: every statement a round trip on the
-event loop). `run_sync` drives it with a blocking `execute` in SQLite's writer thread
-(`smsbot.store.sqlite_writer`, `smsbot.store.sqlite_raw`), where a whole group of writes then
-costs one hop between threads instead of several hops per statement.
+`run_async` drives it with an async `execute` (PostgreSQL, `smsbot.store.postgres_raw`: every
+statement a round trip on the event loop). `run_sync` drives it with a blocking `execute` in
+SQLite's writer thread (`smsbot.store.sqlite_writer`, `smsbot.store.sqlite_raw`), where a whole
+group of writes then costs one hop between threads instead of several hops per statement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -39,6 +39,7 @@ class Done:
 Statement = tuple[Executable, Mapping[str, Any] | None]
 Steps = Generator[Statement, Done, T]
 Execute = Callable[[Executable, Mapping[str, Any] | None], Done]
+AsyncExecute = Callable[[Executable, Mapping[str, Any] | None], Awaitable[Done]]
 
 
 def _done(result: CursorResult[Any]) -> Done:
@@ -60,11 +61,20 @@ def run_sync(steps: Steps[T], execute: Execute) -> T:
         return finished.value  # type: ignore[no-any-return]
 
 
-async def run_async(steps: Steps[T], conn: AsyncConnection) -> T:
+def execute_async(conn: AsyncConnection) -> AsyncExecute:
+    """Run statements through SQLAlchemy on an async connection."""
+
+    async def execute(statement: Executable, params: Mapping[str, Any] | None) -> Done:
+        return _done(await conn.execute(statement, params))
+
+    return execute
+
+
+async def run_async(steps: Steps[T], execute: AsyncExecute) -> T:
     try:
         statement, params = next(steps)
         while True:
-            statement, params = steps.send(_done(await conn.execute(statement, params)))
+            statement, params = steps.send(await execute(statement, params))
     except StopIteration as finished:
         return finished.value  # type: ignore[no-any-return]
 

@@ -58,12 +58,13 @@ from smsbot.errors import ConfigurationError
 from smsbot.sms.request import Outcome, Surface
 from smsbot.store import migrations
 from smsbot.store.group import GroupCommit, Write
+from smsbot.store.postgres_raw import AsyncExecute, PostgresStatements
 from smsbot.store.records import Admission, AuditRecord, Cap, NewRecord
 from smsbot.store.schema import claims, sends
 from smsbot.store.sqlite_raw import SqliteStatements
 from smsbot.store.sqlite_writer import SqliteWriter
 from smsbot.store.statements import CapShape, Statements
-from smsbot.store.steps import Done, Execute, Steps, one, run_async, run_sync
+from smsbot.store.steps import Done, Execute, Steps, execute_async, one, run_async, run_sync
 from smsbot.store.urls import engine_target, require_sqlite_folder
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -104,6 +105,9 @@ class Store:
         self._sql = Statements(is_sqlite=self.is_sqlite, store_text=store_text)
         self._sqlite_statements = (
             SqliteStatements(self._sqlite.engine.dialect, self._sql.hot) if self._sqlite else None
+        )
+        self._postgres_statements = (
+            None if self._sqlite else PostgresStatements(engine.dialect, self._sql.hot)
         )
         # SQLite lets one writer in at a time; on PostgreSQL a few groups overlap, so the
         # server works on one while this process prepares the next.
@@ -426,7 +430,7 @@ class Store:
         if self._sqlite is not None:
             return await self._sqlite.run(lambda conn: run_sync(op(), self._execute_sync(conn)))
         async with self.engine.begin() as conn:
-            return await run_async(op(), conn)
+            return await run_async(op(), execute_async(conn))
 
     def _values(self, new: NewRecord, now: datetime) -> dict[str, Any]:
         keep_text = new.outcome in (Outcome.QUEUED, Outcome.SENDING) or self.store_text
@@ -474,30 +478,35 @@ class Store:
             return await self._sqlite.run(
                 lambda conn: [run_sync(w.op(), self._execute_sync(conn)) for w in writes]
             )
+        assert self._postgres_statements is not None
         subjects = sorted({subject for write in writes for subject in write.subjects})
-        if len(writes) == 1 and not subjects:
-            # A lone write needs no BEGIN / COMMIT round trips: each of its statements is
-            # atomic on its own, and none relies on a lock.
-            async with self._autocommit.connect() as conn:
-                return [await run_async(writes[0].op(), conn)]
         finishes = [w for w in writes if w.kind == FINISH]
         if len(finishes) < 2 or len({w.params["rid"] for w in finishes}) < len(finishes):  # type: ignore[index]
             finishes = []
-        async with self.engine.begin() as conn:
-            if subjects:
-                await self._lock_subjects(conn, subjects)
-            results: dict[int, Any] = await self._admit_many(conn, writes)
-            for n, write in enumerate(writes):
-                if n not in results and (not finishes or write.kind != FINISH):
-                    results[n] = await run_async(write.op(), conn)
-            if finishes:
-                finished = await self._finish_many(conn, [w.params for w in finishes])  # type: ignore[misc]
+        async with self._postgres_statements.connection(self.engine) as driver:
+            execute = self._postgres_statements.executor(driver)
+            if len(writes) == 1 and not subjects:
+                # A lone write needs no BEGIN / COMMIT round trips: each of its statements is
+                # atomic on its own, and none relies on a lock.
+                return [await run_async(writes[0].op(), execute)]
+            async with driver.transaction():
+                if subjects:
+                    # Sorted, so two transactions locking the same actor and recipient never
+                    # deadlock; one statement, so the locks cost one round trip. (SQLite needs
+                    # none: BEGIN IMMEDIATE already holds the only write lock there is.)
+                    await execute(self._sql.lock_subjects, {"subjects": subjects})
+                results: dict[int, Any] = await self._admit_many(execute, writes)
                 for n, write in enumerate(writes):
-                    if write.kind == FINISH:
-                        results[n] = finished.get(write.params["rid"], [])  # type: ignore[index]
-            return [results[n] for n in range(len(writes))]
+                    if n not in results and (not finishes or write.kind != FINISH):
+                        results[n] = await run_async(write.op(), execute)
+                if finishes:
+                    finished = await self._finish_many(execute, [w.params for w in finishes])  # type: ignore[misc]
+                    for n, write in enumerate(writes):
+                        if write.kind == FINISH:
+                            results[n] = finished.get(write.params["rid"], [])  # type: ignore[index]
+                return [results[n] for n in range(len(writes))]
 
-    async def _admit_many(self, conn: AsyncConnection, writes: Sequence[Write]) -> dict[int, Any]:
+    async def _admit_many(self, execute: AsyncExecute, writes: Sequence[Write]) -> dict[int, Any]:
         """PostgreSQL: capped admits of one group with the same kind of caps as one INSERT
         (a row per admit), when no two of them share an actor, recipient or idempotency key, so
         no row's cap count depends on another row of the same statement. Admits left out, or
@@ -532,8 +541,8 @@ class Store:
                     arrays[f"cap{i}_value"].append(cap.value)
                     arrays[f"cap{i}_since"].append(values["created_at"] - cap.window)
                     arrays[f"cap{i}_offset"].append(max(cap.maximum, 1) - 1)
-            rows = await conn.execute(self._sql.capped_insert_many(shape), arrays)
-            inserted = {row["idempotency_key"]: row for row in rows.mappings().all()}
+            done = await execute(self._sql.capped_insert_many(shape), arrays)
+            inserted = {row["idempotency_key"]: row for row in done.rows}
             for n, params in members:
                 row = inserted.get(params["values"]["idempotency_key"])
                 if row is not None:
@@ -541,7 +550,7 @@ class Store:
         return results
 
     async def _finish_many(
-        self, conn: AsyncConnection, many: list[dict[str, Any]]
+        self, execute: AsyncExecute, many: list[dict[str, Any]]
     ) -> dict[str, list[Any]]:
         """Several `finish` updates (distinct rows) as one statement on PostgreSQL; the
         RETURNING row of each request id that was being sent."""
@@ -549,7 +558,7 @@ class Store:
             key: [params[key] for params in many]
             for key in ("outcome", "document_id", "error", "rule", "retry_at", "now")
         }
-        rows = await conn.execute(
+        done = await execute(
             self._sql.finish_many,
             {
                 "rids": [params["rid"] for params in many],
@@ -557,18 +566,7 @@ class Store:
                 **{f"{key}s": values for key, values in columns.items()},
             },
         )
-        return {row["id"]: [row] for row in rows.mappings().all()}
-
-    async def _lock_subjects(self, conn: AsyncConnection, subjects: Sequence[str]) -> None:
-        # Sorted, so two transactions locking the same actor and recipient never deadlock;
-        # one statement, so the locks cost one round trip. (SQLite needs none: BEGIN
-        # IMMEDIATE already holds the only write lock there is.)
-        locks = ", ".join(
-            f"pg_advisory_xact_lock(hashtextextended(:s{i}, 0))" for i in range(len(subjects))
-        )
-        await conn.execute(
-            text(f"SELECT {locks}"), {f"s{i}": subject for i, subject in enumerate(subjects)}
-        )
+        return {row["id"]: [row] for row in done.rows}
 
     def _cap_reached(self, cap: Cap, now: datetime) -> Steps[tuple[bool, datetime | None]]:
         """Whether `cap` is reached and, if so, when it frees up: when the `maximum`-th newest
