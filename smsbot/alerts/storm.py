@@ -120,9 +120,11 @@ class StormSummaries:
     ) -> None:
         """Called by the intake for each alert SMS the storm cap refused (`retry_at`: the
         refusal's, when the window has room again)."""
+        if number in self._storms:
+            return  # the storm under way: called for every refused alert of a storm
         window = timedelta(seconds=self.settings.storm_window_seconds)
         start = retry_at - window if retry_at is not None else None
-        self._storms.setdefault(number, _Storm(at, route, source, start))
+        self._storms[number] = _Storm(at, route, source, start)
 
     async def flush(self) -> int:
         """Send the summaries whose window has reopened; returns how many were queued."""
