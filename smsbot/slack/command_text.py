@@ -112,15 +112,15 @@ def _not_a_number(word: str) -> Unclear:
 
 def _parse_number_first(text: str) -> CommandText:
     # Some clients turn typed numbers into `<tel:...|...>` links; look at what was typed.
-    words = list(_WORD.finditer(text))
     number_words: list[re.Match[str]] = []
-    for word in words:
+    for word in _WORD.finditer(text):  # the leading words only, not the whole message
         typed = decode(word.group())
         if not _NUMBER_WORD.fullmatch(typed):
             break
         number_words.append(word)
     if not number_words:  # parse never gets here: reply_in_ack has answered already
-        return _not_a_number(words[0].group())
+        first = _WORD.match(text)
+        return _not_a_number(first.group() if first else text)
     for count in range(1, len(number_words) + 1):
         candidate = decode(text[: number_words[count - 1].end()])
         try:

@@ -27,6 +27,8 @@ def decode(text: str, names: Mapping[str, str] | None = None) -> str:
     `names` maps user and channel ids to names, for tokens that carry no label (`<@U123>`);
     an id without a name is shown as the id, which at least names someone unambiguously.
     """
+    if "<" not in text and "&" not in text:
+        return text  # no token, no entity: nothing to decode (most words and messages)
     names = names or {}
 
     def readable(match: re.Match[str]) -> str:
