@@ -83,7 +83,23 @@ def _v1_initial(conn: Connection) -> None:
     md.create_all(conn)
 
 
-STEPS: tuple[Callable[[Connection], None], ...] = (_v1_initial,)
+def _v2_cap_indexes(conn: Connection) -> None:
+    """Rate limits and storm caps look for the `maximum`-th newest *counted* send of an actor or
+    a number in a window. Indexed by (subject, time) that meant reading every row in the window,
+    refusals included: in an alert storm, each new alert read all the alerts refused before it.
+    Indexed by (subject, outcome, time) the search reads only counted sends, which a cap keeps
+    to about its maximum; with the surface in the index too it never reads the table."""
+    for subject in ("actor", "recipient"):
+        conn.execute(text(f"DROP INDEX IF EXISTS ix_smsbot_sends_{subject}_time"))
+        conn.execute(
+            text(
+                f"CREATE INDEX ix_smsbot_sends_{subject}_caps "
+                f"ON smsbot_sends ({subject}, outcome, created_at, surface)"
+            )
+        )
+
+
+STEPS: tuple[Callable[[Connection], None], ...] = (_v1_initial, _v2_cap_indexes)
 LATEST = len(STEPS)
 
 

@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 
 from smsbot.sms.request import Outcome, Surface
 from smsbot.store import Cap, NewRecord, Store, migrations, utcnow
@@ -310,3 +310,34 @@ async def test_recent_is_newest_first_and_history_is_per_actor(store: Store) -> 
     assert [r.idempotency_key for r in recent] == ["h2", "h1", "h0"]
     assert [r.idempotency_key for r in await store.recent(10, actor="U1")] == ["h2", "h0"]
     assert len(await store.recent(1)) == 1
+
+
+async def test_a_version_1_database_is_upgraded_with_its_rows(database_url: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from smsbot.store.urls import engine_target
+
+    target = engine_target(database_url)
+    engine = create_async_engine(target.url, connect_args=target.connect_args)
+    try:
+        async with engine.begin() as conn:  # a database left by smsbot at schema version 1
+            await conn.run_sync(lambda sync: schema_version.create(sync))
+            await conn.execute(schema_version.insert().values(version=1))
+            await conn.run_sync(migrations.STEPS[0])
+    finally:
+        await engine.dispose()
+    store = await Store.open(database_url)
+    try:
+        async with store.engine.connect() as conn:
+            version = (await conn.execute(select(schema_version.c.version))).scalar_one()
+            indexes = await conn.run_sync(
+                lambda sync: {ix["name"] for ix in inspect(sync).get_indexes("smsbot_sends")}
+            )
+        assert version == migrations.LATEST
+        assert {"ix_smsbot_sends_actor_caps", "ix_smsbot_sends_recipient_caps"} <= indexes
+        assert "ix_smsbot_sends_actor_time" not in indexes
+        first = await store.admit(queued("k1"), [cap(1)])
+        second = await store.admit(queued("k2"), [cap(1)])
+        assert (first.record.outcome, second.record.outcome) == (Outcome.QUEUED, Outcome.REFUSED)
+    finally:
+        await store.close()
