@@ -22,6 +22,11 @@ not share an event loop. Rounds are interleaved floor/intake/storm, a fresh data
 intake server. It prints p50/p99 acceptance latency and throughput (medians over rounds), and
 for each of intake and storm the throughput ratio to the floor (target >= 0.5), whether p99 is
 under 100 ms, and PASS or BELOW TARGET; it always exits 0, since machines are noisy.
+
+It also prints the CPU each process used per webhook (server, sandbox, this load generator;
+from /proc on Linux). The floor's server needs less CPU per webhook than the load generator, so
+the floor runs at the load generator's pace; at 0.5x the floor, the intake server may use about
+twice the load generator's CPU per webhook, on a core of its own.
 """
 
 from __future__ import annotations
@@ -191,6 +196,16 @@ async def postgres_schema(url: str, schema: str, *, create: bool) -> None:
         await conn.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU a process has used (Linux /proc; 0 elsewhere, and the CPU lines then read 0)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -252,6 +267,8 @@ def main() -> int:
     kinds = ("floor", "intake", "storm")
     sandbox, sandbox_url = start_sandbox()
     results: dict[str, list[tuple[float, float, float]]] = {kind: [] for kind in kinds}
+    # CPU per webhook, microseconds: the server process, the sandbox, this load generator.
+    cpu: dict[str, list[tuple[float, float, float]]] = {kind: [] for kind in kinds}
     answers: dict[str, list[Counter[str]]] = {kind: [] for kind in kinds}
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -273,8 +290,18 @@ def main() -> int:
                         # Distinct groups per round, so nothing is a repeat of an earlier round.
                         bodies = webhooks(args.n, args.alerts)
                         url = f"http://127.0.0.1:{port}/alerts/alertmanager"
+                        assert server.pid is not None
+                        before = (cpu_seconds(server.pid), cpu_seconds(sandbox.pid))
+                        started = time.process_time()
                         latencies, elapsed, answered = asyncio.run(
                             post_all(url, bodies, args.concurrency)
+                        )
+                        cpu[kind].append(
+                            (
+                                (cpu_seconds(server.pid) - before[0]) / args.n * 1e6,
+                                (cpu_seconds(sandbox.pid) - before[1]) / args.n * 1e6,
+                                (time.process_time() - started) / args.n * 1e6,
+                            )
                         )
                     finally:
                         server.kill()
@@ -302,6 +329,15 @@ def main() -> int:
         print(
             f"  {kind:6}  p50 {p50_ms:6.1f} ms  p99 {p99_ms:6.1f} ms"
             f"  {median(kind, 2):8.0f} webhooks/s"
+        )
+    print("  CPU per webhook until its answer (medians, microseconds; /proc, Linux):")
+    for kind in kinds:
+        server_us, sandbox_us, load_us = (
+            statistics.median(r[i] for r in cpu[kind]) for i in range(3)
+        )
+        print(
+            f"    {kind:6}  server {server_us:5.0f}   sandbox {sandbox_us:4.0f}   "
+            f"load generator {load_us:4.0f}"
         )
     from smsbot.settings import AlertSettings
 
