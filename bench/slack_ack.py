@@ -65,7 +65,9 @@ CHANNEL = "CBENCH"
 KPN_DELAY_MS = 1000
 TARGET_P99_SECONDS = 0.050
 TARGET_RATIO = 1.5
-DRAIN_SECONDS = 300
+# KPN answers at once while draining: the outbox sends hundreds a second, so a pause this
+# long means no more SMS are coming.
+STALLED_SECONDS = 15
 
 
 def number(i: int) -> str:
@@ -238,10 +240,14 @@ class Run:
         async with session.delete(f"{self.fakes['sandbox']}/sandbox/faults") as resp:
             resp.raise_for_status()
         expected = sum(b.size for b in self.batches)
-        started = time.perf_counter()
+        started = progress = time.perf_counter()
+        arrived = 0
         async with running_bot(self.settings, host="127.0.0.1", port=0, mode=SlackMode.HTTP):
-            while len(await inbox(session, self.fakes)) < expected:
-                if time.perf_counter() - started > DRAIN_SECONDS:
+            while (now := len(await inbox(session, self.fakes))) < expected:
+                if now > arrived:
+                    arrived, progress = now, time.perf_counter()
+                # Nothing more arrives: a command was lost, waiting longer will not bring it.
+                if time.perf_counter() - progress > STALLED_SECONDS:
                     break
                 await asyncio.sleep(0.2)
         # Read once the bot has stopped: a send still under way has arrived by now.
