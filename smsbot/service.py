@@ -47,7 +47,15 @@ from smsbot.sms.numbers import mask_number, mask_typed, normalize_number
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 from smsbot.sms.sender import validate_sender
 from smsbot.sms.text import validate_text
-from smsbot.store import COUNTED_OUTCOMES, Admission, AuditRecord, NewRecord, Store, utcnow
+from smsbot.store import (
+    COUNTED_OUTCOMES,
+    Admission,
+    AuditRecord,
+    HeldStorm,
+    NewRecord,
+    Store,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +245,10 @@ class SmsService:
         return await self.store.count_recent(
             since=since, to=to, surfaces=ALERT_SURFACES, outcomes=outcomes, rule=rule
         )
+
+    async def storms_held_since(self, since: datetime) -> list[HeldStorm]:
+        """Alert SMS the storm cap held back since `since`, per number, route and source."""
+        return await self.store.held_back(since=since, rule=STORM_RULE, surfaces=ALERT_SURFACES)
 
     async def history(self, actor: str, limit: int = 10) -> list[AuditRecord]:
         return await self.store.recent(limit, actor=actor)

@@ -210,7 +210,10 @@ def register(
         service.register_notifier(Surface.GRAFANA, mirror)
 
     summaries = StormSummaries(
-        alerts, service, channel_namer=_channel_namer(client) if client is not None else None
+        alerts,
+        service,
+        channel_namer=_channel_namer(client) if client is not None else None,
+        routes=routes,
     )
     intake = AlertIntake(
         settings=alerts,

@@ -18,8 +18,9 @@ more window before that send, but never before the newest summary recorded for t
 any replica), which counted what came before it. Storms that follow each other (a summary itself
 refills the window) are so not counted twice.
 
-What is pending lives in memory: after a restart, storms already under way get no summary (their
-alerts are still in the audit, and in the mirror channel).
+What is pending lives in memory and is rebuilt from the store when the summary task starts
+(`recover`): after a restart (or a crash) every storm of the last `RECOVER_HOURS` that still owes
+its summary gets it, counted as above, so a summary already sent is never sent again.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -38,11 +39,14 @@ from smsbot.alerts.routing import Route
 from smsbot.settings import AlertSettings
 from smsbot.sms.numbers import mask_number
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
-from smsbot.store import COUNTED_OUTCOMES, AuditRecord
+from smsbot.store import COUNTED_OUTCOMES, AuditRecord, HeldStorm
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEZONE = "Europe/Amsterdam"
+# How far back a starting process looks for storms whose summary is still owed. A summary much
+# later than this would tell the on-call person little the alert history does not.
+RECOVER_HOURS = 6
 
 
 @dataclass
@@ -71,6 +75,8 @@ class SummaryService(Protocol):
 
     async def find(self, idempotency_key: str) -> AuditRecord | None: ...
 
+    async def storms_held_since(self, since: datetime) -> list[HeldStorm]: ...
+
 
 def summary_text(
     held: int, since: datetime, route: Route, source: Surface, channel_name: str | None = None
@@ -96,9 +102,12 @@ class StormSummaries:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         channel_namer: ChannelNamer | None = None,
+        routes: Sequence[Route] = (),
     ) -> None:
         self.settings = settings
         self.service = service
+        self.routes = {route.name: route for route in routes}
+        self.recovered = False
         self.clock = clock
         # A phone shows "#alerts" better than a channel id; Slack knows the name.
         self.channel_namer = channel_namer
@@ -125,6 +134,31 @@ class StormSummaries:
         window = timedelta(seconds=self.settings.storm_window_seconds)
         start = retry_at - window if retry_at is not None else None
         self._storms[number] = _Storm(at, route, source, start)
+
+    async def recover(self) -> int:
+        """Rebuild the pending storms from the store (held-back alerts of the last
+        `RECOVER_HOURS`); the next `flush` sends what is still owed. Returns how many."""
+        window = timedelta(seconds=self.settings.storm_window_seconds)
+        since = self.clock() - max(timedelta(hours=RECOVER_HOURS), 2 * window)
+        found = 0
+        for held in await self.service.storms_held_since(since):
+            route = self.routes.get(held.actor.removeprefix("alert:"))
+            if route is None:
+                log.warning(
+                    "alerts held back for %s by route %r, which is no longer configured: "
+                    "no storm summary for them",
+                    mask_number(held.recipient),
+                    held.actor.removeprefix("alert:"),
+                )
+                continue
+            if held.recipient not in self._storms:
+                start = held.retry_at - window if held.retry_at is not None else None
+                self._storms[held.recipient] = _Storm(held.first_held, route, held.surface, start)
+                found += 1
+        self.recovered = True
+        if found:
+            log.info("%d alert storm(s) found in the store still owing a summary", found)
+        return found
 
     async def flush(self) -> int:
         """Send the summaries whose window has reopened; returns how many were queued."""
@@ -218,8 +252,15 @@ class StormSummaries:
             return None
 
     async def run(self, interval: float) -> None:
-        """Flush every `interval` seconds until cancelled."""
+        """Recover what a previous process left pending, then flush every `interval` seconds
+        until cancelled."""
         while True:
+            if not self.recovered:
+                try:
+                    await self.recover()
+                except Exception:
+                    # The store may be briefly unreachable at start: try again next tick.
+                    log.exception("could not look for alert storms still owing a summary")
             await asyncio.sleep(interval)
             await self.flush()
 

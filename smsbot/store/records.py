@@ -162,3 +162,15 @@ class Admission:
 
     record: AuditRecord
     duplicate: bool
+
+
+@dataclass(frozen=True)
+class HeldStorm:
+    """Alert SMS the storm cap held back for one number, from one route and source: what a
+    restarted process needs to send the summary the one before it still owed."""
+
+    recipient: str
+    actor: str  # `alert:<route name>`
+    surface: Surface
+    first_held: datetime
+    retry_at: datetime | None  # the newest refusal's: when the window has room again

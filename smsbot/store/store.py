@@ -59,7 +59,7 @@ from smsbot.sms.request import Outcome, Surface
 from smsbot.store import migrations
 from smsbot.store.group import GroupCommit, Write
 from smsbot.store.postgres_raw import AsyncExecute, PostgresStatements
-from smsbot.store.records import Admission, AuditRecord, Cap, NewRecord
+from smsbot.store.records import Admission, AuditRecord, Cap, HeldStorm, NewRecord
 from smsbot.store.schema import claims, sends
 from smsbot.store.sqlite_raw import SqliteStatements
 from smsbot.store.sqlite_writer import SqliteWriter
@@ -409,6 +409,42 @@ class Store:
         async with self._reader.connect() as conn:
             return int((await conn.execute(query)).scalar_one())
 
+    async def held_back(
+        self, *, since: datetime, rule: str, surfaces: Iterable[Surface | str]
+    ) -> list[HeldStorm]:
+        """Requests refused by `rule` since `since` from `surfaces`, one entry per recipient,
+        actor and surface: when the first was held, and the newest refusal's `retry_at`."""
+        query = (
+            select(
+                sends.c.recipient,
+                sends.c.actor,
+                sends.c.surface,
+                func.min(sends.c.created_at).label("first_held"),
+                func.max(sends.c.retry_at).label("retry_at"),
+            )
+            .where(
+                sends.c.created_at >= since,
+                sends.c.outcome == Outcome.REFUSED,
+                sends.c.rule == rule,
+                sends.c.surface.in_([str(s) for s in surfaces]),
+                sends.c.recipient.is_not(None),
+            )
+            .group_by(sends.c.recipient, sends.c.actor, sends.c.surface)
+            .order_by(func.min(sends.c.created_at))
+        )
+        async with self._reader.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            HeldStorm(
+                recipient=row.recipient,
+                actor=row.actor,
+                surface=Surface(row.surface),
+                first_held=_aware(row.first_held),
+                retry_at=_aware(row.retry_at) if row.retry_at is not None else None,
+            )
+            for row in rows
+        ]
+
     # -- internals -----------------------------------------------------------------------------
 
     def _execute_sync(self, conn: Connection) -> Execute:
@@ -596,6 +632,13 @@ class Store:
     def _by_key_steps(self, key: str) -> Steps[AuditRecord | None]:
         found = _first((yield self._sql.by_key, {"key": key}))
         return AuditRecord.from_row(found) if found else None
+
+
+def _aware(value: datetime | str) -> datetime:
+    """An aggregate (min, max) of a time column, which SQLite returns as text without zone."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _first(done: Done) -> Any:

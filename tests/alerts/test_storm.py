@@ -278,3 +278,31 @@ async def test_the_summary_counts_what_another_replica_held_back_before_it(sandb
         assert await one.flush() == 1
         texts = [r.text for r in await service.recent(100) if r.text and "since" in r.text]
     assert [t.split(" since ")[0] for t in sorted(texts)] == ["1 more alert", "3 more alerts"]
+
+
+async def test_a_storm_pending_at_a_restart_still_gets_its_summary(sandbox, sqlite_url):
+    settings = alert_settings(sandbox.url, sqlite_url, storm_max=CAP, storm_window_seconds=WINDOW)
+    async with running_alert_app(settings) as before:
+        answers = await post_all(before, storm_of(20))
+        assert sum(a["storm_held"] for _, a in answers) == 20 - CAP
+        await eventually(lambda: len(sandbox.messages()) == CAP)
+        assert before.app[STORM_SUMMARIES].pending == 1
+    # Stopped before the window reopened: the pending summary left with the process.
+    async with running_alert_app(settings) as after:
+        await eventually(lambda: after.app[STORM_SUMMARIES].recovered)
+        await eventually(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
+        await asyncio.sleep(0.5)  # more ticks: nothing more
+    summaries = [m for m in sandbox.messages() if "more alerts since" in m["content"]]
+    assert [s["content"].split(" since ")[0] for s in summaries] == [f"{20 - CAP} more alerts"]
+
+
+async def test_a_summary_sent_before_a_restart_is_not_sent_again(sandbox, sqlite_url):
+    settings = alert_settings(sandbox.url, sqlite_url, storm_max=CAP, storm_window_seconds=WINDOW)
+    async with running_alert_app(settings) as before:
+        await post_all(before, storm_of(10))
+        await eventually(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
+    async with running_alert_app(settings) as after:
+        await eventually(lambda: after.app[STORM_SUMMARIES].recovered)
+        await asyncio.sleep(WINDOW + 1)  # a whole window of ticks after the restart
+        assert after.app[STORM_SUMMARIES].pending == 0
+    assert len(sandbox.messages()) == CAP + 1

@@ -341,3 +341,39 @@ async def test_a_version_1_database_is_upgraded_with_its_rows(database_url: str)
         assert (first.record.outcome, second.record.outcome) == (Outcome.QUEUED, Outcome.REFUSED)
     finally:
         await store.close()
+
+
+async def test_held_back_groups_refusals_of_a_rule_per_number_actor_and_surface(store: Store):
+    storm = Cap("storm", "recipient", NUMBER, 1, timedelta(minutes=15), lambda at: "storm", None)
+    admitted = [
+        await store.admit(
+            queued(f"s{n}", actor="alert:on-call", surface=Surface.ALERTMANAGER), [storm]
+        )
+        for n in range(4)
+    ]
+    assert [a.record.outcome for a in admitted] == [Outcome.QUEUED] + [Outcome.REFUSED] * 3
+    [held] = await store.held_back(
+        since=utcnow() - timedelta(minutes=1), rule="storm", surfaces=[Surface.ALERTMANAGER]
+    )
+    assert (held.recipient, held.actor, held.surface) == (
+        NUMBER,
+        "alert:on-call",
+        Surface.ALERTMANAGER,
+    )
+    assert held.first_held == admitted[1].record.time
+    assert (
+        held.retry_at
+        == admitted[3].record.retry_at
+        == admitted[0].record.time + timedelta(minutes=15)
+    )
+    assert (
+        await store.held_back(since=utcnow(), rule="storm", surfaces=[Surface.ALERTMANAGER]) == []
+    )
+    assert (
+        await store.held_back(
+            since=utcnow() - timedelta(minutes=1),
+            rule="rate_limit",
+            surfaces=[Surface.ALERTMANAGER],
+        )
+        == []
+    )
