@@ -16,31 +16,21 @@ import enum
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 from sqlalchemy import Dialect, Executable
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from smsbot.store.compiled import CompiledStatements
 from smsbot.store.steps import AsyncExecute, Done
 
 JSON_COLUMNS = frozenset({"reply"})
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    statement: Executable  # held, so its id() cannot be reused by another object
-    sql: str
-    names: tuple[str, ...]  # the bind parameters, in the order of $1, $2, ...
-    defaults: Mapping[str, Any]
-
-
 class PostgresStatements:
     def __init__(self, dialect: Dialect, hot: Mapping[int, Executable]) -> None:
-        self._dialect = dialect
-        self._hot = hot
-        self._compiled: dict[int, _Compiled] = {}
+        self._compiled = CompiledStatements(dialect, hot)
 
     @asynccontextmanager
     async def connection(self, engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
@@ -58,32 +48,16 @@ class PostgresStatements:
 
     def executor(self, driver: asyncpg.Connection) -> AsyncExecute:
         async def execute(statement: Executable, params: Mapping[str, Any] | None) -> Done:
-            compiled = self._compiled_for(statement)
-            values = params or {}
-            args = [
-                _bind(values[name] if name in values else compiled.defaults[name])
-                for name in compiled.names
-            ]
-            records = await driver.fetch(compiled.sql, *args)
+            compiled = self._compiled.get(statement)
+            if compiled is None:
+                raise TypeError(
+                    "only statements built once by smsbot.store.statements run on asyncpg directly"
+                )
+            records = await driver.fetch(compiled.sql, *compiled.args(params, _bind))
             rows = [_row(record) for record in records]
             return Done(rows, len(rows))  # type: ignore[arg-type]
 
         return execute
-
-    def _compiled_for(self, statement: Executable) -> _Compiled:
-        compiled = self._compiled.get(id(statement))
-        if compiled is not None and compiled.statement is statement:
-            return compiled
-        if self._hot.get(id(statement)) is not statement:
-            raise TypeError(
-                "only statements built once by smsbot.store.statements run on asyncpg directly"
-            )
-        sql = statement.compile(dialect=self._dialect)  # type: ignore[attr-defined]
-        if sql.positiontup is None:
-            raise TypeError("expected the asyncpg dialect's positional ($n) parameters")
-        compiled = _Compiled(statement, sql.string, tuple(sql.positiontup), sql.params)
-        self._compiled[id(statement)] = compiled
-        return compiled
 
 
 def _bind(value: Any) -> Any:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Executable
 
+from smsbot.store.compiled import CompiledStatements
 from smsbot.store.steps import Done
 
 # Columns SQLAlchemy reads back as datetimes (`UtcDateTime`) and as JSON.
@@ -27,32 +27,16 @@ DATETIME_COLUMNS = frozenset({"created_at", "updated_at", "retry_at", "not_befor
 JSON_COLUMNS = frozenset({"reply"})
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    statement: Executable  # held, so its id() cannot be reused by another object
-    sql: str
-    names: tuple[str, ...]  # the bind parameters, in the order of the `?` placeholders
-    defaults: Mapping[str, Any]
-
-
 class SqliteStatements:
     def __init__(self, dialect: Dialect, hot: Mapping[int, Executable]) -> None:
-        self._dialect = dialect
-        self._hot = hot  # id -> statement: the ones built once and reused
-        self._compiled: dict[int, _Compiled] = {}
+        self._compiled = CompiledStatements(dialect, hot)
 
     def execute(self, conn: Connection, statement: Executable, params: Any) -> Done:
-        compiled = self._compiled.get(id(statement))
-        if compiled is None or compiled.statement is not statement:
-            if self._hot.get(id(statement)) is not statement:
-                return _through_sqlalchemy(conn, statement, params)
-            compiled = self._compile(statement)
-        values = params or {}
-        row_values = tuple(
-            _bind(values[name] if name in values else compiled.defaults[name])
-            for name in compiled.names
-        )
-        cursor = conn.connection.driver_connection.execute(compiled.sql, row_values)  # type: ignore[union-attr]
+        compiled = self._compiled.get(statement)
+        if compiled is None:
+            return _through_sqlalchemy(conn, statement, params)
+        driver = conn.connection.driver_connection
+        cursor = driver.execute(compiled.sql, compiled.args(params, _bind))  # type: ignore[union-attr]
         try:
             if cursor.description is None:
                 return Done((), cursor.rowcount)
@@ -61,14 +45,6 @@ class SqliteStatements:
             return Done(rows, cursor.rowcount)  # type: ignore[arg-type]
         finally:
             cursor.close()
-
-    def _compile(self, statement: Executable) -> _Compiled:
-        compiled = statement.compile(dialect=self._dialect)  # type: ignore[attr-defined]
-        if compiled.positiontup is None:
-            raise TypeError("expected a positional (qmark) SQLite dialect")
-        entry = _Compiled(statement, compiled.string, tuple(compiled.positiontup), compiled.params)
-        self._compiled[id(statement)] = entry
-        return entry
 
 
 def _through_sqlalchemy(conn: Connection, statement: Executable, params: Any) -> Done:
