@@ -62,6 +62,20 @@ class TextInfo:
 
 def analyze(text: str) -> TextInfo:
     """Encoding, size and part count of `text`. Empty text is 0 parts (see `validate_text`)."""
+    if text and GSM7_BASIC.issuperset(text):
+        # Most texts: every character one septet, found by one set check in C instead of a
+        # look-up per character; the part count then follows from the length alone.
+        single, multi = LIMITS[GSM7]
+        parts = 1 if len(text) <= single else -(-len(text) // multi)
+        return TextInfo(
+            GSM7, characters=len(text), parts=parts, units=len(text), ucs2_characters=()
+        )
+    return analyze_each(text)
+
+
+def analyze_each(text: str) -> TextInfo:
+    """`analyze`, character by character (any text; `analyze` takes a shortcut for texts of
+    the GSM-7 basic table only)."""
     forcing = tuple(dict.fromkeys(ch for ch in text if not is_gsm7(ch)))
     encoding = UCS2 if forcing else GSM7
     costs = _unit_costs(text, encoding)

@@ -16,6 +16,7 @@ from smsbot.sms.text import (
     LIMITS,
     TextInfo,
     analyze,
+    analyze_each,
     split_parts,
     validate_text,
 )
@@ -193,3 +194,14 @@ def test_parts_join_to_the_text_and_each_fits(text: str) -> None:
             assert codec_septets(part + following[0]) > limit
         else:
             assert len((part + following[0]).encode("utf-16-le")) // 2 > limit
+
+
+@settings(max_examples=300)
+@given(st.one_of(st.text(st.sampled_from(sorted(GSM7_BASIC)), max_size=1000), gsm_text, mixed_text))
+def test_the_shortcut_for_basic_table_texts_agrees_with_counting_each_character(text: str):
+    assert analyze(text) == analyze_each(text)
+
+
+@pytest.mark.parametrize("length", [1, 159, 160, 161, 306, 307, 459, 460, 1000])
+def test_the_shortcut_counts_parts_at_the_boundaries(length: int) -> None:
+    assert analyze("a" * length) == analyze_each("a" * length)
