@@ -7,10 +7,10 @@ the given concurrency, and measures the time from sending each request to its 20
 per server:
 
 - floor:  a bare aiohttp handler that reads and parses the JSON body and answers 200;
-- intake: the real alert routes (`smsbot.alerts.routes.register`), the real service on SQLite
-          with its outbox running, storm control set out of the way: every webhook becomes an
-          SMS, recorded before its 200 and sent by the outbox to a sandbox in another process
-          while the webhooks keep coming (the cost of intake, not of policy);
+- intake: `smsbot serve` without Slack (`running_bot`: the real alert routes, the real service
+          on SQLite with its outbox running), storm control set out of the way: every webhook
+          becomes an SMS, recorded before its 200 and sent by the outbox to a sandbox in another
+          process while the webhooks keep coming (the cost of intake, not of policy);
 - storm:  the same with the default storm settings (5 alert SMS per number per 15 minutes) and
           one on-call phone: the first 5 webhooks become SMS, every other one is recorded as
           held back by the storm cap (refused, rule `storm`) and counted by the storm listener
@@ -121,11 +121,9 @@ def serve_floor(port: int, ready) -> None:
 
 
 def serve_intake(port: int, ready, database: str, sandbox_url: str, storm: bool) -> None:
-    from aiohttp import web
-
-    from smsbot.alerts.routes import register
-    from smsbot.bootstrap import open_service
-    from smsbot.metrics import Metrics
+    """`smsbot serve` without Slack, as `python -m smsbot serve` composes it (alert routes,
+    service, outbox, storm summaries, garbage-collector settings)."""
+    from smsbot.cli.serve_cmd import running_bot
     from smsbot.settings import Settings
 
     alerts: dict[str, object] = {
@@ -139,13 +137,7 @@ def serve_intake(port: int, ready, database: str, sandbox_url: str, storm: bool)
     )
 
     async def main() -> None:
-        metrics = Metrics()
-        async with open_service(settings, metrics=metrics) as service:
-            app = web.Application()
-            register(app, settings=settings, service=service, metrics=metrics)
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", port).start()
+        async with running_bot(settings, host="127.0.0.1", port=port, mode=None):
             ready.set()
             await asyncio.Event().wait()
 
