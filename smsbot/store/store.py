@@ -454,9 +454,11 @@ class Store:
         return lambda statement, params: raw.execute(conn, statement, params)
 
     async def _one(self, stmt: Any, params: dict[str, Any] | None = None) -> Sequence[Any]:
-        """Run one writing statement on its own and return its RETURNING rows."""
+        """Run one writing statement (atomic on its own) and return its RETURNING rows. On
+        SQLite it joins the group commit: the outbox's claims then share the writer's
+        transactions with the admits and finishes in flight instead of taking one each."""
         if self._sqlite is not None:
-            done: Done = await self._transaction(lambda: one(stmt, params))
+            done: Done = await self._writes.run(lambda: one(stmt, params))
             return done.rows
         async with self._autocommit.connect() as conn:
             return list((await conn.execute(stmt, params)).mappings().all())
