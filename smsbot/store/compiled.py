@@ -25,9 +25,12 @@ class Compiled:
     def args(self, params: Mapping[str, Any] | None, bind: Callable[[Any], Any]) -> list[Any]:
         """The driver's positional arguments, each value passed through `bind`."""
         values = params or {}
-        return [
-            bind(values[name] if name in values else self.defaults[name]) for name in self.names
-        ]
+        try:
+            return [
+                bind(values[name] if name in values else self.defaults[name]) for name in self.names
+            ]
+        except KeyError as missing:
+            raise KeyError(f"a value is required for bind parameter {missing}") from None
 
 
 class CompiledStatements:
@@ -46,7 +49,14 @@ class CompiledStatements:
         sql = statement.compile(dialect=self._dialect)  # type: ignore[attr-defined]
         if sql.positiontup is None:
             raise TypeError(f"{self._dialect.name}: expected positional bind parameters")
-        compiled = Compiled(statement, sql.string, tuple(sql.positiontup), sql.params)
+        if sql.literal_execute_params or sql.post_compile_params:
+            raise TypeError("statements with expanding parameters are compiled per execution")
+        # Only values the statement carries itself (`text = NULL`); a parameter the caller
+        # must give and did not is an error, as in SQLAlchemy, not a silent NULL.
+        defaults = {
+            name: value for name, value in sql.params.items() if not sql.binds[name].required
+        }
+        compiled = Compiled(statement, sql.string, tuple(sql.positiontup), defaults)
         self._compiled[id(statement)] = compiled
         return compiled
 

@@ -39,6 +39,9 @@ class Write:
     # their `params`; `op` alone must do the same.
     kind: str = ""
     params: dict[str, Any] | None = None
+    # The op writes with more than one statement, which must commit together: a runner may
+    # run a lone write without a transaction only when this is false.
+    several_statements: bool = False
 
 
 class Runner(Protocol):
@@ -64,9 +67,10 @@ class GroupCommit:
         *,
         kind: str = "",
         params: dict[str, Any] | None = None,
+        several_statements: bool = False,
     ) -> Any:
         loop = asyncio.get_running_loop()
-        write = Write(op, tuple(subjects), loop.create_future(), kind, params)
+        write = Write(op, tuple(subjects), loop.create_future(), kind, params, several_statements)
         self._queue.append(write)
         # A new runner when none is free to pick this write up: all runners are busy with
         # batches they already took, and fewer than `parallel` are running.

@@ -16,6 +16,7 @@ import enum
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -26,6 +27,14 @@ from smsbot.store.compiled import CompiledStatements
 from smsbot.store.steps import AsyncExecute, Done
 
 JSON_COLUMNS = frozenset({"reply"})
+# Errors that mean the connection to the server is gone (not that a statement failed).
+DISCONNECTS = (
+    OSError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+)
 
 
 class PostgresStatements:
@@ -35,16 +44,28 @@ class PostgresStatements:
     @asynccontextmanager
     async def connection(self, engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
         """A pooled connection's asyncpg connection, for `executor`. Nothing is run on it
-        through SQLAlchemy meanwhile, so SQLAlchemy's own transaction never starts."""
+        through SQLAlchemy meanwhile, so SQLAlchemy's own transaction never starts, and its
+        reset on return would not end ours: a connection left inside a transaction (a task
+        cancelled mid-way) is invalidated rather than handed to the next caller.
+
+        When the server dropped the connection, the others in the pool are most likely gone too
+        (a restart, a failover, a proxy closing idle connections): the whole pool is replaced,
+        as SQLAlchemy does on a disconnect, so one write fails rather than one per connection.
+        """
         async with engine.connect() as conn:
             fairy = await conn.get_raw_connection()
             driver: asyncpg.Connection = fairy.driver_connection  # type: ignore[assignment]
+            disconnected = False
             try:
                 yield driver
-            except BaseException:
-                if driver.is_closed():
-                    await conn.invalidate()  # the pool opens a new one next time
+            except BaseException as exc:
+                disconnected = driver.is_closed() or isinstance(exc, DISCONNECTS)
                 raise
+            finally:
+                if disconnected or driver.is_closed() or driver.is_in_transaction():
+                    await conn.invalidate()
+                if disconnected:
+                    await engine.dispose()
 
     def executor(self, driver: asyncpg.Connection) -> AsyncExecute:
         async def execute(statement: Executable, params: Mapping[str, Any] | None) -> Done:
@@ -61,6 +82,9 @@ class PostgresStatements:
 
 
 def _bind(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        # asyncpg would read it as the process's local time; SQLAlchemy's type refuses it.
+        raise ValueError("smsbot stores aware datetimes only (use datetime.now(UTC))")
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dict):

@@ -202,6 +202,8 @@ class Store:
             subjects,
             kind=ADMIT if mergeable and not self.is_sqlite else "",
             params={"values": base, "caps": caps, "subjects": set(subjects)},
+            # The claim and the row commit together: a claim never stands without its SMS.
+            several_statements=claim is not None,
         )
         return result
 
@@ -523,9 +525,9 @@ class Store:
             finishes = []
         async with self._postgres_statements.connection(self.engine) as driver:
             execute = self._postgres_statements.executor(driver)
-            if len(writes) == 1 and not subjects:
-                # A lone write needs no BEGIN / COMMIT round trips: each of its statements is
-                # atomic on its own, and none relies on a lock.
+            if len(writes) == 1 and not subjects and not writes[0].several_statements:
+                # A lone write of one statement needs no BEGIN / COMMIT round trips: the
+                # statement is atomic on its own (others only read), and none relies on a lock.
                 return [await run_async(writes[0].op(), execute)]
             async with driver.transaction():
                 if subjects:
