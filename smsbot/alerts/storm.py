@@ -32,7 +32,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, overload
 from zoneinfo import ZoneInfo
 
 from smsbot.alerts.routing import Route
@@ -65,9 +65,13 @@ ChannelNamer = Callable[[str], Awaitable[str | None]]
 class SummaryService(Protocol):
     """What the summaries need of `SmsService`."""
 
+    @overload
     async def enqueue(self, request: SendRequest) -> SendResult: ...
 
-    async def claim_once(self, key: str, ttl_seconds: float) -> bool: ...
+    @overload
+    async def enqueue(
+        self, request: SendRequest, *, claim: tuple[str, float] | None
+    ) -> SendResult | None: ...
 
     async def count_alert_sends(
         self, to: str, since: datetime, *, held_by_storm: bool = False
@@ -185,34 +189,39 @@ class StormSummaries:
         if held == 0:
             del self._storms[number]
             return False
-        # One summary per number per window across replicas: the first to claim sends it. A
-        # replica that loses counts its storm from now on (the winner counted what came before).
-        # A claim this replica won but could not yet record its summary for is still its own.
-        if self._claimed.get(number, now) <= now:
-            if not await self.service.claim_once(
-                f"alert-storm-summary:{digest}", self.settings.storm_window_seconds
-            ):
+        slot = self._slot(now)
+        request = SendRequest(
+            actor=f"alert:{storm.route.name}",
+            surface=storm.source,
+            to=number,
+            text=summary_text(
+                held,
+                max(storm.since, start),
+                storm.route,
+                storm.source,
+                await self._channel_name(storm),
+            ),
+            channel=storm.route.mirror_channel,
+            idempotency_key=f"alert-storm-summary:{digest}:{slot}",
+            reply={"route": storm.route.name, "mirror_channel": storm.route.mirror_channel},
+        )
+        # One summary per number per window across replicas: the first to claim sends it. The
+        # claim and the summary are recorded in one transaction, so a crash between them cannot
+        # leave a claim that keeps every replica from sending. A replica that loses counts its
+        # storm from now on (the winner counted what came before). A claim this replica won
+        # for a summary the storm cap refused is still its own (see below): no new claim.
+        if self._claimed.get(number, now) > now:
+            result = await self.service.enqueue(request)
+        else:
+            claimed = await self.service.enqueue(
+                request,
+                claim=(f"alert-storm-summary:{digest}", self.settings.storm_window_seconds),
+            )
+            if claimed is None:
                 self._storms[number] = _Storm(now, storm.route, storm.source)
                 return False
+            result = claimed
             self._claimed[number] = now + window
-        slot = self._slot(now)
-        result = await self.service.enqueue(
-            SendRequest(
-                actor=f"alert:{storm.route.name}",
-                surface=storm.source,
-                to=number,
-                text=summary_text(
-                    held,
-                    max(storm.since, start),
-                    storm.route,
-                    storm.source,
-                    await self._channel_name(storm),
-                ),
-                channel=storm.route.mirror_channel,
-                idempotency_key=f"alert-storm-summary:{digest}:{slot}",
-                reply={"route": storm.route.name, "mirror_channel": storm.route.mirror_channel},
-            )
-        )
         # Recorded: only now is the storm no longer pending (should the store fail before,
         # the next flush tries again).
         del self._storms[number]
