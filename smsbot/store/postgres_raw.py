@@ -81,7 +81,13 @@ class PostgresStatements:
         return execute
 
 
+# Most values go to the driver as they are; one set look-up spares them the checks below.
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
 def _bind(value: Any) -> Any:
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, datetime) and value.tzinfo is None:
         # asyncpg would read it as the process's local time; SQLAlchemy's type refuses it.
         raise ValueError("smsbot stores aware datetimes only (use datetime.now(UTC))")

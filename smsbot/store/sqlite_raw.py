@@ -53,7 +53,13 @@ def _through_sqlalchemy(conn: Connection, statement: Executable, params: Any) ->
     return Done(rows, result.rowcount)
 
 
+# Most values go to the driver as they are; one set look-up spares them the checks below.
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
 def _bind(value: Any) -> Any:
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("smsbot stores aware datetimes only (use datetime.now(UTC))")
