@@ -11,7 +11,8 @@ the transaction committed, so "recorded" still means durably recorded.
 
 When the shared transaction fails (a bad row, a deadlock between replicas, a lost
 connection), nothing of it was committed: each write of the batch is then run again in a
-transaction of its own, so a failing write fails only its own waiter. A waiter cancelled before
+transaction of its own, so a failing write fails only its own waiter. When the database takes
+no write at all (`WriteUnavailable`), every waiter fails at once instead. A waiter cancelled before
 its batch starts is dropped; once the batch has started, its write completes (as it would have
 had it been a lone statement already sent).
 """
@@ -42,6 +43,12 @@ class Write:
     # The op writes with more than one statement, which must commit together: a runner may
     # run a lone write without a transaction only when this is false.
     several_statements: bool = False
+
+
+class WriteUnavailable(Exception):
+    """Raised by a runner when the database takes no write at all for now (SQLite's write lock
+    held elsewhere past the busy timeout): each write alone would only wait as long again, so
+    every waiter of the group gets this at once instead."""
 
 
 class Runner(Protocol):
@@ -110,8 +117,9 @@ class GroupCommit:
                     write.future.cancel()
             raise
         except Exception as exc:
-            if len(batch) == 1:
-                _fail(batch[0], exc)
+            if len(batch) == 1 or isinstance(exc, WriteUnavailable):
+                for write in batch:
+                    _fail(write, exc)
                 return
             # The type only: a database error's text carries the row, phone number included.
             log.warning(

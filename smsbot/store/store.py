@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, overload
@@ -51,13 +52,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from smsbot.errors import ConfigurationError
 from smsbot.sms.request import Outcome, Surface
 from smsbot.store import migrations
-from smsbot.store.group import GroupCommit, Write
+from smsbot.store.group import GroupCommit, Write, WriteUnavailable
 from smsbot.store.postgres_raw import AsyncExecute, PostgresStatements
 from smsbot.store.records import Admission, AuditRecord, Cap, HeldStorm, NewRecord
 from smsbot.store.schema import claims, sends
@@ -515,9 +516,17 @@ class Store:
         """Run the writes of one group in one transaction (see `smsbot.store.group`)."""
         if self._sqlite is not None:
             # SQLite has one lock for the whole database: no subjects to lock, one hop.
-            return await self._sqlite.run(
-                lambda conn: [run_sync(w.op(), self._execute_sync(conn)) for w in writes]
-            )
+            try:
+                return await self._sqlite.run(
+                    lambda conn: [run_sync(w.op(), self._execute_sync(conn)) for w in writes]
+                )
+            except (sqlite3.OperationalError, OperationalError) as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                raise WriteUnavailable(
+                    "the SQLite database stayed locked by another process for "
+                    f"{SQLITE_BUSY_TIMEOUT_MS / 1000:g} s; nothing was written"
+                ) from exc
         assert self._postgres_statements is not None
         subjects = sorted({subject for write in writes for subject in write.subjects})
         finishes = [w for w in writes if w.kind == FINISH]
