@@ -222,9 +222,11 @@ class Store:
         row = None if shut else (yield from self._insert_row(values, caps))
         if row is not None:
             return Admission(AuditRecord.from_row(row), duplicate=False)
-        earlier = yield from self._by_key_steps(new.idempotency_key)
-        if earlier is not None:
-            return Admission(earlier, duplicate=True)
+        # Not inserted: the key is known, or a cap is reached. A reached cap is looked for
+        # first, as it is the common case (every alert held back in a storm): its refused row
+        # is then inserted straight away, and a known key still wins, by that insert's
+        # conflict.
+        reached_cap = False
         for cap in caps:
             reached, retry_at = yield from self._cap_reached(cap, now)
             if reached:
@@ -236,9 +238,14 @@ class Store:
                     text=new.text if self.store_text else None,
                     attempts=0,
                 )
+                reached_cap = True
                 break
+        if not reached_cap:
+            earlier = yield from self._by_key_steps(new.idempotency_key)
+            if earlier is not None:
+                return Admission(earlier, duplicate=True)
         row = yield from self._insert_row(values, ())
-        if row is None:  # the same key, from another subject, committed meanwhile
+        if row is None:  # the key is known (committed meanwhile, from another subject)
             earlier = yield from self._by_key_steps(new.idempotency_key)
             assert earlier is not None
             return Admission(earlier, duplicate=True)
