@@ -187,10 +187,11 @@ class SmsService:
         outbox worker sends it and then calls the notifier. While KPN's quota is used up the
         request waits in the outbox until the quota resets.
 
-        With `claim=(key, ttl_seconds)` the claim (as `claim_once`) is taken in the same
-        transaction as the record: None, with nothing recorded, when another caller holds it.
-        The alert intake sends each notification once this way, in one write instead of two,
-        and a claim never exists without the record of its SMS."""
+        With `claim=(key, ttl_seconds)` the claim (`Store.claim`: the first caller within
+        `ttl_seconds` wins, across replicas) is taken in the same transaction as the record:
+        None, with nothing recorded, when another caller holds it. The alert intake sends each
+        notification once this way, in one write instead of two, and a claim never exists
+        without the record of its SMS."""
         admission = await self._record(
             request, hold_for_quota=True, outcome=Outcome.QUEUED, claim=claim
         )
@@ -216,11 +217,6 @@ class SmsService:
         return admission.record.to_result()
 
     # -- for the alert intake and storm summaries -------------------------------------------
-
-    async def claim_once(self, key: str, ttl_seconds: float) -> bool:
-        """True for the first caller to claim `key` within `ttl_seconds`, across replicas: an
-        alert that Alertmanager HA pairs deliver twice is handled once."""
-        return await self.store.claim(key, ttl_seconds)
 
     async def find(self, idempotency_key: str) -> AuditRecord | None:
         """The request recorded under `idempotency_key`, if any."""

@@ -53,8 +53,8 @@ REPEAT_REASON = (
 )
 
 
-class AlertService(Protocol):
-    """What the intake needs of `SmsService`."""
+class EnqueuesAlerts(Protocol):
+    """What the intake and the storm summaries both need of `SmsService`."""
 
     @overload
     async def enqueue(self, request: SendRequest) -> SendResult: ...
@@ -65,6 +65,10 @@ class AlertService(Protocol):
     ) -> SendResult | None: ...
 
     async def find(self, idempotency_key: str) -> AuditRecord | None: ...
+
+
+class AlertService(EnqueuesAlerts, Protocol):
+    """What the intake needs of `SmsService`."""
 
     async def record_duplicate(self, request: SendRequest, reason: str) -> SendResult: ...
 

@@ -32,14 +32,15 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, overload
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from smsbot.alerts.intake import EnqueuesAlerts
 from smsbot.alerts.routing import Route
 from smsbot.settings import AlertSettings
 from smsbot.sms.numbers import mask_number
-from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
-from smsbot.store import COUNTED_OUTCOMES, AuditRecord, HeldStorm
+from smsbot.sms.request import Outcome, SendRequest, Surface
+from smsbot.store import COUNTED_OUTCOMES, HeldStorm
 
 log = logging.getLogger(__name__)
 
@@ -62,22 +63,12 @@ class _Storm:
 ChannelNamer = Callable[[str], Awaitable[str | None]]
 
 
-class SummaryService(Protocol):
+class SummaryService(EnqueuesAlerts, Protocol):
     """What the summaries need of `SmsService`."""
-
-    @overload
-    async def enqueue(self, request: SendRequest) -> SendResult: ...
-
-    @overload
-    async def enqueue(
-        self, request: SendRequest, *, claim: tuple[str, float] | None
-    ) -> SendResult | None: ...
 
     async def count_alert_sends(
         self, to: str, since: datetime, *, held_by_storm: bool = False
     ) -> int: ...
-
-    async def find(self, idempotency_key: str) -> AuditRecord | None: ...
 
     async def storms_held_since(self, since: datetime) -> list[HeldStorm]: ...
 
