@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.database",
     "tests.fixtures.slack",
+    "tests.fixtures.alertmanager",
 ]
