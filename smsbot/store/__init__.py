@@ -8,14 +8,16 @@ from smsbot.store.records import (
     HeldStorm,
     NewRecord,
 )
-from smsbot.store.store import Store, utcnow
+from smsbot.store.store import Clock, ManualClock, Store, utcnow
 
 __all__ = [
     "COUNTED_OUTCOMES",
     "Admission",
     "AuditRecord",
     "Cap",
+    "Clock",
     "HeldStorm",
+    "ManualClock",
     "NewRecord",
     "Store",
     "utcnow",

@@ -37,7 +37,7 @@ import asyncio
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, overload
 
@@ -80,6 +80,27 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# What the store stamps rows with and measures windows against: a callable returning an aware
+# UTC datetime. Tests hand in one they move by hand (`smsbot.store.ManualClock`).
+Clock = Callable[[], datetime]
+
+
+class ManualClock:
+    """A clock that stands still until moved: `clock.advance(timedelta(minutes=5))`."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or utcnow()
+        if self.now.tzinfo is None:
+            raise ValueError("a clock tells aware UTC time (use datetime.now(UTC))")
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, by: timedelta) -> datetime:
+        self.now += by
+        return self.now
+
+
 class Store:
     """Open with `await Store.open(database_url)` (creates or upgrades the schema); `close()`."""
 
@@ -89,8 +110,10 @@ class Store:
         *,
         store_text: bool = False,
         sqlite_writer: SqliteWriter | None = None,
+        clock: Clock = utcnow,
     ) -> None:
         self.engine = engine
+        self.clock = clock
         self.is_sqlite = engine.dialect.name == "sqlite"
         if self.is_sqlite and sqlite_writer is None:
             sqlite_writer = SqliteWriter(engine.url, _configure_sqlite)
@@ -116,7 +139,12 @@ class Store:
 
     @classmethod
     async def open(
-        cls, database_url: str, *, store_text: bool = False, pool_size: int = 10
+        cls,
+        database_url: str,
+        *,
+        store_text: bool = False,
+        pool_size: int = 10,
+        clock: Clock = utcnow,
     ) -> Store:
         target = engine_target(database_url)
         if target.is_sqlite:
@@ -132,7 +160,7 @@ class Store:
                 # No ping before each checkout (a round trip per statement): a connection
                 # PostgreSQL dropped fails one statement, and SQLAlchemy then replaces the pool.
             )
-        store = cls(engine, store_text=store_text)
+        store = cls(engine, store_text=store_text, clock=clock)
         try:
             await migrations.upgrade(engine)
         except (OSError, DBAPIError) as exc:
@@ -185,7 +213,7 @@ class Store:
         With `claim=(key, ttl_seconds)`, `claim(key, ttl_seconds)` is taken in the same
         transaction first, and when another caller holds it nothing is stored and None is
         returned. Admits arriving together are committed together (`smsbot.store.group`)."""
-        now = utcnow()
+        now = self.clock()
         capped = new.outcome in (Outcome.QUEUED, Outcome.SENDING) and bool(caps)
         base = self._values(new, now)
         subjects = _subjects(caps) if capped and not self.is_sqlite else ()
@@ -254,7 +282,7 @@ class Store:
     async def claim_queued(self, limit: int) -> list[AuditRecord]:
         """Claim up to `limit` due queued rows, oldest first, marking them `sending`. Rows
         another replica is claiming at the same moment are skipped, not waited for."""
-        now = utcnow()
+        now = self.clock()
         due = (
             select(sends.c.id)
             .where(
@@ -300,7 +328,7 @@ class Store:
             "error": error,
             "rule": rule,
             "retry_at": retry_at,
-            "now": utcnow(),
+            "now": self.clock(),
             "extra_attempts": extra_attempts,
         }
         stmt = self._sql.finish
@@ -320,7 +348,9 @@ class Store:
         stmt = (
             update(sends)
             .where(sends.c.id == request_id, sends.c.outcome == Outcome.SENDING)
-            .values(outcome=Outcome.QUEUED, not_before=not_before, error=error, updated_at=utcnow())
+            .values(
+                outcome=Outcome.QUEUED, not_before=not_before, error=error, updated_at=self.clock()
+            )
             .returning(sends.c.id)
         )
         await self._one(stmt)
@@ -331,7 +361,7 @@ class Store:
         values: dict[str, Any] = {
             "outcome": Outcome.UNKNOWN,
             "error": error,
-            "updated_at": utcnow(),
+            "updated_at": self.clock(),
         }
         if not self.store_text:
             values["text"] = None
@@ -346,7 +376,7 @@ class Store:
     async def purge(self, before: datetime) -> int:
         """Delete finished records older than `before` (retention) and expired claims. Rows
         still queued or sending are kept: they are work, not history."""
-        now = utcnow()
+        now = self.clock()
 
         def op() -> Steps[int]:
             done = yield (
@@ -364,7 +394,7 @@ class Store:
 
     async def claim(self, key: str, ttl_seconds: float) -> bool:
         """True for the first claimer of `key` within `ttl_seconds`; atomic across replicas."""
-        params = self._claim_params(key, ttl_seconds, utcnow())
+        params = self._claim_params(key, ttl_seconds, self.clock())
 
         def op() -> Steps[bool]:
             return bool((yield self._sql.claim, params).rows)

@@ -377,3 +377,21 @@ async def test_held_back_groups_refusals_of_a_rule_per_number_actor_and_surface(
         )
         == []
     )
+
+
+async def test_rows_are_stamped_by_the_clock_the_store_was_given(database_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from smsbot.store import ManualClock
+
+    clock = ManualClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    store = await Store.open(database_url, clock=clock)
+    try:
+        first = (await store.admit(queued("a"), [cap(1)])).record
+        assert first.time == clock.now
+        clock.advance(timedelta(minutes=59))
+        assert (await store.admit(queued("b"), [cap(1)])).record.outcome == Outcome.REFUSED
+        clock.advance(timedelta(minutes=1, seconds=1))  # the first send has left the window
+        assert (await store.admit(queued("c"), [cap(1)])).record.outcome == Outcome.QUEUED
+    finally:
+        await store.close()
