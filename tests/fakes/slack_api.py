@@ -10,8 +10,24 @@ back what the bot did from `calls`, `messages` and `response_posts`.
 It also serves `POST /response/<id>`, standing in for the `response_url` Slack hands out with
 slash commands and interactions.
 
-`script(method, answer, times=1)` makes the next calls of one method answer something else,
-e.g. `{"ok": False, "error": "ratelimited"}`.
+Slack's rules that the bot must live with, as Slack applies them:
+- blocks and views over Slack's limits get `invalid_blocks` (slack_sdk's own validators, see
+  `tests.fakes.block_kit`); a `response_url` answers HTTP 400 `invalid_blocks`;
+- every method needs its scope (`missing_scope` with `needed` and `provided`); the token's
+  scopes are `scopes` (by default exactly the manifest's) and every answer carries them in
+  the `x-oauth-scopes` header, as Slack's do;
+- `chat.postMessage` to a public channel the bot is not in works with `chat:write.public`,
+  else `not_in_channel`; a private channel it is not in is `channel_not_found`;
+- `chat.postEphemeral` to someone who is not in the channel is `user_not_in_channel`;
+- a `response_url` takes 5 posts within 30 minutes of its issue (`used_url`, `expired_url`);
+- a workflow step's token (`function_token(execution_id)`) is good until the step is completed
+  or 15 minutes have passed (`invalid_auth` after); completing a step twice is
+  `execution_not_in_running_state`;
+- `rate_limit(method, retry_after)` answers HTTP 429 with `Retry-After`, as Slack does.
+
+Time is the fake's own clock (`advance(seconds)`), so tests never wait for 30 minutes.
+
+`script(method, answer, times=1)` makes the next calls of one method answer something else.
 """
 
 from __future__ import annotations
@@ -22,16 +38,46 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import yaml
 from aiohttp import web
+
+from tests.fakes.block_kit import block_problems, view_problems
 
 BOT_TOKEN = "xoxb-fake-bot-token"
 APP_TOKEN = "xapp-fake-app-token"
 TEAM_ID = "T0FAKE"
 BOT_USER_ID = "UBOT"
 BOT_ID = "BFAKE"
+APP_ID = "AFAKE"
+
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
+
+# The scope each method needs with a bot token (Slack's method reference); methods not listed
+# need none (views.*, functions.*, auth.test).
+METHOD_SCOPES: dict[str, str] = {
+    "chat.postMessage": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "chat.update": "chat:write",
+    "users.info": "users:read",
+    "users.profile.get": "users.profile:read",
+    "team.profile.get": "users.profile:read",
+    "usergroups.users.list": "usergroups:read",
+    "usergroups.list": "usergroups:read",
+}
+
+RESPONSE_URL_USES = 5
+RESPONSE_URL_SECONDS = 30 * 60
+FUNCTION_TOKEN_SECONDS = 15 * 60
+
+
+def manifest_scopes() -> frozenset[str]:
+    """The bot scopes manifest.yml asks for: what a fresh install of the app grants."""
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    return frozenset(manifest["oauth_config"]["scopes"]["bot"])
 
 
 @dataclass
@@ -59,6 +105,8 @@ class FakeUser:
     real_name: str = ""
     phone: str = ""
     is_bot: bool = False
+    locale: str = "en-US"
+    fields: dict[str, str] = field(default_factory=dict)  # custom profile fields by field id
 
 
 @dataclass
@@ -67,7 +115,25 @@ class FakeChannel:
     name: str
     is_private: bool = False
     bot_is_member: bool = True
-    members: set[str] = field(default_factory=set)
+    members: set[str] | None = None  # None: everyone in the workspace (like #general)
+
+    def has_member(self, user_id: str) -> bool:
+        return self.members is None or user_id in self.members
+
+
+@dataclass
+class ResponseUrl:
+    issued_at: float
+    uses: int = 0
+
+
+@dataclass
+class FunctionExecution:
+    token: str
+    issued_at: float
+    state: str = "running"  # running, then completed or failed
+    outputs: dict[str, Any] | None = None
+    error: str | None = None
 
 
 class FakeSlackApi:
@@ -79,16 +145,25 @@ class FakeSlackApi:
         bot_token: str = BOT_TOKEN,
         app_token: str = APP_TOKEN,
         socket_url: str = "wss://wss-primary.slack.com/link/?ticket=fake",
+        scopes: frozenset[str] | None = None,
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
         self.socket_url = socket_url
+        self.scopes = manifest_scopes() if scopes is None else frozenset(scopes)
+        self.enterprise_install = False  # an org-wide install: some methods need a team_id
+        self.clock_offset = 0.0
+        self.response_urls: dict[str, ResponseUrl] = {}
+        self.executions: dict[str, FunctionExecution] = {}
+        self.team_profile_fields: list[dict[str, Any]] = []
+        self._rate_limits: dict[str, list[int]] = {}
         self.users: dict[str, FakeUser] = {}
         self.usergroups: dict[str, list[str]] = {}
         self.channels: dict[str, FakeChannel] = {}
         self.views: dict[str, dict[str, Any]] = {}
         self.calls: list[SlackCall] = []
         self.messages: list[dict[str, Any]] = []  # chat.postMessage, as stored by Slack
+        self.ephemerals: list[dict[str, Any]] = []  # chat.postEphemeral that Slack showed
         self.response_posts: list[ResponsePost] = []
         self._scripts: dict[str, list[dict[str, Any]]] = {}
         self._ids = itertools.count(1)
@@ -98,20 +173,74 @@ class FakeSlackApi:
 
     # ----- workspace set-up -----
 
-    def add_user(self, user_id: str, name: str, *, phone: str = "", real_name: str = "") -> None:
-        self.users[user_id] = FakeUser(user_id, name, real_name or name.title(), phone)
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        phone: str = "",
+        real_name: str = "",
+        locale: str = "en-US",
+        fields: dict[str, str] | None = None,
+    ) -> None:
+        self.users[user_id] = FakeUser(
+            user_id, name, real_name or name.title(), phone, locale=locale, fields=fields or {}
+        )
+
+    def add_profile_field(self, field_id: str, label: str) -> None:
+        """A custom profile field the workspace admin defined (`team.profile.get`)."""
+        self.team_profile_fields.append(
+            {
+                "id": field_id,
+                "ordering": len(self.team_profile_fields),
+                "label": label,
+                "hint": "",
+                "type": "text",
+                "possible_values": None,
+                "options": None,
+                "is_hidden": False,
+            }
+        )
 
     def add_usergroup(self, usergroup_id: str, members: list[str]) -> None:
         self.usergroups[usergroup_id] = list(members)
 
     def add_channel(
-        self, channel_id: str, name: str, *, bot_is_member: bool = True, is_private: bool = False
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        bot_is_member: bool = True,
+        is_private: bool = False,
+        members: set[str] | None = None,
     ) -> None:
-        self.channels[channel_id] = FakeChannel(channel_id, name, is_private, bot_is_member)
+        self.channels[channel_id] = FakeChannel(
+            channel_id, name, is_private, bot_is_member, None if members is None else set(members)
+        )
 
     def script(self, method: str, answer: dict[str, Any], times: int = 1) -> None:
         """The next `times` calls of `method` answer `answer` instead of the usual."""
         self._scripts.setdefault(method, []).extend([answer] * times)
+
+    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        """The next `times` calls of `method` get HTTP 429 with `Retry-After: retry_after`."""
+        self._rate_limits.setdefault(method, []).extend([retry_after] * times)
+
+    def function_token(self, execution_id: str) -> str:
+        """Starts a workflow step's execution; returns the token Slack hands the step with
+        `function_executed` (`bot_access_token`)."""
+        token = f"xwfp-fake-{execution_id}"
+        self.executions[execution_id] = FunctionExecution(token, self.now())
+        return token
+
+    # ----- the clock -----
+
+    def now(self) -> float:
+        return time.time() + self.clock_offset
+
+    def advance(self, seconds: float) -> None:
+        """Moves the fake's clock on: expiries (response_url, function tokens) follow it."""
+        self.clock_offset += seconds
 
     # ----- reading back -----
 
@@ -121,6 +250,8 @@ class FakeSlackApi:
         return f"{self.url}/api/"
 
     def response_url(self, response_id: str) -> str:
+        """A response_url, issued now (good for 5 posts within 30 minutes)."""
+        self.response_urls.setdefault(response_id, ResponseUrl(self.now()))
         return f"{self.url}/response/{response_id}"
 
     def calls_to(self, method: str) -> list[SlackCall]:
@@ -169,9 +300,20 @@ class FakeSlackApi:
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
-        self.response_posts.append(ResponsePost(request.match_info["response_id"], body))
-        self._changed.set()
-        return web.Response(text="ok")
+        response_id = request.match_info["response_id"]
+        try:
+            issued = self.response_urls.setdefault(response_id, ResponseUrl(self.now()))
+            if self.now() - issued.issued_at > RESPONSE_URL_SECONDS:
+                return web.Response(status=404, text="expired_url")
+            if issued.uses >= RESPONSE_URL_USES:
+                return web.Response(status=404, text="used_url")
+            if block_problems(_json_arg(body.get("blocks"))):
+                return web.Response(status=400, text="invalid_blocks")
+            issued.uses += 1
+            self.response_posts.append(ResponsePost(response_id, body))
+            return web.Response(text="ok")
+        finally:
+            self._changed.set()
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -188,12 +330,21 @@ class FakeSlackApi:
                 args.update(dict(parse_qsl(raw, keep_blank_values=True)))
         token = token or args.pop("token", None)
         self.calls.append(SlackCall(method, token, args, request.method))
+        headers = {"x-oauth-scopes": ",".join(sorted(self.scopes))} if token else {}
         try:
+            limited = self._rate_limits.get(method)
+            if limited:
+                retry_after = limited.pop(0)
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"},
+                    status=429,
+                    headers={**headers, "Retry-After": str(retry_after)},
+                )
             answer = self._answer(method, token, args)
         finally:
             self._changed.set()
         # Slack answers HTTP 200 with ok=false for method errors.
-        return web.json_response(answer)
+        return web.json_response(answer, headers=headers)
 
     # ----- Slack's behaviour -----
 
@@ -201,15 +352,58 @@ class FakeSlackApi:
         if method == "apps.connections.open":
             if token != self.app_token:
                 return {"ok": False, "error": "invalid_auth"}
-        elif token != self.bot_token:
+        elif token != self.bot_token and not self._live_function_token(token):
             return {"ok": False, "error": "not_authed" if not token else "invalid_auth"}
         scripted = self._scripts.get(method)
         if scripted:
             return scripted.pop(0)
+        needed = METHOD_SCOPES.get(method)
+        if needed and needed not in self.scopes:
+            return self._missing_scope(needed)
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return {"ok": True}
         return handler(args)
+
+    def _missing_scope(self, needed: str) -> dict[str, Any]:
+        return {
+            "ok": False,
+            "error": "missing_scope",
+            "needed": needed,
+            "provided": ",".join(sorted(self.scopes)),
+        }
+
+    def _live_function_token(self, token: str | None) -> bool:
+        """A step's token works until the step is completed or 15 minutes have passed."""
+        return any(
+            execution.token == token
+            and execution.state == "running"
+            and self.now() - execution.issued_at <= FUNCTION_TOKEN_SECONDS
+            for execution in self.executions.values()
+        )
+
+    def _complete(self, args: dict[str, Any], state: str) -> dict[str, Any]:
+        execution = self.executions.get(args.get("function_execution_id", ""))
+        if execution is None:
+            return {"ok": False, "error": "function_execution_not_found"}
+        if execution.state != "running":
+            return {"ok": False, "error": "execution_not_in_running_state"}
+        execution.state = state
+        if state == "completed":
+            execution.outputs = _json_arg(args.get("outputs"))
+        else:
+            execution.error = args.get("error")
+        return {"ok": True}
+
+    def _functions_completeSuccess(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(_json_arg(args.get("outputs")), dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        return self._complete(args, "completed")
+
+    def _functions_completeError(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("error"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return self._complete(args, "failed")
 
     def _next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):06d}"
@@ -226,13 +420,15 @@ class FakeSlackApi:
             "team_id": TEAM_ID,
             "user_id": BOT_USER_ID,
             "bot_id": BOT_ID,
-            "is_enterprise_install": False,
+            "is_enterprise_install": self.enterprise_install,
         }
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": self.socket_url}
 
-    def _channel_error(self, channel_id: str | None) -> str | None:
+    def _channel_error(self, channel_id: str | None, *, public_post: bool = False) -> str | None:
+        """`public_post`: chat.postMessage, which `chat:write.public` lets into any public
+        channel of the workspace without the bot joining it."""
         if not channel_id:
             return "channel_not_found"
         if channel_id.startswith(("U", "W")) and channel_id in self.users:
@@ -242,16 +438,21 @@ class FakeSlackApi:
             return "channel_not_found"
         if not channel.bot_is_member:
             # Slack hides private channels the bot is not in.
-            return "channel_not_found" if channel.is_private else "not_in_channel"
+            if channel.is_private:
+                return "channel_not_found"
+            if not (public_post and "chat:write.public" in self.scopes):
+                return "not_in_channel"
         return None
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel_id = args.get("channel")
-        error = self._channel_error(channel_id)
+        error = self._channel_error(channel_id, public_post=True)
         if error:
             return {"ok": False, "error": error}
         if not args.get("text") and not args.get("blocks"):
             return {"ok": False, "error": "no_text"}
+        if block_problems(_json_arg(args.get("blocks"))):
+            return {"ok": False, "error": "invalid_blocks"}
         if channel_id in self.users:
             channel_id = "D" + channel_id[1:]
         ts = self._ts()
@@ -263,6 +464,8 @@ class FakeSlackApi:
             "blocks": _json_arg(args.get("blocks")) or [],
             "ts": ts,
         }
+        if args.get("thread_ts"):
+            message["thread_ts"] = args["thread_ts"]
         self.messages.append({"channel": channel_id, **message})
         return {"ok": True, "channel": channel_id, "ts": ts, "message": message}
 
@@ -270,8 +473,15 @@ class FakeSlackApi:
         error = self._channel_error(args.get("channel"))
         if error:
             return {"ok": False, "error": error}
-        if args.get("user") not in self.users:
+        user = args.get("user")
+        if user not in self.users:
             return {"ok": False, "error": "user_not_found"}
+        channel = self.channels.get(args.get("channel", ""))
+        if channel is not None and not channel.has_member(user):
+            return {"ok": False, "error": "user_not_in_channel"}
+        if block_problems(_json_arg(args.get("blocks"))):
+            return {"ok": False, "error": "invalid_blocks"}
+        self.ephemerals.append({"channel": args.get("channel"), "user": user, **args})
         return {"ok": True, "message_ts": self._ts()}
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -282,6 +492,8 @@ class FakeSlackApi:
             return {"ok": False, "error": "invalid_arguments"}
         if _too_long_input(view):
             return {"ok": False, "error": "invalid_arguments"}
+        if view_problems(view):
+            return {"ok": False, "error": "invalid_blocks"}
         stored = self._store_view(self._next_id("V"), view)
         return {"ok": True, "view": stored}
 
@@ -294,6 +506,8 @@ class FakeSlackApi:
         view = _json_arg(args.get("view"))
         if not isinstance(view, dict):
             return {"ok": False, "error": "invalid_arguments"}
+        if view_problems(view):
+            return {"ok": False, "error": "invalid_blocks"}
         return {"ok": True, "view": self._store_view(view_id, view)}
 
     def _store_view(self, view_id: str, view: dict[str, Any]) -> dict[str, Any]:
@@ -314,6 +528,9 @@ class FakeSlackApi:
         return stored
 
     def _usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.enterprise_install and not args.get("team_id"):
+            # An org-wide token spans workspaces: Slack needs to be told which one.
+            return {"ok": False, "error": "missing_argument"}
         group = args.get("usergroup")
         if group not in self.usergroups:
             return {"ok": False, "error": "no_such_subteam"}
@@ -330,6 +547,9 @@ class FakeSlackApi:
             "display_name": user.name,
             "phone": user.phone,
             "email": f"{user.name}@example.com",
+            "fields": {
+                field_id: {"value": value, "alt": ""} for field_id, value in user.fields.items()
+            },
         }
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -337,19 +557,19 @@ class FakeSlackApi:
         if error:
             return error
         user = self.users[args["user"]]
-        return {
-            "ok": True,
-            "user": {
-                "id": user.id,
-                "team_id": TEAM_ID,
-                "name": user.name,
-                "real_name": user.real_name,
-                "deleted": False,
-                "is_bot": user.is_bot,
-                "tz": "Europe/Amsterdam",
-                "profile": self._profile(user),
-            },
+        answer: dict[str, Any] = {
+            "id": user.id,
+            "team_id": TEAM_ID,
+            "name": user.name,
+            "real_name": user.real_name,
+            "deleted": False,
+            "is_bot": user.is_bot,
+            "tz": "Europe/Amsterdam",
+            "profile": self._profile(user),
         }
+        if str(args.get("include_locale", "")).lower() in ("true", "1"):
+            answer["locale"] = user.locale  # only when asked for, as Slack does
+        return {"ok": True, "user": answer}
 
     def _users_profile_get(self, args: dict[str, Any]) -> dict[str, Any]:
         error = self._user_error(args.get("user"))
@@ -357,10 +577,16 @@ class FakeSlackApi:
             return error
         return {"ok": True, "profile": self._profile(self.users[args["user"]])}
 
+    def _team_profile_get(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "profile": {"fields": list(self.team_profile_fields)}}
+
     def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.channels.get(args.get("channel", ""))
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
+        needed = "groups:read" if channel.is_private else "channels:read"
+        if needed not in self.scopes:
+            return self._missing_scope(needed)
         return {
             "ok": True,
             "channel": {

@@ -67,10 +67,16 @@ class FakeSocketMode:
         kind: str,
         payload: dict[str, Any],
         *,
-        accepts_response_payload: bool = True,
+        accepts_response_payload: bool | None = None,
         retry_attempt: int = 0,
     ) -> str:
-        """Sends one envelope on the newest open socket; returns its envelope_id."""
+        """Sends one envelope on the newest open socket; returns its envelope_id.
+
+        `accepts_response_payload` is set as Slack sets it unless given: true for slash
+        commands and interactions (the ack may carry a message, a view or inline errors),
+        false for Events API envelopes (`function_executed` included), whose ack is bare."""
+        if accepts_response_payload is None:
+            accepts_response_payload = kind != "events_api"
         envelope_id = f"{next(self._ids):08d}-fake-envelope"
         envelope: dict[str, Any] = {
             "envelope_id": envelope_id,

@@ -11,7 +11,8 @@ The workspace, set up the same way for every test:
 | dave     | U0DAVE    | (none)           | no                               |
 | erin     | U0ERIN    | +44 7700 900123  | no                               |
 
-Channels: C0GENERAL and C0OPS (the bot is a member), C0OUTSIDE (it is not).
+Channels: C0GENERAL and C0OPS (the bot is a member), C0OUTSIDE (public, it is not: chat:write.public
+still posts there), G0PRIVATE (private, it is not: Slack says channel_not_found).
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ def set_up_workspace(fake: FakeSlackApi) -> None:
     fake.add_channel("C0GENERAL", "general")
     fake.add_channel("C0OPS", "ops")
     fake.add_channel("C0OUTSIDE", "outside", bot_is_member=False)
+    fake.add_channel("G0PRIVATE", "private", bot_is_member=False, is_private=True)
 
 
 @contextlib.asynccontextmanager

@@ -53,14 +53,24 @@ async def test_group_membership_is_cached(slack_bot: SlackBot) -> None:
 
 
 async def test_confirmation_falls_back_to_response_url(slack_bot: SlackBot) -> None:
-    _, _, response_id = await slack_bot.command("0612345678 hi", channel="C0OUTSIDE")
+    _, _, response_id = await slack_bot.command("0612345678 hi", channel="G0PRIVATE")
     await slack_bot.wait_for(lambda: slack_bot.fake.posts_to(response_id))
     [post] = slack_bot.fake.posts_to(response_id)
     assert post["response_type"] == "in_channel"
     assert slack_bot.sandbox.messages()[0]["document_id"] in post["text"]
     [attempt] = slack_bot.fake.calls_to("chat.postMessage")
-    assert attempt.args["channel"] == "C0OUTSIDE"  # tried the channel first
+    assert attempt.args["channel"] == "G0PRIVATE"  # tried the channel first
     assert slack_bot.fake.messages == []
+
+
+async def test_a_public_channel_the_bot_is_not_in_still_gets_the_confirmation(
+    slack_bot: SlackBot,
+) -> None:
+    # chat:write.public (in the manifest) lets the bot post in any public channel.
+    _, _, response_id = await slack_bot.command("0612345678 hi", channel="C0OUTSIDE")
+    await slack_bot.wait_for(lambda: slack_bot.fake.messages)
+    assert slack_bot.fake.messages[0]["channel"] == "C0OUTSIDE"
+    assert slack_bot.fake.posts_to(response_id) == []
 
 
 async def test_slack_retry_sends_nothing_twice(slack_bot: SlackBot) -> None:

@@ -61,6 +61,7 @@ async def test_confirmation_falls_back_to_response_url(
 ) -> None:
     fake_slack.add_channel("C_NOT_MEMBER", "elsewhere", bot_is_member=False)
     fake_slack.add_channel("G_PRIVATE", "secret", bot_is_member=False, is_private=True)
+    fake_slack.scopes -= {"chat:write.public"}  # installed before the app asked for it
     await notifier.notify(request(fake_slack, channel), SENT)
     [post] = fake_slack.posts_to("r1")
     assert post["response_type"] == "in_channel" and "doc-1" in post["text"]
