@@ -5,6 +5,11 @@ Slack delivers the text escaped (see `escaping`); a mention of a person arrives 
 recipient is the shortest run of leading number-like words that makes a valid number: in
 `/sms 0612345678 2 servers down` the `2` belongs to the message, in `/sms 06 1234 5678 hi`
 all three words make the number.
+
+Finding where the number ends is bounded: only the words that could still be part of one
+number are tried (`MAX_NUMBER_DIGITS`, `MAX_NUMBER_LENGTH`), so `/sms 1 1 1 ... hi` with
+thousands of number-like words costs what a few words cost, not one number check per prefix
+of all of them.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 
 from smsbot.errors import InvalidNumber
 from smsbot.slack.escaping import decode
-from smsbot.sms.numbers import normalize_number
+from smsbot.sms.numbers import MAX_TYPED_DIGITS, MAX_TYPED_LENGTH, normalize_number
 
 USAGE = (
     "Start with a Dutch mobile number or a @person, then the message, e.g. "
@@ -113,9 +118,15 @@ def _not_a_number(word: str) -> Unclear:
 def _parse_number_first(text: str) -> CommandText:
     # Some clients turn typed numbers into `<tel:...|...>` links; look at what was typed.
     number_words: list[re.Match[str]] = []
+    digits = length = 0
     for word in _WORD.finditer(text):  # the leading words only, not the whole message
         typed = decode(word.group())
         if not _NUMBER_WORD.fullmatch(typed):
+            break
+        digits += sum(ch.isdigit() for ch in typed)
+        length += len(typed) + bool(number_words)  # as typed, one space between words
+        # Past this no valid number can end: the rest is message, however number-like.
+        if number_words and (digits > MAX_TYPED_DIGITS or length > MAX_TYPED_LENGTH):
             break
         number_words.append(word)
     if not number_words:  # parse never gets here: reply_in_ack has answered already

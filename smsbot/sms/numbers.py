@@ -32,6 +32,11 @@ MOBILE_PREFIX, MOBILE_LENGTH = "6", 9
 M2M_PREFIX, M2M_LENGTH = "97", 11
 NOT_MOBILE_PREFIXES = ("60", "67", "69")
 
+# The longest a valid number can be as typed: "0031 (0)970 1234 5678" has 16 digits, and a
+# generous layout ("+31 (0) 6 - 12 - 34 - 56 - 78") stays well within 40 characters. Whoever
+# looks for a number in free text need not try anything longer.
+MAX_TYPED_DIGITS, MAX_TYPED_LENGTH = 16, 40
+
 # Characters people put between digits. Anything else (letters, #, *, ;) is refused by name.
 _SEPARATORS = frozenset(" -./()")
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from smsbot.errors import InvalidNumber
+from smsbot.slack import command_text
 from smsbot.slack.command_text import (
     Help,
     History,
@@ -13,6 +15,7 @@ from smsbot.slack.command_text import (
     Unclear,
     parse,
 )
+from smsbot.sms import numbers
 
 
 @pytest.mark.parametrize("text", ["", "   ", "help", "HELP", "?", "history"])
@@ -58,3 +61,42 @@ def test_words_first_is_unclear_with_usage() -> None:
     assert isinstance(parsed, Unclear)
     assert "'alice' is not a phone number" in parsed.message
     assert "/sms 0612345678" in parsed.message
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["0031 (0)970 1234 5678", "+31 (0) 6 - 12 - 34 - 56 - 78", "0 6 1 2 3 4 5 6 7 8"],
+)
+def test_the_longest_valid_layouts_are_still_found(typed: str) -> None:
+    assert parse(f"{typed} 1 2 3 go") == SendToNumber(typed, "1 2 3 go")
+
+
+def test_thousands_of_number_like_words_cost_a_bounded_number_of_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `/sms 1 1 1 ... hi`: once the words could no longer make one number, they are message.
+    tried: list[str] = []
+
+    def counting(raw: str) -> str:
+        tried.append(raw)
+        return numbers.normalize_number(raw)
+
+    monkeypatch.setattr(command_text, "normalize_number", counting)
+    parsed = parse("1 " * 20_000 + "hi")
+    assert len(tried) <= numbers.MAX_TYPED_DIGITS
+    assert max(map(len, tried)) <= numbers.MAX_TYPED_LENGTH
+    # The service still gets what was meant as a number, and says what is wrong with it.
+    assert parsed == SendToNumber(" ".join(["1"] * 16), ("1 " * 19_984 + "hi").strip())
+
+
+def test_number_like_words_without_digits_are_bounded_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    tried: list[str] = []
+
+    def refuse(raw: str) -> str:
+        tried.append(raw)
+        raise InvalidNumber("no")
+
+    monkeypatch.setattr(command_text, "normalize_number", refuse)
+    parsed = parse("06 " + "- " * 20_000 + "hi")
+    assert len(tried) <= numbers.MAX_TYPED_LENGTH // 2
+    assert isinstance(parsed, SendToNumber) and len(parsed.number) <= numbers.MAX_TYPED_LENGTH
