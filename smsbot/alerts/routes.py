@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
-from smsbot.alerts.auth import AlertAuth, Unauthorized
+from smsbot.alerts.auth import AlertAuth, RefusalLog, Unauthorized
 from smsbot.alerts.intake import AlertIntake
 from smsbot.alerts.mirror import SlackMirror
 from smsbot.alerts.payloads import (
@@ -85,7 +85,9 @@ class AlertEndpoint:
         max_body_bytes: int,
         accepts_signature: bool,
         metrics: Metrics | None,
+        refusals: RefusalLog,
     ) -> None:
+        self.refusals = refusals
         self.source = source
         self.model = model
         self.auth = auth
@@ -99,17 +101,21 @@ class AlertEndpoint:
             if not self.auth.configured:
                 raise Unauthorized(
                     "alert intake is closed: no credentials are configured. Set "
-                    "SMSBOT_ALERTS__TOKEN and send it as Authorization: Bearer <token>"
+                    "SMSBOT_ALERTS__TOKEN and send it as Authorization: Bearer <token>",
+                    "intake_closed",
                 )
             header_ok = self.auth.check_header(request.headers)
             if not header_ok and not (self.accepts_signature and self.auth.signs_bodies):
-                raise Unauthorized("no credentials given: send Authorization: Bearer <token>")
+                raise Unauthorized(
+                    "no credentials given: send Authorization: Bearer <token>", "no_credentials"
+                )
             body = await _read_body(request, self.max_body_bytes)
             if not header_ok:
                 self.auth.check_signature(request.headers, body)
             group = parse_payload(self.model, body)
         except Unauthorized as exc:
             self._count("unauthorized")
+            self.refusals.refused(request.path, exc, request.remote)
             return _error(401, str(exc), **{"WWW-Authenticate": 'Bearer realm="smsbot alerts"'})
         except _TooLarge:
             self._count("too_large")
@@ -227,6 +233,7 @@ def register(
     app[STORM_SUMMARIES] = summaries
     app[ALERT_INTAKE] = intake
     auth = AlertAuth(alerts)
+    refusals = RefusalLog()  # one budget for both routes: one flood, one bounded log
     for path, source, model, signed in (
         (ALERTMANAGER_PATH, Surface.ALERTMANAGER, AlertmanagerPayload, False),
         (GRAFANA_PATH, Surface.GRAFANA, GrafanaPayload, True),
@@ -239,6 +246,7 @@ def register(
             max_body_bytes=alerts.max_body_bytes,
             accepts_signature=signed,
             metrics=metrics,
+            refusals=refusals,
         )
         app.router.add_post(path, endpoint.handle)
 

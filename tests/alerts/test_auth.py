@@ -3,11 +3,12 @@
 import base64
 import hashlib
 import hmac
+import logging
 
 import pytest
 from pydantic import SecretStr
 
-from smsbot.alerts.auth import AlertAuth, Unauthorized
+from smsbot.alerts.auth import AlertAuth, RefusalLog, Unauthorized
 from smsbot.settings import AlertSettings
 
 NOW = 1_714_700_000
@@ -106,3 +107,77 @@ def test_timestamp_must_be_seconds():
     checker = auth(grafana_hmac_secret=SecretStr("hk"), grafana_timestamp_header="X-Ts")
     with pytest.raises(Unauthorized, match="not Unix seconds"):
         checker.check_signature({"X-Grafana-Alerting-Signature": "ab", "X-Ts": "yesterday"}, BODY)
+
+
+# aiohttp hands on header bytes that are not UTF-8 as surrogate escapes: b"\xe9" -> "\udce9".
+NOT_UTF8 = b"\xe9t\xe9".decode("utf-8", "surrogateescape")
+
+
+@pytest.mark.parametrize("value", [NOT_UTF8, "été", "s3cr\u00e9t"])
+def test_non_ascii_bearer_token_is_wrong_not_an_error(value):
+    with pytest.raises(Unauthorized, match="bearer token is wrong") as refused:
+        auth(token=SecretStr("s3cret")).check_header({"Authorization": f"Bearer {value}"})
+    assert refused.value.check == "wrong_bearer_token"
+
+
+@pytest.mark.parametrize("value", [NOT_UTF8, "été", base64.b64encode(b"am:\xff").decode()])
+def test_non_ascii_or_non_utf8_basic_auth_is_refused(value):
+    checker = auth(basic_user="am", basic_password=SecretStr("pw"))
+    with pytest.raises(Unauthorized, match="not valid base64"):
+        checker.check_header({"Authorization": f"Basic {value}"})
+
+
+def test_non_ascii_signature_and_timestamp_are_refused():
+    checker = auth(grafana_hmac_secret=SecretStr("hk"), grafana_timestamp_header="X-Ts")
+    stamp = str(NOW)
+    with pytest.raises(Unauthorized, match="does not match"):
+        checker.check_signature({"X-Grafana-Alerting-Signature": NOT_UTF8, "X-Ts": stamp}, BODY)
+    # Arabic-Indic digits are digits to int(), not Unix seconds.
+    with pytest.raises(Unauthorized, match="not Unix seconds"):
+        checker.check_signature({"X-Grafana-Alerting-Signature": "ab", "X-Ts": "١٧١٤٧٠٠٠٠٠"}, BODY)
+
+
+def test_a_long_scheme_is_shown_cut_and_printable():
+    with pytest.raises(Unauthorized) as refused:
+        auth(token=SecretStr("s3cret")).check_header({"Authorization": "X" * 5000 + "\x07 y"})
+    assert len(str(refused.value)) < 100
+    assert refused.value.check == "scheme_not_accepted"
+
+
+# ----- the log of refusals -----
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def refusal(check: str = "wrong_bearer_token") -> Unauthorized:
+    return Unauthorized("the bearer token is wrong", check)
+
+
+def test_each_refusal_is_logged_with_route_check_and_address(caplog):
+    refusals = RefusalLog(clock=Clock())
+    with caplog.at_level(logging.WARNING, logger="smsbot.alerts.auth"):
+        refusals.refused("/alerts/alertmanager", refusal(), "10.1.2.3")
+    (line,) = caplog.messages
+    assert "/alerts/alertmanager" in line
+    assert "10.1.2.3" in line
+    assert "wrong_bearer_token" in line and "the bearer token is wrong" in line
+
+
+def test_refusals_are_rate_limited_and_the_rest_counted(caplog):
+    clock = Clock()
+    refusals = RefusalLog(per_window=3, window_seconds=60, clock=clock)
+    with caplog.at_level(logging.WARNING, logger="smsbot.alerts.auth"):
+        for _ in range(50):
+            refusals.refused("/alerts/grafana", refusal(), "10.1.2.3")
+        assert len(caplog.messages) == 3
+        clock.now += 60
+        refusals.refused("/alerts/grafana", refusal("no_credentials"), "10.1.2.3")
+    assert len(caplog.messages) == 4
+    assert "47 more refusals not logged" in caplog.messages[-1]
+    assert "no_credentials" in caplog.messages[-1]

@@ -5,6 +5,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import time
 
 import pytest
@@ -384,3 +385,56 @@ async def test_repeat_after_the_window_is_sent_again(settings_for, sandbox):
         status, answer = await alerts.alertmanager(body)
         assert (status, answer["queued"]) == (200, 1)
         await eventually(lambda: len(sandbox.messages()) == 2)
+
+
+async def raw_post(url: str, path: str, headers: bytes, body: bytes) -> tuple[int, bytes]:
+    """One HTTP/1.1 request written byte for byte (a client may send header bytes that are
+    not ASCII; aiohttp's own client would not)."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(
+            b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Content-Type: application/json\r\n"
+            + headers
+            + b"Content-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
+        answer = await reader.read()
+    finally:
+        writer.close()
+    status = int(answer.split(b" ", 2)[1])
+    return status, answer.partition(b"\r\n\r\n")[2]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [b"Bearer \xe9t\xe9", "Bearer été".encode(), b"Basic \xe9t\xe9", b"\xe9t\xe9 x"],
+)
+@pytest.mark.parametrize("path", ["/alerts/alertmanager", "/alerts/grafana"])
+async def test_non_ascii_authorization_is_401_not_500(settings_for, sandbox, header, path):
+    settings = settings_for(basic_user="am", basic_password="pw")
+    async with running_alert_app(settings) as alerts:
+        status, body = await raw_post(
+            alerts.url, path, b"Authorization: " + header + b"\r\n", raw("alertmanager_firing")
+        )
+        assert status == 401, body
+        assert "error" in json.loads(body)
+        assert await alerts.service.recent() == []
+
+
+async def test_every_401_is_logged_with_the_failed_check_and_no_secret(
+    settings_for, sandbox, caplog
+):
+    async with running_alert_app(settings_for()) as alerts:
+        with caplog.at_level(logging.WARNING):
+            await alerts.alertmanager(raw("alertmanager_firing"), token="guess-" + TOKEN)
+            await alerts.grafana(raw("grafana_firing"), token=None)
+    lines = [r.getMessage() for r in caplog.records if "refused with 401" in r.getMessage()]
+    assert len(lines) == 2
+    assert "/alerts/alertmanager" in lines[0] and "wrong_bearer_token" in lines[0]
+    assert "/alerts/grafana" in lines[1] and "no_credentials" in lines[1]
+    assert "127.0.0.1" in lines[0]
+    assert not any(TOKEN in r.getMessage() for r in caplog.records)
