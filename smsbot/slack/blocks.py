@@ -8,6 +8,7 @@ that goes into mrkdwn passes through `escape_mrkdwn`, and mrkdwn fields are `ver
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,12 +48,33 @@ class ModalOrigin:
         )
 
 
+# Slack's limits (Block Kit reference): a text object in a section or context block at most
+# 3,000 characters, a message's top-level `text` at most 40,000 (Slack cuts it silently), a
+# modal's title 24. Over a limit Slack refuses the whole message (`invalid_blocks`), so every
+# text is cut here to fit, with a note saying so. Escaping counts: a 1,000-character SMS of
+# `&<>` is 4,000-5,000 characters of mrkdwn.
+TEXT_LIMIT = 3000
+MESSAGE_TEXT_LIMIT = 40000
+CUT_NOTE = " … (cut: longer than Slack shows)"
+_ENTITY_START = re.compile(r"&[a-z]{0,3}$")
+
+
+def fit(text: str, limit: int = TEXT_LIMIT, note: str = CUT_NOTE) -> str:
+    """`text` if it fits in `limit` characters, else its start and `note` in exactly that many;
+    never cut inside an `&amp;`-style entity, which would show as a stray `&am`."""
+    if len(text) <= limit:
+        return text
+    head = text[: max(0, limit - len(note))]
+    head = _ENTITY_START.sub("", head)
+    return head + note
+
+
 def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text, "emoji": True}
+    return {"type": "plain_text", "text": fit(text), "emoji": True}
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": text, "verbatim": True}
+    return {"type": "mrkdwn", "text": fit(text), "verbatim": True}
 
 
 def counter_text(info: TextInfo | None, max_characters: int) -> str:
@@ -183,7 +205,10 @@ def confirmation(
     summary = f":outbox_tray: <@{actor}> sent an SMS to {escape_mrkdwn(to)}"
     details = f"{parts_text} · {encoding} · KPN document `{escape_mrkdwn(document_id or '?')}`"
     quoted = "\n".join("> " + line for line in escape_mrkdwn(text).splitlines() or [""])
-    fallback = f"SMS sent to {to} ({parts_text}, {encoding}), KPN document {document_id}"
+    fallback = fit(
+        f"SMS sent to {to} ({parts_text}, {encoding}), KPN document {document_id}",
+        MESSAGE_TEXT_LIMIT,
+    )
     blocks = [
         {"type": "section", "text": _mrkdwn(summary)},
         {"type": "section", "text": _mrkdwn(quoted)},
@@ -194,7 +219,7 @@ def confirmation(
 
 def problem(headline: str, advice: str) -> tuple[str, list[dict[str, Any]]]:
     """An ephemeral answer when something was refused or failed: what happened, what to do."""
-    text = f"{headline} {advice}".strip()
+    text = fit(f"{headline} {advice}".strip(), MESSAGE_TEXT_LIMIT)
     blocks = [{"type": "section", "text": _mrkdwn(f":warning: {escape_mrkdwn(text)}")}]
     return text, blocks
 
@@ -233,5 +258,5 @@ def history_blocks(lines: Iterable[HistoryLine]) -> tuple[str, list[dict[str, An
     if not rows:
         text = "You have not sent any SMS yet."
         return text, [{"type": "section", "text": _mrkdwn(text)}]
-    text = "Your last SMS sends, newest first:\n" + "\n".join(rows)
+    text = fit("Your last SMS sends, newest first:\n" + "\n".join(rows), MESSAGE_TEXT_LIMIT)
     return text, [{"type": "section", "text": _mrkdwn(text)}]

@@ -96,13 +96,7 @@ class SlackNotifier:
         # DMs: the bot cannot post in a conversation between people; the response_url can.
         if channel and not str(channel).startswith("D"):
             try:
-                await self.client.chat_postMessage(
-                    channel=channel,
-                    text=text,
-                    blocks=message_blocks,
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
+                await self._post_message(channel, text, message_blocks)
                 return
             except SlackApiError as exc:
                 if exc.response.get("error") not in CANNOT_POST_HERE:
@@ -165,6 +159,27 @@ class SlackNotifier:
         if not user:
             log.warning("no way left to answer this Slack request; the audit has the outcome")
             return
-        await self.client.chat_postMessage(
-            channel=user, text=text, blocks=message_blocks, unfurl_links=False
-        )
+        await self._post_message(user, text, message_blocks)
+
+    async def _post_message(
+        self, channel: str, text: str, message_blocks: list[dict[str, Any]], **extra: Any
+    ) -> None:
+        """`chat.postMessage`; should Slack still refuse the blocks (`invalid_blocks`: the
+        builders keep within Slack's limits, so only a new limit would do this), the plain text
+        goes instead, so the person hears the outcome all the same."""
+        try:
+            await self.client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=message_blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+                **extra,
+            )
+        except SlackApiError as exc:
+            if exc.response.get("error") != "invalid_blocks":
+                raise
+            log.warning("Slack refused the message's blocks; posting its text alone")
+            await self.client.chat_postMessage(
+                channel=channel, text=text, unfurl_links=False, unfurl_media=False, **extra
+            )

@@ -116,3 +116,17 @@ async def test_history_is_ephemeral_and_masked(slack_bot: SlackBot) -> None:
     assert answer["text"].count("+31 6 ****5678") == 1  # alice's one send, not bob's
     assert slack_bot.sandbox.messages()[0]["document_id"] in answer["text"]
     assert "612345678" not in answer["text"]
+
+
+async def test_a_legal_sms_heavy_in_escapes_is_still_confirmed(slack_bot: SlackBot) -> None:
+    # 1,000 characters (KPN's limit), each escaped by Slack and again in the confirmation:
+    # over Slack's 3,000 per section unless cut, and Slack would refuse the whole message.
+    typed = "&<>" * 333 + "&"
+    escaped = typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    await slack_bot.command(f"0612345678 {escaped}")
+    await slack_bot.wait_for(lambda: slack_bot.fake.messages)
+    [sms] = slack_bot.sandbox.messages()
+    assert sms["content"] == typed  # the SMS itself is never cut
+    [confirmation] = slack_bot.fake.messages
+    assert "cut: longer than Slack shows" in dumps(confirmation["blocks"])
+    assert sms["document_id"] in dumps(confirmation["blocks"])

@@ -136,3 +136,13 @@ async def test_expired_response_url_falls_back_to_post_ephemeral(
     await notifier.notify(gone, SendResult(Outcome.FAILED, "r", reason="KPN is unavailable"))
     [call] = fake_slack.calls_to("chat.postEphemeral")
     assert "KPN is unavailable" in call.args["text"]
+
+
+async def test_blocks_slack_refuses_still_leave_the_text(
+    fake_slack: FakeSlackApi, notifier: SlackNotifier
+) -> None:
+    fake_slack.add_channel("C1", "ops")
+    fake_slack.script("chat.postMessage", {"ok": False, "error": "invalid_blocks"})
+    await notifier.notify(request(fake_slack, "C1"), SENT)
+    [message] = fake_slack.messages
+    assert "doc-1" in message["text"] and message["blocks"] == []
