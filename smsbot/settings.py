@@ -55,6 +55,24 @@ class KpnSettings(BaseModel):
     # Optional delivery-receipt URL and validity passed through to KPN.
     webhook_url: str | None = None
     expire_in: int | None = None
+    # Key of the signature in each SMS's delivery-report URL (smsbot.kpn.delivery.signing);
+    # unset: derived from client_secret.
+    delivery_secret: SecretStr | None = None
+    # The KPN virtual number (097...) that SMS inviting replies are sent from, as E.164.
+    reply_number: str | None = None
+    # Secret path segment of the inbound-SMS webhook: POST /kpn/inbound/{token}.
+    inbound_token: SecretStr | None = None
+
+    @field_validator("reply_number")
+    @classmethod
+    def _reply_number(cls, value: str | None) -> str | None:
+        from smsbot.errors import InvalidNumber
+        from smsbot.sms.numbers import normalize_number
+
+        try:
+            return normalize_number(value) if value else None
+        except InvalidNumber as exc:  # a ValueError, so the message names the variable
+            raise ValueError(str(exc)) from None
 
     @property
     def has_credentials(self) -> bool:
@@ -114,6 +132,30 @@ class AlertSettings(BaseModel):
     repeat_window_seconds: int = 4 * 3600
     storm_max: int = 5
     storm_window_seconds: int = 15 * 60
+    # Alertmanager's API (v2), for silences made from SMS replies and Slack buttons; optional
+    # HTTP basic auth or a bearer token for it.
+    alertmanager_url: str | None = None
+    alertmanager_basic_user: str | None = None
+    alertmanager_basic_password: SecretStr | None = None
+    alertmanager_bearer_token: SecretStr | None = None
+
+
+class RepliesSettings(BaseModel):
+    # How long after an SMS a reply from its phone still finds that conversation.
+    window_hours: float = Field(default=24, gt=0)
+    # Slack channel for replies that find no conversation; none: audited and dropped.
+    channel: str | None = None
+    # Silences asked for by SMS reply: `<n>s` alone, and the longest `<n>s 3d` may ask for.
+    default_silence: str = "2h"
+    max_silence: str = "1d"
+
+    @field_validator("default_silence", "max_silence")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        from smsbot.alerts.replies import parse_duration
+
+        parse_duration(value)
+        return value
 
 
 class Settings(BaseSettings):
@@ -131,8 +173,23 @@ class Settings(BaseSettings):
     sms: SmsSettings = Field(default_factory=SmsSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    replies: RepliesSettings = Field(default_factory=RepliesSettings)
+    # The bot's public base URL: KPN posts delivery reports (and inbound SMS) there.
+    public_url: str | None = None
     database_url: str = "sqlite:///smsbot.db"
     log_level: str = "INFO"
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("https://", "http://")) or "?" in value or "#" in value:
+            raise ValueError(
+                "must be the absolute http(s) base URL where KPN reaches the bot, "
+                "e.g. https://smsbot.example.com, without query or fragment"
+            )
+        return value.rstrip("/")
 
     @classmethod
     def settings_customise_sources(
