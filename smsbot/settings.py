@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -140,22 +141,26 @@ class AlertSettings(BaseModel):
     alertmanager_bearer_token: SecretStr | None = None
 
 
+def _duration(value: Any) -> Any:
+    """`30m`, `2h`, `1d` (smsbot.alerts.replies' durations) as a timedelta."""
+    if isinstance(value, str):
+        from smsbot.alerts.replies import parse_duration
+
+        return parse_duration(value)
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
 class RepliesSettings(BaseModel):
     # How long after an SMS a reply from its phone still finds that conversation.
     window_hours: float = Field(default=24, gt=0)
     # Slack channel for replies that find no conversation; none: audited and dropped.
     channel: str | None = None
     # Silences asked for by SMS reply: `<n>s` alone, and the longest `<n>s 3d` may ask for.
-    default_silence: str = "2h"
-    max_silence: str = "1d"
-
-    @field_validator("default_silence", "max_silence")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        from smsbot.alerts.replies import parse_duration
-
-        parse_duration(value)
-        return value
+    default_silence: Duration = timedelta(hours=2)
+    max_silence: Duration = timedelta(days=1)
 
 
 class Settings(BaseSettings):
