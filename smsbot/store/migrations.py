@@ -99,12 +99,39 @@ def _v2_cap_indexes(conn: Connection) -> None:
         )
 
 
-STEPS: tuple[Callable[[Connection], None], ...] = (_v1_initial, _v2_cap_indexes)
+def _v3_delivery(conn: Connection) -> None:
+    """Delivery reports: each SMS's delivery state, its time and KPN's failure code, and the
+    newest state of each of its parts."""
+    for column in (
+        Column("delivery", String(16)),
+        Column("delivered_at", UtcDateTime),
+        Column("delivery_code", String(8)),
+    ):
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE smsbot_sends ADD COLUMN {column.name} {kind}"))
+    md = MetaData()
+    Table(
+        "smsbot_deliveries",
+        md,
+        Column("send_id", String(32), primary_key=True),
+        Column("part", Integer, primary_key=True),
+        Column("status", String(16), nullable=False),
+        Column("code", String(8)),
+        Column("reported_at", UtcDateTime, nullable=False),
+    )
+    md.create_all(conn)
+
+
+def _is_postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+STEPS: tuple[Callable[[Connection], None], ...] = (_v1_initial, _v2_cap_indexes, _v3_delivery)
 LATEST = len(STEPS)
 
 
 def _upgrade(conn: Connection) -> tuple[int, int]:
-    if conn.dialect.name == "postgresql":
+    if _is_postgres(conn):
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
     if not inspect(conn).has_table(schema_version.name):
         schema_version.create(conn)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from smsbot.sms.numbers import mask_number
@@ -13,6 +14,34 @@ from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 # Outcomes that used up a send: they count against rate limits and storm caps. Refused, invalid
 # and failed requests sent nothing, so a person who got them wrong can correct and try again.
 COUNTED_OUTCOMES = (Outcome.QUEUED, Outcome.SENDING, Outcome.SENT, Outcome.UNKNOWN)
+
+
+class Delivery(StrEnum):
+    """What KPN's delivery reports say became of an SMS (KPN's status codes 1-6)."""
+
+    ACCEPTED = "accepted"  # 3: the operator's network took it
+    QUEUED = "queued"  # 2: waiting for the phone
+    DELIVERED = "delivered"  # 1: on the phone
+    FAILED = "failed"  # 4: not delivered; the failure code says why
+    REJECTED = "rejected"  # 5: refused by the network
+    EXPIRED = "expired"  # 6: the phone was not reached before the SMS expired
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (Delivery.ACCEPTED, Delivery.QUEUED)
+
+    @property
+    def is_failure(self) -> bool:
+        return self in (Delivery.FAILED, Delivery.REJECTED, Delivery.EXPIRED)
+
+    @property
+    def rank(self) -> int:
+        """How far along: a report only ever moves a state up (a final state never moves)."""
+        return 3 if self.is_final else (2 if self is Delivery.QUEUED else 1)
+
+
+def rank(state: Delivery | None) -> int:
+    return 0 if state is None else state.rank
 
 
 @dataclass(frozen=True)
@@ -39,31 +68,22 @@ class AuditRecord:
     reply: Mapping[str, Any]
     text: str | None
     retry_at: datetime | None
+    delivery: Delivery | None = None  # what the delivery reports said, None before any came
+    delivered_at: datetime | None = None  # when `delivery` was reached
+    delivery_code: str | None = None  # KPN's failure code ("007") of a failed delivery
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> AuditRecord:
-        return cls(
-            request_id=row["id"],
-            time=row["created_at"],
-            updated_at=row["updated_at"],
-            actor=row["actor"],
-            surface=Surface(row["surface"]),
-            channel=row["channel"],
-            recipient=row["recipient"],
-            text_length=row["text_length"],
-            parts=row["parts"],
-            encoding=row["encoding"],
-            sender=row["sender"],
-            outcome=Outcome(row["outcome"]),
-            rule=row["rule"],
-            document_id=row["document_id"],
-            error=row["error"],
-            idempotency_key=row["idempotency_key"],
-            attempts=row["attempts"],
-            reply=row["reply"] or {},
-            text=row["text"],
-            retry_at=row["retry_at"],
-        )
+        """From a row of `smsbot_sends`: each field is the column of the same name (but for
+        `request_id` and `time`); columns without a field (`not_before`) are left out."""
+        values = {_FIELD_OF.get(name, name): value for name, value in row.items()}
+        values = {name: values[name] for name in _RECORD_FIELDS if name in values}
+        values["surface"] = Surface(values["surface"])
+        values["outcome"] = Outcome(values["outcome"])
+        values["reply"] = values["reply"] or {}
+        if values.get("delivery") is not None:
+            values["delivery"] = Delivery(values["delivery"])
+        return cls(**values)
 
     def shown_number(self, *, mask_numbers: bool = True) -> str | None:
         if self.recipient is None:
@@ -90,6 +110,9 @@ class AuditRecord:
             "error": self.error,
             "attempts": self.attempts,
             "retry_at": self.retry_at.isoformat() if self.retry_at else None,
+            "delivery": str(self.delivery) if self.delivery else None,
+            "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
+            "delivery_code": self.delivery_code,
         }
 
     def to_result(self, *, duplicate: bool = False) -> SendResult:
@@ -118,6 +141,11 @@ class AuditRecord:
             idempotency_key=self.idempotency_key,
             reply=dict(self.reply),
         )
+
+
+# The columns of `smsbot_sends` whose record field has another name.
+_FIELD_OF = {"id": "request_id", "created_at": "time"}
+_RECORD_FIELDS = tuple(f.name for f in fields(AuditRecord))
 
 
 @dataclass(frozen=True)
@@ -174,3 +202,22 @@ class HeldStorm:
     surface: Surface
     first_held: datetime
     retry_at: datetime | None  # the newest refusal's: when the window has room again
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """One delivery report from KPN about one SMS, as the route that received it read it."""
+
+    status: Delivery
+    part: int | None = None  # which part (1-based) of a long SMS; None: the whole message
+    code: str | None = None  # KPN's failure code, e.g. "007"
+    at: datetime | None = None  # when KPN says it happened; None: when it arrived
+
+
+@dataclass(frozen=True)
+class DeliveryApplied:
+    """What `Store.apply_delivery` did: the SMS's record afterwards, and whether the report
+    changed anything (false for a duplicate, or news older than what was stored)."""
+
+    record: AuditRecord
+    changed: bool

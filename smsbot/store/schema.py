@@ -81,6 +81,24 @@ sends = Table(
     Column("text", Text),  # kept while queued; afterwards only with SMSBOT_AUDIT__STORE_TEXT
     Column("retry_at", UtcDateTime),  # refused: when the next send is possible
     Column("not_before", UtcDateTime),  # queued: held back until then (KPN quota used up)
+    # What KPN's delivery reports say became of it (`smsbot.store.records.Delivery`), when
+    # that state was reached, and KPN's failure code (e.g. "007") for a failure.
+    Column("delivery", String(16)),
+    Column("delivered_at", UtcDateTime),
+    Column("delivery_code", String(8)),
+)
+
+# The newest state of each part of an SMS, as its delivery reports said (one row per part; a
+# report about the whole message is recorded for every part). The SMS's own `delivery` is
+# derived from these: delivered when every part is, failed when any part failed.
+deliveries = Table(
+    "smsbot_deliveries",
+    metadata,
+    Column("send_id", String(32), primary_key=True),
+    Column("part", Integer, primary_key=True),  # 1-based
+    Column("status", String(16), nullable=False),
+    Column("code", String(8)),
+    Column("reported_at", UtcDateTime, nullable=False),
 )
 
 # Keys claimed for a while, atomically across replicas (alert de-duplication).

@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from smsbot.sms.request import Outcome, Surface
 from smsbot.store.records import COUNTED_OUTCOMES
-from smsbot.store.schema import UtcDateTime, claims, sends
+from smsbot.store.schema import UtcDateTime, claims, deliveries, sends
 
 # What tells two caps' SQL apart: the column counted and the surfaces counted (values vary).
 CapShape = tuple[str, frozenset[Surface] | None]
@@ -49,6 +49,15 @@ class Statements:
         self.insert = self._keep(self._on_conflict(self._insert(sends)))
         self.by_key = self._keep(select(sends).where(sends.c.idempotency_key == bindparam("key")))
         self.by_id = self._keep(select(sends).where(sends.c.id == bindparam("rid")))
+        self.by_id_for_update = (
+            select(sends).where(sends.c.id == bindparam("rid")).with_for_update()
+        )
+        self.parts_of = select(deliveries).where(deliveries.c.send_id == bindparam("rid"))
+        upsert = self._insert(deliveries)
+        self.upsert_part = upsert.on_conflict_do_update(
+            index_elements=[deliveries.c.send_id, deliveries.c.part],
+            set_={name: upsert.excluded[name] for name in ("status", "code", "reported_at")},
+        )
         # Insert the claim, or take it over once expired; RETURNING a row when it was won.
         expires_at = bindparam("expires_at", type_=UtcDateTime)
         self.claim = self._keep(

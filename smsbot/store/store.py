@@ -60,8 +60,18 @@ from smsbot.sms.request import Outcome, Surface
 from smsbot.store import migrations
 from smsbot.store.group import GroupCommit, Write, WriteUnavailable
 from smsbot.store.postgres_raw import AsyncExecute, PostgresStatements
-from smsbot.store.records import Admission, AuditRecord, Cap, HeldStorm, NewRecord
-from smsbot.store.schema import claims, sends
+from smsbot.store.records import (
+    Admission,
+    AuditRecord,
+    Cap,
+    Delivery,
+    DeliveryApplied,
+    DeliveryReport,
+    HeldStorm,
+    NewRecord,
+    rank,
+)
+from smsbot.store.schema import claims, deliveries, sends
 from smsbot.store.sqlite_raw import SqliteStatements
 from smsbot.store.sqlite_writer import SqliteWriter
 from smsbot.store.statements import CapShape, Statements
@@ -378,19 +388,80 @@ class Store:
         still queued or sending are kept: they are work, not history."""
         now = self.clock()
 
+        old = (
+            sends.c.created_at < before,
+            sends.c.outcome.not_in((Outcome.QUEUED, Outcome.SENDING)),
+        )
+
         def op() -> Steps[int]:
-            done = yield (
-                delete(sends).where(
-                    sends.c.created_at < before,
-                    sends.c.outcome.not_in((Outcome.QUEUED, Outcome.SENDING)),
-                ),
-                None,
-            )
+            gone = select(sends.c.id).where(*old)
+            yield delete(deliveries).where(deliveries.c.send_id.in_(gone)), None
+            done = yield delete(sends).where(*old), None
             yield delete(claims).where(claims.c.expires_at <= now), None
             return done.rowcount or 0
 
         deleted: int = await self._transaction(op)
         return deleted
+
+    async def apply_delivery(
+        self, request_id: str, report: DeliveryReport
+    ) -> DeliveryApplied | None:
+        """Record one KPN delivery report about SMS `request_id`, as a fact; None when no
+        such SMS is stored (purged, or never ours).
+
+        - Applied once: a report that arrives twice changes nothing the second time.
+        - Never downgrading: each part only moves forward, accepted -> queued -> a final state
+          (delivered, failed, rejected, expired), and a final state never changes again, so
+          a late `queued` after `delivered` changes nothing.
+        - Per part: `report.part` names one part of a long SMS (None: every part). The SMS is
+          `delivered` once every one of its parts is, and takes the failure (with its code) as
+          soon as any part failed, was rejected or expired; until then it shows the furthest
+          state short of final (`accepted` while some parts are delivered and others unheard).
+        - A report is proof the SMS went out: an SMS whose send ended `unknown` becomes `sent`.
+        `delivered_at` is when the SMS reached its `delivery` state (for `delivered`, when its
+        last part was delivered): the report's own time, or the store clock's when it has none.
+        The result says whether anything changed, so the caller notifies only on news."""
+        now = self.clock()
+
+        def op() -> Steps[DeliveryApplied | None]:
+            found = _first((yield self._sql.by_id_for_update, {"rid": request_id}))
+            if found is None:
+                return None
+            record = AuditRecord.from_row(found)
+            done = yield self._sql.parts_of, {"rid": request_id}
+            parts = {row["part"]: row for row in done.rows}
+            counted = max(record.parts or 1, 1)
+            targets = [report.part] if report.part is not None else range(1, counted + 1)
+            at = report.at or now
+            for part in targets:
+                held = parts.get(part)
+                if held is not None and rank(Delivery(held["status"])) >= report.status.rank:
+                    continue  # a duplicate, or older news
+                row = {
+                    "send_id": request_id,
+                    "part": part,
+                    "status": str(report.status),
+                    "code": report.code,
+                    "reported_at": at,
+                }
+                yield self._sql.upsert_part, row
+                parts[part] = row
+            changes = _delivery_changes(record, parts, counted)
+            if record.outcome == Outcome.UNKNOWN:
+                changes |= {"outcome": str(Outcome.SENT), "error": None}
+            if not changes:
+                return DeliveryApplied(record, changed=False)
+            done = yield (
+                update(sends)
+                .where(sends.c.id == request_id)
+                .values(**changes, updated_at=now)
+                .returning(*sends.c),
+                None,
+            )
+            return DeliveryApplied(AuditRecord.from_row(done.rows[0]), changed=True)
+
+        applied: DeliveryApplied | None = await self._transaction(op)
+        return applied
 
     async def claim(self, key: str, ttl_seconds: float) -> bool:
         """True for the first claimer of `key` within `ttl_seconds`; atomic across replicas."""
@@ -534,6 +605,9 @@ class Store:
             "text": new.text if keep_text else None,
             "retry_at": new.retry_at,
             "not_before": None,
+            "delivery": None,
+            "delivered_at": None,
+            "delivery_code": None,
         }
 
     def _insert_row(self, values: dict[str, Any], caps: Sequence[Cap]) -> Steps[Any]:
@@ -689,6 +763,29 @@ def _aware(value: datetime | str) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _delivery_changes(record: AuditRecord, parts: dict[int, Any], counted: int) -> dict[str, Any]:
+    """The SMS's delivery columns as its parts now say, or nothing when that is no advance."""
+    states = {part: Delivery(row["status"]) for part, row in parts.items()}
+    failed = sorted(
+        (row["reported_at"], part) for part, row in parts.items() if states[part].is_failure
+    )
+    if failed:
+        at, part = failed[0]
+        state, code = states[part], parts[part]["code"]
+    elif all(states.get(part) is Delivery.DELIVERED for part in range(1, counted + 1)):
+        state, code = Delivery.DELIVERED, None
+        at = max(parts[part]["reported_at"] for part in range(1, counted + 1))
+    else:
+        pending = [s for s in states.values() if not s.is_final]
+        state = max(pending, key=rank) if pending else Delivery.ACCEPTED
+        code, at = None, max(row["reported_at"] for row in parts.values())
+    if record.delivery is not None and (
+        record.delivery.is_final or rank(state) <= rank(record.delivery)
+    ):
+        return {}
+    return {"delivery": str(state), "delivered_at": at, "delivery_code": code}
 
 
 def _first(done: Done) -> Any:
