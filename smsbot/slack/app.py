@@ -14,6 +14,8 @@ One connection pool for Slack: the Web API client is given the bot's `aiohttp.Cl
 `response_url` posts) share it. Without it slack-sdk opens a session, a TCP (and TLS)
 connection, for every call and closes it again, which cost more CPU than the rest of a
 confirmation. `warm_up_authorization` asks `auth.test` once before Slack's first request.
+The client waits out Slack's rate limits (`smsbot.slack.retry`), and so does every client Bolt
+derives from it.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from smsbot.slack import command, modal, shortcuts, workflow_step
 from smsbot.slack.context import SlackDeps
 from smsbot.slack.directory import SlackDirectory
 from smsbot.slack.notifier import SlackNotifier
+from smsbot.slack.retry import web_client
 from smsbot.sms.request import Surface
 
 if TYPE_CHECKING:
@@ -68,9 +71,7 @@ def build_slack_app(
                 "SMSBOT_SLACK__BOT_TOKEN (or SLACK_BOT_TOKEN) is not set: copy the xoxb- token "
                 "from your Slack app's OAuth & Permissions page."
             )
-        client = AsyncWebClient(
-            token=slack.bot_token.get_secret_value(), base_url=slack.api_url, session=session
-        )
+        client = web_client(slack.bot_token.get_secret_value(), slack.api_url, session=session)
     app = AsyncApp(
         name="smsbot",
         # Bolt takes the token from the client (and authorizes with auth.test on first use).

@@ -15,13 +15,13 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from smsbot.errors import InputError
 from smsbot.policy.access import check_access
 from smsbot.slack import blocks
 from smsbot.slack.context import SlackDeps
+from smsbot.slack.counter import CounterUpdates
 from smsbot.slack.sending import hand_over, name_or_none, phone_of_person
 from smsbot.sms.numbers import normalize_number
 from smsbot.sms.request import SendRequest, Surface
@@ -32,22 +32,17 @@ log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
+    counters = CounterUpdates()
+
     async def on_typing(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        await ack()
-        view = body["view"]
         counter = blocks.counter_text(
             analyze(action.get("value") or ""), deps.settings.sms.max_characters
         )
-        try:
-            await client.views_update(
-                view_id=view["id"], hash=view["hash"], view=blocks.with_counter(view, counter)
-            )
-        except SlackApiError as exc:
-            # Typing on dispatched a newer update already; that one shows the newer count.
-            if exc.response.get("error") != "hash_conflict":
-                raise
+        # Pure code before the ack: the update itself runs in the background, coalesced.
+        counters.submit(client, body["view"], counter)
+        await ack()
 
     async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]

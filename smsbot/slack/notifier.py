@@ -135,7 +135,10 @@ class SlackNotifier:
             return False
         try:
             # The Web API client's session: one connection pool for every call to Slack.
-            answer = await AsyncWebhookClient(url, session=self.client.session).send_dict(
+            webhook = AsyncWebhookClient(
+                url, session=self.client.session, retry_handlers=self.client.retry_handlers
+            )
+            answer = await webhook.send_dict(
                 {
                     "response_type": response_type,
                     "replace_original": False,

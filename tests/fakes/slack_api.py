@@ -157,6 +157,7 @@ class FakeSlackApi:
         self.executions: dict[str, FunctionExecution] = {}
         self.team_profile_fields: list[dict[str, Any]] = []
         self._rate_limits: dict[str, list[int]] = {}
+        self._holds: dict[str, asyncio.Event] = {}
         self.users: dict[str, FakeUser] = {}
         self.usergroups: dict[str, list[str]] = {}
         self.channels: dict[str, FakeChannel] = {}
@@ -223,8 +224,14 @@ class FakeSlackApi:
         self._scripts.setdefault(method, []).extend([answer] * times)
 
     def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
-        """The next `times` calls of `method` get HTTP 429 with `Retry-After: retry_after`."""
+        """The next `times` calls of `method` get HTTP 429 with `Retry-After: retry_after`
+        (`method="response_url"`: the next posts to any response_url)."""
         self._rate_limits.setdefault(method, []).extend([retry_after] * times)
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Calls of `method` wait (recorded, unanswered) until the returned event is set."""
+        gate = self._holds[method] = asyncio.Event()
+        return gate
 
     def function_token(self, execution_id: str) -> str:
         """Starts a workflow step's execution; returns the token Slack hands the step with
@@ -302,6 +309,12 @@ class FakeSlackApi:
         body = await request.json()
         response_id = request.match_info["response_id"]
         try:
+            limited = self._rate_limits.get("response_url")
+            if limited:
+                retry_after = limited.pop(0)
+                return web.Response(
+                    status=429, text="rate_limited", headers={"Retry-After": str(retry_after)}
+                )
             issued = self.response_urls.setdefault(response_id, ResponseUrl(self.now()))
             if self.now() - issued.issued_at > RESPONSE_URL_SECONDS:
                 return web.Response(status=404, text="expired_url")
@@ -331,6 +344,10 @@ class FakeSlackApi:
         token = token or args.pop("token", None)
         self.calls.append(SlackCall(method, token, args, request.method))
         headers = {"x-oauth-scopes": ",".join(sorted(self.scopes))} if token else {}
+        self._changed.set()
+        gate = self._holds.get(method)
+        if gate is not None:
+            await gate.wait()
         try:
             limited = self._rate_limits.get(method)
             if limited:

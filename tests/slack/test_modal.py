@@ -212,3 +212,28 @@ async def test_form_that_slack_will_not_open_is_explained(slack_bot: SlackBot) -
     await slack_bot.wait_for(lambda: slack_bot.fake.messages)
     assert slack_bot.fake.messages[0]["channel"] == "D0ALICE"
     assert "did not open the SMS form" in slack_bot.fake.messages[0]["text"]
+
+
+async def test_fast_typing_costs_two_updates_the_first_and_the_last(slack_bot: SlackBot) -> None:
+    view = await open_from_command(slack_bot)
+    release = slack_bot.fake.hold("views.update")
+
+    async def type_(text: str) -> None:
+        payload = sr.block_actions_payload(
+            user_id="U0ALICE", view=view, values=form_values(text=text),
+            action={"type": "plain_text_input", "action_id": "sms_message", "value": text},
+        )  # fmt: skip
+        assert (await slack_bot.slack.interaction(payload))[0] == 200
+
+    await type_("a")
+    await slack_bot.wait_for(lambda: slack_bot.fake.calls_to("views.update"))
+    for n in range(2, 12):  # typed while the first update is still under way
+        await type_("a" * n)
+    release.set()
+    await slack_bot.wait_for(lambda: len(slack_bot.fake.calls_to("views.update")) == 2)
+    first, last = slack_bot.fake.calls_to("views.update")
+    assert first.args["view"]["blocks"][-1]["elements"][0]["text"].startswith("1 character")
+    assert last.args["view"]["blocks"][-1]["elements"][0]["text"].startswith("11 characters")
+    # The second goes with the hash Slack gave the first: no hash_conflict.
+    assert last.args["hash"] != view["hash"]
+    assert slack_bot.fake.views[view["id"]]["blocks"][-1]["elements"][0]["text"].startswith("11")
