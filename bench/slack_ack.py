@@ -150,7 +150,7 @@ async def serving_floor(fakes: dict[str, str]) -> AsyncIterator[str]:
         await ack()
 
     app = web.Application()
-    add_slack_routes(app, bolt)
+    add_slack_routes(app, bolt, signing_secret=SIGNING_SECRET)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -81,7 +81,13 @@ def create_app(
     app.router.add_get("/metrics", _metrics)
 
     if serve_slack_http:
-        add_slack_routes(app, slack_app, on_ack=metrics.ack_latency.observe)
+        secret = settings.slack.signing_secret
+        add_slack_routes(
+            app,
+            slack_app,
+            signing_secret=secret.get_secret_value() if secret else None,
+            on_ack=metrics.ack_latency.observe,
+        )
 
     for register in routes:
         register(app)

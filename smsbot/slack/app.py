@@ -75,9 +75,11 @@ def build_slack_app(
     app = AsyncApp(
         name="smsbot",
         # Bolt takes the token from the client (and authorizes with auth.test on first use).
-        # Without a secret no HTTP request verifies, so HTTP mode refuses everything (401);
-        # Socket Mode needs none, Slack authenticates the websocket instead.
+        # HTTP requests are verified before Bolt sees them, at the seam (`slack.http`), with
+        # the same slack_sdk verifier: Bolt's own check parses the body first and logs all of
+        # it on every failure. Socket Mode needs none, Slack authenticates the websocket.
         signing_secret=slack.signing_secret.get_secret_value() if slack.signing_secret else "",
+        request_verification_enabled=False,
         client=client,
         process_before_response=False,
     )
