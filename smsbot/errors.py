@@ -7,19 +7,27 @@ SmsbotError                      base; `str(exc)` is a message a person can act 
 │   ├── InvalidSender            sender longer than 11 characters or with other characters
 │   └── InvalidText              empty, or longer than the configured maximum
 ├── ConfigurationError           settings missing or wrong (CLI exit 2)
-└── KpnError                     talking to KPN went wrong; carries `status` and `response`
-    ├── KpnAuthError             token endpoint refused the client id / secret (401)
-    ├── KpnRejected              KPN refused the message (400), KPN's own message passed on
-    ├── KpnForbidden             the app may not use this API or sender (403)
-    ├── KpnQuotaExhausted        quota used up (429); carries `retry_after` and `reset_at`
-    ├── KpnUnavailable           no connection could be made, 502/503, a 500 from the token
-    │                            endpoint, a 404 or redirect: the SMS was not accepted
-    └── KpnOutcomeUnknown        the request was sent but no answer came (timeout, dropped
-                                 connection, 500/504 from send): it may have been accepted,
-                                 so it is never retried blindly
+├── KpnError                     talking to KPN went wrong; carries `status` and `response`
+│   ├── KpnAuthError             token endpoint refused the client id / secret (401)
+│   ├── KpnRejected              KPN refused the message (400), KPN's own message passed on
+│   ├── KpnForbidden             the app may not use this API or sender (403)
+│   ├── KpnQuotaExhausted        quota used up (429); carries `retry_after` and `reset_at`
+│   ├── KpnUnavailable           no connection could be made, 502/503, a 500 from the token
+│   │                            endpoint, a 404 or redirect: the SMS was not accepted
+│   └── KpnOutcomeUnknown        the request was sent but no answer came (timeout, dropped
+│                                connection, 500/504 from send): it may have been accepted,
+│                                so it is never retried blindly
+└── AlertmanagerError            Alertmanager's API (silences) went wrong; carries `status`
+    │                            (None without an answer) and Alertmanager's own `detail`
+    ├── AlertmanagerUnavailable  no connection, no answer in time, or a 5xx: try again later
+    ├── AlertmanagerAuthError    401/403: the configured credentials are missing or refused
+    ├── AlertmanagerRejected     400/422: Alertmanager refused the request; its reason passed on
+    └── SilenceNotFound          no silence with that id (never made, or gone after retention)
 ```
 
 The CLI maps `InputError` and `ConfigurationError` to exit code 2 and `KpnError` to 1.
+`AlertmanagerError` reaches a person as the answer to the SMS reply or Slack button that asked
+for a silence; its message says what to check.
 A policy refusal is not an exception: it is a value (`smsbot.policy.Refusal`) that the service
 records and returns as a result, like every other outcome.
 """
@@ -121,3 +129,29 @@ class KpnUnavailable(KpnError):
 
 class KpnOutcomeUnknown(KpnError):
     """The request reached KPN (or may have) but no answer came. Never retried blindly."""
+
+
+class AlertmanagerError(SmsbotError):
+    """Raised by `smsbot.alerts.silences` when Alertmanager's API did not do what was asked."""
+
+    def __init__(self, message: str, *, status: int | None = None, detail: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.detail = detail  # Alertmanager's own message, cut short; never credentials
+
+
+class AlertmanagerUnavailable(AlertmanagerError):
+    """No connection, no answer within the timeout, or a 5xx. A silence being created may or
+    may not exist: look with `GET /api/v2/silences` before making another."""
+
+
+class AlertmanagerAuthError(AlertmanagerError):
+    """Alertmanager (or the proxy in front of it) answered 401 or 403."""
+
+
+class AlertmanagerRejected(AlertmanagerError):
+    """Alertmanager refused the request (400, 422): bad matchers, end before start, ..."""
+
+
+class SilenceNotFound(AlertmanagerError):
+    """Alertmanager has no silence with that id."""
