@@ -148,8 +148,11 @@ async def sandbox_url(in_process: bool) -> AsyncIterator[str]:
 
 
 async def sandbox_call(session: aiohttp.ClientSession, url: str, path: str) -> dict[str, Any]:
-    method = session.post if path.endswith("reset") else session.get
-    async with method(url + path) as response:
+    if path.endswith("reset"):  # a control route that changes something takes JSON only
+        call = session.post(url + path, json={})
+    else:
+        call = session.get(url + path)
+    async with call as response:
         return await response.json()
 
 

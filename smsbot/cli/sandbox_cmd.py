@@ -23,8 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run a KPN-compatible SMS sandbox with a web inbox",
         description=(
             "Serve KPN's token and send API with KPN's validation, error bodies and headers, "
-            "keep every SMS in memory and show it at the inbox URL. Faults can be scripted "
-            "with POST /sandbox/faults."
+            "keep every SMS in memory and show it at the inbox URL. Sends with a webhook_url "
+            "get delivery reports; phones reply from the inbox (or POST /sandbox/inbound) to "
+            "the --inbound-webhook. Faults and reports can be scripted with POST /sandbox/faults."
         ),
     )
     parser.add_argument(
@@ -42,6 +43,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--expires-in", type=int, default=3599, help="token lifetime in seconds (default 3599)"
     )
+    parser.add_argument(
+        "--delivery-delay-ms",
+        type=int,
+        default=2000,
+        help="a send with a webhook_url is reported accepted at once and delivered this many "
+        "ms later (default 2000)",
+    )
+    parser.add_argument(
+        "--inbound-webhook",
+        metavar="URL",
+        default=None,
+        help="where KPN would deliver inbound SMS: replies typed in the inbox are posted there, "
+        "e.g. http://127.0.0.1:3000/kpn/inbound/<token> (default: none, replies refused)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -54,6 +69,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         client_id=args.client_id,
         client_secret=SecretStr(args.client_secret),
         expires_in=args.expires_in,
+        delivery_delay_ms=args.delivery_delay_ms,
+        inbound_webhook=args.inbound_webhook,
     )
     if args.quota is not None:
         config = replace(config, quota=QuotaRule.parse(args.quota))
@@ -66,11 +83,22 @@ async def run(args: argparse.Namespace) -> int:
         print(f"smsbot sandbox: inbox at {served.url}/", flush=True)
         print(
             f"  KPN base URL {served.url}, client id {config.client_id!r}, quota {config.quota}\n"
-            f"  try: smsbot send --sandbox {served.url} 0612345678 'Hello'",
+            f"  try: smsbot send --sandbox {served.url} 0612345678 'Hello'\n"
+            f"  delivery reports to each send's webhook_url, delivered after "
+            f"{config.delivery_delay_ms} ms\n"
+            f"  inbound SMS (replies) to {_shown(config.inbound_webhook)}",
             flush=True,
         )
         await _until_stopped()
     return 0
+
+
+def _shown(url: str | None) -> str:
+    if url is None:
+        return "nowhere (set --inbound-webhook URL)"
+    # The inbound route's last segment is a secret token: show where, not the token.
+    head, _, last = url.rstrip("/").rpartition("/")
+    return f"{head}/{last[:2]}…" if len(last) > 8 else url
 
 
 async def _until_stopped() -> None:

@@ -1,4 +1,5 @@
-"""What a sandbox is configured with: credentials, token lifetime, quota, inbox size, clock."""
+"""What a sandbox is configured with: credentials, token lifetime, quota, inbox size, clock,
+and where it posts what KPN would post (delivery reports, inbound SMS)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -63,3 +65,35 @@ class SandboxConfig:
     max_messages: int = 10_000  # the inbox keeps the newest this many
     # Wall-clock seconds; tests pass their own to expire tokens and quotas without waiting.
     clock: Callable[[], float] = time.time
+    # A send with a webhook_url gets `accepted` reports at once, `delivered` this much later.
+    delivery_delay_ms: int = 2000
+    # Waits before each retry of a post that failed (KPN's documented policy for delivery
+    # reports: 4 attempts, 60/120/240 s apart); tests pass tiny ones.
+    retry_delays: tuple[float, ...] = (60.0, 120.0, 240.0)
+    post_timeout: float = 10.0  # seconds for one attempt to post to a webhook
+    # Where KPN would deliver SMS that phones send to the virtual number (POST /sandbox/inbound).
+    inbound_webhook: str | None = None
+    # The virtual number a phone replies to when the SMS it answers came from a name.
+    virtual_number: str = "+3197000000000"
+
+    def __post_init__(self) -> None:
+        if self.inbound_webhook is not None:
+            check_webhook_url(self.inbound_webhook, "--inbound-webhook")
+        if self.delivery_delay_ms < 0:
+            raise ConfigurationError(
+                f"--delivery-delay-ms {self.delivery_delay_ms}: use 0 or more milliseconds"
+            )
+
+
+def check_webhook_url(url: str, option: str) -> str:
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        usable = False
+    if not usable:
+        raise ConfigurationError(
+            f"{option} {url!r} is not an http(s) URL; give the full address, "
+            "e.g. http://127.0.0.1:3000/kpn/inbound/<token>"
+        )
+    return url

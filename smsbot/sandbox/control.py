@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
-from smsbot.sandbox.faults import FaultSpecError, parse_fault
+from smsbot.sandbox.bodies import BodyError, read_json
+from smsbot.sandbox.faults import MAX_PENDING_RUNS, FaultSpecError, parse_fault
 from smsbot.sandbox.state import STATE
 
 STATIC_DIR = Path(__file__).parent / "static"
+# The files the inbox page loads, and nothing else: a name is looked up here, never joined
+# to a path, so no request can reach the file system with a name of its own.
+STATIC_FILES = {name: STATIC_DIR / name for name in ("inbox.css", "inbox.js")}
 
 
 async def inbox_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "index.html")
+
+
+async def static_file(request: web.Request) -> web.StreamResponse:
+    path = STATIC_FILES.get(request.match_info["name"])
+    if path is None:
+        raise web.HTTPNotFound(text="no such file; the inbox serves inbox.css and inbox.js")
+    return web.FileResponse(path)
 
 
 async def list_messages(request: web.Request) -> web.Response:
@@ -22,6 +33,7 @@ async def list_messages(request: web.Request) -> web.Response:
 
 
 async def delete_messages(request: web.Request) -> web.Response:
+    """Empties the inbox: received SMS and the phones' replies."""
     inbox = request.app[STATE].inbox
     deleted = len(inbox)
     inbox.clear()
@@ -32,17 +44,20 @@ async def add_faults(request: web.Request) -> web.Response:
     """Body: one fault object or a list of them, applied to the next requests in that order."""
     state = request.app[STATE]
     try:
-        body = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _bad_request('the body must be JSON, e.g. {"status": 503, "count": 2}')
-    specs = body if isinstance(body, list) else [body]
+        body = await read_json(request)
+    except BodyError as exc:
+        return bad_request(f'{exc.message}, e.g. {{"status": 503, "count": 2}}', exc.status)
+    specs: list[Any] = body if isinstance(body, list) else [body]
+    if len(specs) > MAX_PENDING_RUNS:
+        return bad_request(
+            f"{len(specs)} faults in one list; at most {MAX_PENDING_RUNS} can wait at once. "
+            "Give a fault a count instead of repeating it."
+        )
     try:
-        parsed = [parse_fault(spec) for spec in specs]
+        # All or nothing: a list with one bad entry, or one too many, scripts none of them.
+        state.faults.add_all([parse_fault(spec) for spec in specs])
     except FaultSpecError as exc:
-        return _bad_request(str(exc))
-    # All or nothing: a list with one bad entry scripts none of them.
-    for fault, count in parsed:
-        state.faults.add(fault, count)
+        return bad_request(str(exc))
     return web.json_response({"pending": state.faults.pending()})
 
 
@@ -65,5 +80,5 @@ async def reset(request: web.Request) -> web.Response:
     return web.json_response(state.stats())
 
 
-def _bad_request(message: str) -> web.Response:
-    return web.json_response({"error": message}, status=400)
+def bad_request(message: str, status: int = 400) -> web.Response:
+    return web.json_response({"error": message}, status=status)

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import secrets
 import uuid
-from datetime import UTC, datetime
 
 from aiohttp import web
 
+from smsbot.sandbox.bodies import BodyError, read_form, read_json
+from smsbot.sandbox.delivery import (
+    DELIVERY_TARGET,
+    DeliveryScript,
+    DeliveryTrack,
+    plan_reports,
+    send_reports,
+)
 from smsbot.sandbox.faults import Fault
 from smsbot.sandbox.inbox import ReceivedMessage
 from smsbot.sandbox.state import STATE, SandboxState
+from smsbot.sandbox.times import iso_utc
 from smsbot.sandbox.tokens import TokenState
 from smsbot.sandbox.validation import SendRefused, validate_send
 from smsbot.sandbox.wire import (
@@ -54,13 +61,16 @@ async def send(request: web.Request) -> web.StreamResponse:
 
 
 async def preflight(request: web.Request) -> web.Response:
-    """CORS preflight; the CORS headers themselves are added to every response."""
+    """CORS preflight; the CORS headers themselves are added to every answer of KPN's routes."""
     return web.Response(status=200)
 
 
 async def _issue_token(request: web.Request, state: SandboxState) -> web.Response:
     config = state.config
-    form = await request.post()
+    try:
+        form = await read_form(request)
+    except BodyError as exc:
+        return token_error(400, "invalid_request", exc.message)
     grant_type = request.query.get("grant_type") or form.get("grant_type")
     # Apigee's own answers for the client credentials grant: 400 for the grant, 401 for the app.
     if not grant_type:
@@ -130,35 +140,53 @@ async def _accept_message(request: web.Request, state: SandboxState) -> web.Resp
             headers={"Retry-After": str(wait)},
         )
     try:
-        body = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return error_response(
-            400, "The request body is not valid JSON; send application/json", "body"
-        )
+        body = await read_json(request)
+    except BodyError as exc:
+        return error_response(exc.status, exc.message, "body")
     try:
         valid = validate_send(body, max_characters=state.config.max_characters)
     except SendRefused as refused:
         return error_response(400, refused.message, refused.info)
 
     document_id = str(uuid.uuid4())
-    state.inbox.add(
-        ReceivedMessage(
-            document_id=document_id,
-            sender=valid.sender,
-            mobile_number=valid.mobile_number,
-            content=valid.content,
-            encoding=valid.text.encoding,
-            segments=valid.text.parts,
-            received_at=datetime.fromtimestamp(state.config.clock(), UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
-            ucs2_characters=valid.text.ucs2_characters,
-            webhook_url=valid.webhook_url,
-            expirein=valid.expirein,
-        )
+    # Reports exist only for a send that asked for them; a script waits for such a send.
+    track = DeliveryTrack(valid.text.parts) if valid.webhook_url else None
+    message = ReceivedMessage(
+        document_id=document_id,
+        sender=valid.sender,
+        mobile_number=valid.mobile_number,
+        content=valid.content,
+        encoding=valid.text.encoding,
+        segments=valid.text.parts,
+        received_at=iso_utc(state.config.clock()),
+        ucs2_characters=valid.text.ucs2_characters,
+        webhook_url=valid.webhook_url,
+        expirein=valid.expirein,
+        delivery=track,
     )
+    state.inbox.add(message)
+    if track is not None and valid.webhook_url is not None:
+        _start_reports(state, message, valid.webhook_url, track)
     log.debug("accepted %s for %s", document_id, mask_number(valid.mobile_number))
     return web.json_response({"document_id": document_id, "status": "OK"})
+
+
+def _start_reports(
+    state: SandboxState, message: ReceivedMessage, url: str, track: DeliveryTrack
+) -> None:
+    script = state.faults.take(DELIVERY_TARGET) or DeliveryScript()
+    planned = plan_reports(script, track.parts, state.config.delivery_delay_ms)
+    state.poster.spawn(
+        send_reports(
+            poster=state.poster,
+            url=url,
+            document_id=message.document_id,
+            mobile_number=message.mobile_number,
+            track=track,
+            planned=planned,
+            clock=state.config.clock,
+        )
+    )
 
 
 async def _scripted_error(fault: Fault, status: int) -> web.Response:

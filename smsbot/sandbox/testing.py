@@ -5,6 +5,11 @@ async with running_sandbox(quota="5/minute") as sandbox:
     ...
     assert sandbox.messages()[-1]["mobile_number"] == "+31612345678"
     sandbox.add_fault(status=503, count=2)
+    sandbox.script_delivery("failed", error_code="007")
+
+async with running_sandbox(delivery_delay_ms=20, retry_delays=(0.01,),
+                           inbound_webhook=bot_url + "/kpn/inbound/<token>") as sandbox:
+    ...  # reports go to each send's webhook_url; POST /sandbox/inbound to the bot
 """
 
 from __future__ import annotations
@@ -38,6 +43,14 @@ class SandboxHandle:
         """What `GET /sandbox/messages` answers: accepted messages, newest last."""
         return self._state.inbox.to_json()
 
+    def replies(self) -> list[dict[str, Any]]:
+        """What `GET /sandbox/inbound` answers: the phones' replies, newest last."""
+        return self._state.inbox.replies_json()
+
+    def set_inbound_webhook(self, url: str | None) -> None:
+        """Where `POST /sandbox/inbound` posts from now on (e.g. once the bot listens)."""
+        self._state.set_inbound_webhook(url)
+
     @property
     def token_requests(self) -> int:
         return self._state.token_requests
@@ -67,11 +80,27 @@ class SandboxHandle:
         ):
             if value is not None:
                 spec[name] = value
-        fault, times = parse_fault(spec)
-        self._state.faults.add(fault, times)
+        self._state.faults.add_all([parse_fault(spec)])
+
+    def script_delivery(
+        self,
+        delivery: str,
+        *,
+        error_code: str | None = None,
+        delay_ms: int | None = None,
+        count: int = 1,
+    ) -> None:
+        """Script the reports of the next `count` SMS with a webhook_url (see `delivery`)."""
+        spec: dict[str, Any] = {"delivery": delivery, "count": count}
+        if error_code is not None:
+            spec["error_code"] = error_code
+        if delay_ms is not None:
+            spec["delay_ms"] = delay_ms
+        self._state.faults.add_all([parse_fault(spec)])
 
     def clear(self) -> None:
-        """Empty the inbox and the scripted faults, zero the counters and the quota use."""
+        """Empty the inbox and the scripted faults, stop reports still due, zero the counters
+        and the quota use."""
         self._state.reset()
 
 
@@ -81,11 +110,21 @@ async def running_sandbox(
     quota: str | None = None,
     port: int = 0,
     config: SandboxConfig | None = None,
+    inbound_webhook: str | None = None,
+    delivery_delay_ms: int | None = None,
+    retry_delays: tuple[float, ...] | None = None,
 ) -> AsyncIterator[SandboxHandle]:
-    """Serve a sandbox on loopback (`port=0`: a free port) for the duration of the block."""
+    """Serve a sandbox on loopback (`port=0`: a free port) for the duration of the block.
+    The keyword arguments override the same fields of `config`."""
     config = config or SandboxConfig()
     if quota is not None:
         config = replace(config, quota=QuotaRule.parse(quota))
+    overrides = {
+        "inbound_webhook": inbound_webhook,
+        "delivery_delay_ms": delivery_delay_ms,
+        "retry_delays": retry_delays,
+    }
+    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     # No access log (serve_sandbox's default): a benchmark through the sandbox should measure
     # the client, not logging. A short shutdown: an answer still delayed by a fault when the
     # block ends is one nobody waits for, and must not hold up the test.

@@ -13,6 +13,9 @@ from smsbot.sms.numbers import normalize_number
 from smsbot.sms.text import TextInfo, analyze
 
 MAX_SENDER_LENGTH = 11
+# A number as sender (a KPN virtual number, so the phone can reply): up to 15 digits, as GSM
+# allows for a numeric originator, with an optional "+".
+_NUMERIC_SENDER = re.compile(r"^\+?[0-9]{1,15}$")
 DEFAULT_SENDER = "KPN"  # what KPN uses when the body names no sender
 
 
@@ -60,11 +63,13 @@ def validate_send(body: Any, *, max_characters: int) -> ValidSend:
 
 
 def _sender(sender: Any) -> str:
+    if isinstance(sender, str) and _NUMERIC_SENDER.match(sender):
+        return sender
     if not isinstance(sender, str) or not 1 <= len(sender) <= MAX_SENDER_LENGTH:
         shown = f"{len(sender)} characters" if isinstance(sender, str) else repr(sender)
         raise SendRefused(
             f"sender must be a text of 1 to {MAX_SENDER_LENGTH} characters, not {shown}. "
-            "Use a shorter name or a short code.",
+            "Use a shorter name or a short code, or a number of up to 15 digits.",
             "sender",
         )
     return sender

@@ -13,13 +13,34 @@ KPN_INFO = "for additional information look at https://developer.kpn.com"
 STATIC_HEADERS = {
     "sunset": "n/a",
     "strict-transport-security": "max-age=31536000; includeSubDomains; preload",
-    "access-control-allow-origin": "*",
-    "access-control-allow-credentials": "true",
+}
+
+# KPN's CORS headers, which the sandbox sends on KPN's own routes only: its inbox data and
+# control routes are for this machine, and no other web page may read or script them.
+_CORS_HEADERS = {
     "access-control-allow-headers": "origin, x-requested-with, accept, content-type, "
     "authorization, subaccount",
     "access-control-allow-methods": "GET, PUT, POST, DELETE, OPTIONS",
     "access-control-max-age": "3628800",
 }
+
+
+def cors_headers(origin: str | None) -> dict[str, str]:
+    """KPN's CORS headers for a request from `origin` (None: not a browser's CORS request).
+
+    KPN sends `allow-credentials: true`, which browsers honour only beside the caller's own
+    origin, never beside `*`: so a request naming its origin gets that origin back (and
+    `Vary: Origin`, so no cache hands it to another), and one naming none gets `*` without
+    credentials.
+    """
+    if origin:
+        return _CORS_HEADERS | {
+            "access-control-allow-origin": origin,
+            "access-control-allow-credentials": "true",
+            "vary": "Origin",
+        }
+    return _CORS_HEADERS | {"access-control-allow-origin": "*"}
+
 
 # Apigee's own fault strings and codes for the gateway errors a client is most likely to meet.
 APIGEE_FAULTS = {

@@ -10,21 +10,34 @@ import aiohttp
 import pytest
 
 from smsbot.cli.main import main
-from tests.sandbox.helpers import SANDBOX_CREDENTIALS, TOKEN_PATH
+from tests.sandbox.helpers import SANDBOX_CREDENTIALS, TOKEN_PATH, message
+from tests.sandbox.receiver import running_receiver
 
 
-async def test_sandbox_command_serves_until_terminated(http: aiohttp.ClientSession) -> None:
+async def start(*options: str) -> tuple[asyncio.subprocess.Process, str]:
+    """`smsbot sandbox --port 0 OPTIONS` in a process of its own, and its first line."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "smsbot", "sandbox", "--port", "0", "--quota", "3/minute",
-        "--client-id", "ops", "--client-secret", "hunter2",
+        sys.executable, "-m", "smsbot", "sandbox", "--port", "0", *options,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
+    assert process.stdout is not None
+    first_line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+    return process, first_line
+
+
+def base_url(first_line: str) -> str:
+    return first_line.split(" at ", 1)[1].strip().rstrip("/")
+
+
+async def test_sandbox_command_serves_until_terminated(http: aiohttp.ClientSession) -> None:
+    process, first_line = await start(
+        "--quota", "3/minute", "--client-id", "ops", "--client-secret", "hunter2"
+    )
+    assert process.stdout is not None
     try:
-        assert process.stdout is not None
-        first_line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
         assert first_line.startswith("smsbot sandbox: inbox at http://127.0.0.1:")
-        url = first_line.split(" at ", 1)[1].strip().rstrip("/")
+        url = base_url(first_line)
 
         async with http.get(url + "/") as response:
             assert response.status == 200
@@ -67,6 +80,8 @@ async def test_port_in_use_exits_2_naming_the_option(capsys: pytest.CaptureFixtu
     [
         (["--port", "70000"], "use 1-65535"),
         (["--expires-in", "0"], "1 s or more"),
+        (["--delivery-delay-ms", "-1"], "0 or more milliseconds"),
+        (["--inbound-webhook", "127.0.0.1:3000/kpn/inbound/x"], "is not an http(s) URL"),
     ],
 )
 def test_impossible_options_exit_2(
@@ -74,3 +89,33 @@ def test_impossible_options_exit_2(
 ) -> None:
     assert main(["sandbox", *argv]) == 2
     assert says in capsys.readouterr().err
+
+
+async def test_sandbox_command_posts_reports_and_replies_where_told(
+    http: aiohttp.ClientSession,
+) -> None:
+    async with running_receiver() as receiver:
+        process, first_line = await start(
+            "--delivery-delay-ms", "0", "--inbound-webhook", receiver.url
+        )
+        try:
+            url = base_url(first_line)
+            async with http.post(url + TOKEN_PATH, data=SANDBOX_CREDENTIALS) as response:
+                token = (await response.json())["access_token"]
+            body = message(webhook_url=receiver.url)
+            headers = {"Authorization": f"Bearer {token}"}
+            async with http.post(
+                url + "/communication/kpn/sms/send", json=body, headers=headers
+            ) as response:
+                assert response.status == 200
+            accepted, delivered = await receiver.wait_for(2)
+            assert (accepted["status"], delivered["status"]) == ("Accepted", "Delivered")
+            reply = {"from": "0612345678", "content": "Got it"}
+            async with http.post(url + "/sandbox/inbound", json=reply) as response:
+                assert response.status == 200
+            inbound = (await receiver.wait_for(3))[2]
+            assert (inbound["sender"], inbound["content"]) == ("31612345678", "Got it")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), 10)
+    assert process.returncode == 0

@@ -228,6 +228,33 @@ async def test_a_list_with_one_bad_fault_scripts_none(
 async def test_fault_body_that_is_not_json_is_refused(
     http: aiohttp.ClientSession, sandbox: SandboxHandle
 ) -> None:
-    async with http.post(sandbox.url + "/sandbox/faults", data=b"status=503") as response:
+    headers = {"Content-Type": "application/json"}
+    async with http.post(
+        sandbox.url + "/sandbox/faults", data=b"status=503", headers=headers
+    ) as response:
         assert response.status == 400
-        assert "must be JSON" in (await response.json())["error"]
+        assert "not valid JSON" in (await response.json())["error"]
+    assert sandbox.messages() == []
+
+
+async def test_faults_are_kept_as_runs_and_bounded(
+    http: aiohttp.ClientSession, sandbox: SandboxHandle, token: str
+) -> None:
+    # The count costs no memory: 10,000 hits of one fault are one entry.
+    await script(http, sandbox, {"status": 503, "count": 10_000})
+    await script(http, sandbox, {"status": 503, "count": 5})
+    assert (await script(http, sandbox, []))["pending"] == [
+        {"status": 503, "target": "send", "count": 10_005}
+    ]
+    async with http.delete(sandbox.url + "/sandbox/faults"):
+        pass
+    too_many = [{"status": 500 + n % 2} for n in range(1001)]
+    async with http.post(sandbox.url + "/sandbox/faults", json=too_many) as response:
+        assert response.status == 400
+        assert "at most 1000" in (await response.json())["error"]
+    await script(http, sandbox, [{"status": 500 + n % 2} for n in range(1000)])
+    async with http.post(sandbox.url + "/sandbox/faults", json={"status": 502}) as response:
+        assert response.status == 400
+        assert "1000 are waiting" in (await response.json())["error"]
+    async with http.get(sandbox.url + "/sandbox/faults") as response:
+        assert len((await response.json())["pending"]) == 1000

@@ -1,4 +1,5 @@
-"""Every response carries the headers KPN documents, whatever the route and the outcome."""
+"""Every response carries the headers KPN documents, whatever the route and the outcome; the
+CORS ones only on KPN's own routes, and never `*` together with credentials."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ KPN_HEADERS = (
     "quota-time-unit",
     "quota-reset-UTC",
     "strict-transport-security",
+)
+CORS_HEADERS = (
     "access-control-allow-origin",
-    "access-control-allow-credentials",
     "access-control-allow-headers",
     "access-control-allow-methods",
     "access-control-max-age",
@@ -61,7 +63,7 @@ def _scripted(status: int, body: str) -> Call:
     return call
 
 
-CALLS = {
+KPN_CALLS = {
     "token": (_post_token(SANDBOX_CREDENTIALS), 200),
     "token-refused": (_post_token({"client_id": "x", "client_secret": "y"}), 401),
     "send": (_post_send(message()), 200),
@@ -70,6 +72,9 @@ CALLS = {
     "fault-html": (_scripted(503, "html"), 503),
     "fault-empty": (_scripted(502, "empty"), 502),
     "preflight": (_request("OPTIONS", SEND_PATH), 200),
+}
+CALLS = {
+    **KPN_CALLS,
     "inbox": (_request("GET", "/"), 200),
     "messages": (_request("GET", "/sandbox/messages"), 200),
     "unknown-route": (_request("GET", "/communication/kpn/sms/nothing"), 404),
@@ -88,8 +93,55 @@ async def test_kpn_headers_on_every_response(
         assert missing == []
         assert response.headers["sunset"] == "n/a"
         assert response.headers["api-version"] == "v1.0.6"
-        assert response.headers["access-control-allow-origin"] == "*"
         assert "max-age=" in response.headers["strict-transport-security"]
+
+
+@pytest.mark.parametrize(("call", "status"), KPN_CALLS.values(), ids=KPN_CALLS.keys())
+async def test_kpn_routes_carry_cors_headers_without_credentials_for_star(
+    http: aiohttp.ClientSession, sandbox: SandboxHandle, token: str, call: Call, status: int
+) -> None:
+    response = await call(http, sandbox, token)
+    async with response:
+        assert response.status == status
+        assert [name for name in CORS_HEADERS if name not in response.headers] == []
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert "access-control-allow-credentials" not in response.headers
+
+
+@pytest.mark.parametrize("method", ["POST", "OPTIONS"])
+async def test_a_named_origin_gets_itself_back_with_credentials(
+    http: aiohttp.ClientSession, sandbox: SandboxHandle, method: str
+) -> None:
+    headers = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"}
+    async with http.request(method, sandbox.url + SEND_PATH, headers=headers) as response:
+        assert response.headers["access-control-allow-origin"] == "https://app.example.com"
+        assert response.headers["access-control-allow-credentials"] == "true"
+        assert "Origin" in response.headers["vary"]
+
+
+SANDBOX_ROUTES = [
+    ("GET", "/"),
+    ("GET", "/static/inbox.js"),
+    ("GET", "/sandbox/messages"),
+    ("GET", "/sandbox/inbound"),
+    ("GET", "/sandbox/stats"),
+    ("GET", "/sandbox/faults"),
+    ("GET", "/sandbox/openapi.json"),
+    ("OPTIONS", "/sandbox/faults"),
+    ("OPTIONS", "/sandbox/reset"),
+    ("OPTIONS", "/sandbox/messages"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), SANDBOX_ROUTES)
+async def test_inbox_and_control_routes_grant_no_other_origin_anything(
+    http: aiohttp.ClientSession, sandbox: SandboxHandle, method: str, path: str
+) -> None:
+    # A page on another origin can neither read the inbox nor pass a preflight to script it.
+    headers = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    async with http.request(method, sandbox.url + path, headers=headers) as response:
+        granted = [name for name in response.headers if name.lower().startswith("access-control")]
+    assert granted == []
 
 
 async def test_quota_headers_count_send_requests(

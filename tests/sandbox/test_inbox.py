@@ -88,13 +88,30 @@ async def test_reset_clears_everything_but_issued_tokens(
 ) -> None:
     await post_send(http, sandbox, token, message())
     sandbox.add_fault(status=503, count=3)
-    async with http.post(sandbox.url + "/sandbox/reset") as response:
+    async with http.get(sandbox.url + "/sandbox/stats") as response:
+        before = await response.json()
+    counters = sorted(name for name, value in before.items() if isinstance(value, int))
+    assert before["messages_received"] == before["send_requests"] == 1
+    async with http.post(sandbox.url + "/sandbox/reset", json={}) as response:
         stats = await response.json()
-    assert stats["send_requests"] == stats["token_requests"] == stats["messages"] == 0
+    # Every counter the stats show, those added later included.
+    assert {name: stats[name] for name in counters} == dict.fromkeys(counters, 0)
     assert stats["quota"]["used"] == 0
     assert stats["faults_pending"] == []
     status, _, _ = await post_send(http, sandbox, token, message())
     assert status == 200
+
+
+async def test_reset_without_a_json_content_type_is_refused(
+    http: aiohttp.ClientSession, sandbox: SandboxHandle, token: str
+) -> None:
+    # A web page elsewhere can POST text/plain without a preflight; it must change nothing.
+    await post_send(http, sandbox, token, message())
+    for headers in ({}, {"Content-Type": "text/plain"}):
+        async with http.post(sandbox.url + "/sandbox/reset", headers=headers) as response:
+            assert response.status == 415
+            assert "application/json" in (await response.json())["error"]
+    assert len(sandbox.messages()) == 1
 
 
 async def test_handle_clear_matches_reset(
