@@ -55,6 +55,22 @@ class Allowlist:
                     return True
         return False
 
+    def decided(self, user: str | None, channel: str | None = None) -> bool | None:
+        """`permits` from what is known without asking Slack, or None when that depends on a
+        user group whose members are not cached (for the moments before a Slack ack)."""
+        if (user and user in self.users) or (channel and channel in self.channels):
+            return True
+        if not user or self.directory is None or not self.usergroups:
+            return False
+        unknown = False
+        for group in self.usergroups:
+            cached = self._cache.get(group)
+            if cached is None or self._clock() - cached[0] >= self._cache_seconds:
+                unknown = True
+            elif user in cached[1]:
+                return True
+        return None if unknown else False
+
     async def _members(self, group: str) -> frozenset[str]:
         cached = self._cache.get(group)
         if cached and self._clock() - cached[0] < self._cache_seconds:

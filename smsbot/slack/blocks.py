@@ -22,7 +22,12 @@ TO_BLOCK, TO_ACTION = "to", "sms_number"
 PERSON_BLOCK, PERSON_ACTION = "person", "sms_person"
 SENDER_BLOCK, SENDER_ACTION = "sender", "sms_sender"
 TEXT_BLOCK, TEXT_ACTION = "text", "sms_message"
+# The message input under another block id: Slack keeps what is in an input across
+# `views.update` as long as its block id stays, so a new prefill needs a new id.
+TEXT_BLOCK_RENAMED = "text_named"
+TEXT_BLOCKS = (TEXT_BLOCK, TEXT_BLOCK_RENAMED)
 COUNTER_BLOCK = "counter"
+PREFILL_LIMIT = 3000  # Slack's limit for a plain_text_input's initial_value
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,9 @@ def modal_view(
                 "type": "input",
                 "block_id": PERSON_BLOCK,
                 "optional": True,
+                # Picking a person dispatches an action: their profile is read then, so the
+                # submission finds it cached and can show its problem inline.
+                "dispatch_action": True,
                 "label": _plain("…or a person"),
                 "hint": _plain("Sends to the phone number on their Slack profile."),
                 "element": person_select,
@@ -187,8 +195,27 @@ def with_counter(view: Mapping[str, Any], counter: str) -> dict[str, Any]:
         counter_block(counter) if block.get("block_id") == COUNTER_BLOCK else block
         for block in view.get("blocks", [])
     ]
+    return _updatable(view, blocks)
+
+
+def _updatable(view: Mapping[str, Any], blocks: list[Mapping[str, Any]]) -> dict[str, Any]:
     kept = ("type", "callback_id", "title", "submit", "close", "private_metadata")
     return {**{key: view[key] for key in kept if key in view}, "blocks": blocks}
+
+
+def with_text(view: Mapping[str, Any], text: str, counter: str) -> dict[str, Any]:
+    """The same modal with `text` as the message's prefill (under the other block id, so Slack
+    shows it) and `counter` under it, for `views.update`."""
+    result = []
+    for block in view.get("blocks", []):
+        if block.get("block_id") in TEXT_BLOCKS:
+            renamed = TEXT_BLOCK_RENAMED if block["block_id"] == TEXT_BLOCK else TEXT_BLOCK
+            element = {**block["element"], "initial_value": text[:PREFILL_LIMIT]}
+            block = {**block, "block_id": renamed, "element": element}
+        elif block.get("block_id") == COUNTER_BLOCK:
+            block = counter_block(counter)
+        result.append(block)
+    return _updatable(view, result)
 
 
 def confirmation(

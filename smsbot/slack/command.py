@@ -57,6 +57,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
                             channel=command.get("channel_id"),
                             response_url=command.get("response_url"),
                         ),
+                        user_id=user_id,
                         number=number,
                         user=user,
                     )

@@ -1,20 +1,34 @@
 """Who is who in the workspace, asked of the Slack Web API and cached for a short time.
 
-The allowlist asks it for user group members (`usergroups.users.list`); `/sms @alice` and the
-modal's person picker ask it for a phone number (`users.profile.get`, the `phone` field people
-fill in on their profile). Answers are cached for `cache_seconds`, so a burst of sends costs one
-lookup, and a profile or group change takes effect within minutes.
+The allowlist asks it for user group members (`usergroups.users.list`); `/sms @alice`, the
+modal's person picker and the workflow step ask it for a person (`users.info` with the locale:
+one call carries the name people see, the profile's phone and the Slack language). Answers are
+cached for `cache_seconds`, so a burst of sends costs one lookup, and a profile or group change
+takes effect within minutes. `cached_person` answers from the cache alone, for the moments
+before an ack where nothing may wait on Slack.
+
+`team_id` (an org-wide install: the token spans workspaces) goes with `usergroups.users.list`,
+which Slack then needs to know the workspace.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str  # display name, else real name, else the user name, else the id
+    phone: str | None  # as the person wrote it on their profile; None when empty
+    locale: str | None = None  # Slack's language for them, e.g. "nl-NL"
 
 
 class SlackDirectory:
@@ -24,9 +38,11 @@ class SlackDirectory:
         cache_seconds: float = 300.0,
         *,
         clock: Callable[[], float] = time.monotonic,
+        team_id: str | None = None,
     ) -> None:
         self.client = client
         self.cache_seconds = cache_seconds
+        self.team_id = team_id
         self._clock = clock
         self._cache: dict[tuple[str, str], tuple[float, object]] = {}
 
@@ -34,41 +50,52 @@ class SlackDirectory:
         """The user ids in a user group; raises `SlackApiError` if the group cannot be read."""
 
         async def ask() -> frozenset[str]:
-            answer = await self.client.usergroups_users_list(usergroup=usergroup_id)
+            extra = {"team_id": self.team_id} if self.team_id else {}
+            answer = await self.client.usergroups_users_list(usergroup=usergroup_id, **extra)
             return frozenset(answer.get("users") or ())
 
         return await self._cached("members", usergroup_id, ask)
 
-    async def phone_of(self, user_id: str) -> str | None:
-        """The phone number on a person's Slack profile as they wrote it, or None if empty."""
+    async def person(self, user_id: str) -> Person:
+        """Name, profile phone and locale; raises `SlackApiError` if Slack will not say."""
 
-        async def ask() -> str | None:
-            answer = await self.client.users_profile_get(user=user_id)
-            phone = ((answer.get("profile") or {}).get("phone") or "").strip()
-            return phone or None
-
-        return await self._cached("phone", user_id, ask)
-
-    async def name_of(self, user_id: str) -> str:
-        """The name people see for a user (display name, else real name, else the id)."""
-
-        async def ask() -> str:
-            answer = await self.client.users_info(user=user_id)
+        async def ask() -> Person:
+            answer = await self.client.users_info(user=user_id, include_locale=True)
             user = answer.get("user") or {}
             profile = user.get("profile") or {}
-            return (
+            name = (
                 profile.get("display_name")
                 or profile.get("real_name")
                 or user.get("name")
                 or user_id
             )
+            phone = (profile.get("phone") or "").strip() or None
+            return Person(user_id, name, phone, user.get("locale"))
 
-        return await self._cached("name", user_id, ask)
+        return await self._cached("person", user_id, ask)
 
-    async def _cached(self, kind: str, key: str, ask: Callable[[], Awaitable[T]]) -> T:
+    def cached_person(self, user_id: str) -> Person | None:
+        """The person if a recent answer is cached; never asks Slack."""
+        return self._fresh("person", user_id)  # type: ignore[return-value]
+
+    async def phone_of(self, user_id: str) -> str | None:
+        """The phone number on a person's Slack profile as they wrote it, or None if empty."""
+        return (await self.person(user_id)).phone
+
+    async def name_of(self, user_id: str) -> str:
+        """The name people see for a user (display name, else real name, else the id)."""
+        return (await self.person(user_id)).name
+
+    def _fresh(self, kind: str, key: str) -> object | None:
         hit = self._cache.get((kind, key))
         if hit is not None and self._clock() - hit[0] < self.cache_seconds:
-            return hit[1]  # type: ignore[return-value]
+            return hit[1]
+        return None
+
+    async def _cached(self, kind: str, key: str, ask: Callable[[], Awaitable[T]]) -> T:
+        hit = self._fresh(kind, key)
+        if hit is not None:
+            return hit  # type: ignore[return-value]
         value = await ask()
         self._cache[(kind, key)] = (self._clock(), value)
         return value

@@ -1,9 +1,14 @@
 """The "Send SMS" modal once open: the live counter while typing, and the submission.
 
-On submission everything that can be checked without sending is checked before the ack
-(number or person, sender, text, and the allowlist by the service's own rule), and problems go
-back inline on the field that is wrong (`response_action: errors`), so the modal stays open
-with the text the person typed.
+Nothing waits on Slack before an ack (Slack allows 3 s; one slow Slack call would spend them).
+The submission checks before its ack what needs no Slack call: the number, the sender, the text,
+and, from caches, the chosen person's profile phone and the allowlist. Those problems go back
+inline on the field that is wrong (`response_action: errors`), the modal staying open with what
+the person typed; that is the only moment Slack shows inline errors. The caches are warmed
+while the person fills in the form: the allowlist's user groups when it opens, a person's
+profile as soon as they are picked (the picker dispatches an action). What is still unknown at
+the submission (Slack was slow) is checked after the ack, and a problem found then is told to
+the sender privately, as the slash command does.
 Only a clean submission closes the modal and goes to the service.
 """
 
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -22,7 +28,7 @@ from smsbot.policy.access import check_access
 from smsbot.slack import blocks
 from smsbot.slack.context import SlackDeps
 from smsbot.slack.counter import CounterUpdates
-from smsbot.slack.sending import hand_over, name_or_none, phone_of_person
+from smsbot.slack.sending import hand_over, phone_from, phone_of_person, warm_up
 from smsbot.sms.numbers import normalize_number
 from smsbot.sms.request import SendRequest, Surface
 from smsbot.sms.sender import validate_sender
@@ -44,43 +50,89 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         counters.submit(client, body["view"], counter)
         await ack()
 
+    async def on_person_picked(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]):
+        await ack()
+        # The submission will find the profile cached and can show its problem inline.
+        await warm_up(deps, person=action.get("selected_user"))
+
     async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
         origin = blocks.ModalOrigin.load(view.get("private_metadata"))
         form = _Form.read(view)
-        errors, number, recipient_name = await _check(deps, form, user_id)
-        if errors:
-            await ack(response_action="errors", errors=errors)
+        check = _check(deps, form)
+        if check.errors:
+            await ack(response_action="errors", errors=check.errors)
             return
-        assert number is not None
-        extra = {"recipient_name": recipient_name} if recipient_name else {}
-        request = _request(form, origin, user_id, number, view, extra=extra)
-        refusal = await check_access(
-            request,
-            deps.service.allowlist,
-            allowed_workflows=deps.settings.allow.workflows,
-            admin_contact=deps.settings.slack.admin_contact,
-        )
-        if refusal is not None:
-            await ack(response_action="errors", errors={blocks.TO_BLOCK: refusal.message})
-            # The person has just been told nothing was sent: the refusal is recorded for the
-            # audit as it stands, never authorized again (a second check might pass) or sent.
-            refused = _request(form, origin, user_id, number, view, refusal=True)
-            try:
-                await deps.service.record_refusal(refused, refusal)
-            except Exception:
-                log.exception("could not record the refusal of %s", refused.idempotency_key)
+        permitted = deps.service.allowlist.decided(user_id, origin.channel)
+        if permitted is False:
+            await _refuse_inline(deps, ack, form, origin, user_id, view, check)
             return
         await ack()
-        await hand_over(deps, request)
+        if check.number is None:  # the person's profile was not cached: ask Slack now
+            assert form.person is not None
+            try:
+                check.number = await phone_of_person(deps, form.person)
+            except InputError as exc:
+                await _tell(deps, origin, user_id, str(exc))
+                return
+            person = deps.directory.cached_person(form.person)
+            check.name = person.name if person else None
+        extra = {"recipient_name": check.name} if check.name else {}
+        # When the allowlist was not decided from the cache, the service decides it.
+        await hand_over(deps, _request(form, origin, user_id, check.number, view, extra=extra))
 
     app.action(blocks.TEXT_ACTION)(on_typing)
+    app.action(blocks.PERSON_ACTION)(on_person_picked)
     app.view(blocks.MODAL_CALLBACK_ID)(on_submit)
 
 
+async def _refuse_inline(
+    deps: SlackDeps,
+    ack: AsyncAck,
+    form: _Form,
+    origin: blocks.ModalOrigin,
+    user_id: str,
+    view: dict[str, Any],
+    check: _Checked,
+) -> None:
+    # Every group the decision needed is cached: check_access asks Slack nothing here.
+    probe = _request(form, origin, user_id, check.number or "", view)
+    refusal = await check_access(
+        probe,
+        deps.service.allowlist,
+        allowed_workflows=deps.settings.allow.workflows,
+        admin_contact=deps.settings.slack.admin_contact,
+    )
+    assert refusal is not None
+    await ack(response_action="errors", errors={blocks.TO_BLOCK: refusal.message})
+    # The person has just been told nothing was sent: the refusal is recorded for the audit
+    # as it stands, never authorized again (a second check might pass) or sent.
+    number = check.number
+    if number is None and form.person:
+        try:
+            number = await phone_of_person(deps, form.person)
+        except InputError:
+            number = form.person  # no number to record; the audit keeps who was meant
+    refused = _request(form, origin, user_id, number or "", view, refusal=True)
+    try:
+        await deps.service.record_refusal(refused, refusal)
+    except Exception:
+        log.exception("could not record the refusal of %s", refused.idempotency_key)
+
+
+async def _tell(deps: SlackDeps, origin: blocks.ModalOrigin, user_id: str, message: str) -> None:
+    text, message_blocks = blocks.problem(message, "")
+    reply = {"user": user_id, "channel": origin.channel, "response_url": origin.response_url}
+    await deps.notifier.tell_privately(reply, text, message_blocks)
+
+
+@dataclass
 class _Form:
-    def __init__(self, number: str, person: str | None, sender: str, text: str) -> None:
-        self.number, self.person, self.sender, self.text = number, person, sender, text
+    number: str
+    person: str | None
+    sender: str
+    text: str
+    text_block: str = blocks.TEXT_BLOCK  # where the message input is (and its errors go)
 
     @classmethod
     def read(cls, view: dict[str, Any]) -> _Form:
@@ -89,44 +141,52 @@ class _Form:
         def field(block: str, action: str, key: str = "value") -> Any:
             return (values.get(block, {}).get(action) or {}).get(key)
 
+        text_block = next((b for b in blocks.TEXT_BLOCKS if b in values), blocks.TEXT_BLOCK)
         return cls(
             number=(field(blocks.TO_BLOCK, blocks.TO_ACTION) or "").strip(),
             person=field(blocks.PERSON_BLOCK, blocks.PERSON_ACTION, "selected_user"),
             sender=(field(blocks.SENDER_BLOCK, blocks.SENDER_ACTION) or "").strip(),
-            text=field(blocks.TEXT_BLOCK, blocks.TEXT_ACTION) or "",
+            text=field(text_block, blocks.TEXT_ACTION) or "",
+            text_block=text_block,
         )
 
 
-async def _check(
-    deps: SlackDeps, form: _Form, user_id: str
-) -> tuple[dict[str, str], str | None, str | None]:
-    """Inline errors by block id, the recipient's E.164 number, and their name if a person."""
-    errors: dict[str, str] = {}
-    number = name = None
+@dataclass
+class _Checked:
+    errors: dict[str, str]
+    number: str | None = None  # E.164; None while a picked person's profile is not known yet
+    name: str | None = None
+
+
+def _check(deps: SlackDeps, form: _Form) -> _Checked:
+    """Inline errors by block id, from pure code and caches only: no Slack call."""
+    check = _Checked(errors={})
     if form.number and form.person:
-        errors[blocks.TO_BLOCK] = "Give a number or pick a person, not both."
+        check.errors[blocks.TO_BLOCK] = "Give a number or pick a person, not both."
     elif form.person:
-        try:
-            number = await phone_of_person(deps, form.person)
-            name = await name_or_none(deps, form.person)
-        except InputError as exc:
-            errors[blocks.PERSON_BLOCK] = str(exc)
+        person = deps.directory.cached_person(form.person)
+        if person is not None:
+            check.name = person.name
+            try:
+                check.number = phone_from(person, mask_numbers=deps.settings.audit.mask_numbers)
+            except InputError as exc:
+                check.errors[blocks.PERSON_BLOCK] = str(exc)
     elif form.number:
         try:
-            number = normalize_number(form.number)
+            check.number = normalize_number(form.number)
         except InputError as exc:
-            errors[blocks.TO_BLOCK] = str(exc)
+            check.errors[blocks.TO_BLOCK] = str(exc)
     else:
-        errors[blocks.TO_BLOCK] = "Type a Dutch mobile number, or pick a person below."
+        check.errors[blocks.TO_BLOCK] = "Type a Dutch mobile number, or pick a person below."
     try:
         validate_sender(form.sender or None, deps.settings.kpn.sender)
     except InputError as exc:
-        errors[blocks.SENDER_BLOCK] = str(exc)
+        check.errors[blocks.SENDER_BLOCK] = str(exc)
     try:
         validate_text(form.text, deps.settings.sms.max_characters)
     except InputError as exc:
-        errors[blocks.TEXT_BLOCK] = str(exc)
-    return errors, number, name
+        check.errors[form.text_block] = str(exc)
+    return check
 
 
 def _request(

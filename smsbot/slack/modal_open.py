@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from smsbot.slack import blocks
 from smsbot.slack.context import SlackDeps
+from smsbot.slack.sending import warm_up
 from smsbot.sms.text import analyze
 
 log = logging.getLogger(__name__)
 
-PREFILL_LIMIT = 3000  # Slack's limit for a plain_text_input's initial_value
+PREFILL_LIMIT = blocks.PREFILL_LIMIT
 
 
 async def open_modal(
@@ -22,10 +24,12 @@ async def open_modal(
     *,
     trigger_id: str,
     origin: blocks.ModalOrigin,
+    user_id: str | None = None,
     text: str | None = None,
     number: str | None = None,
     user: str | None = None,
-) -> None:
+) -> dict[str, Any]:
+    """Opens the modal; returns the view as Slack stored it (its id and hash)."""
     max_characters = deps.settings.sms.max_characters
     if text and len(text) > PREFILL_LIMIT:
         # Slack refuses a longer initial value; an SMS allows far less anyway, and the counter
@@ -41,7 +45,7 @@ async def open_modal(
     )
     # A trigger_id is good for 3 seconds: this runs right after the ack, before anything slow.
     try:
-        await client.views_open(trigger_id=trigger_id, view=view)
+        opened = await client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
         error = exc.response.get("error")
         log.warning("could not open the SMS form: %s", error)
@@ -49,6 +53,9 @@ async def open_modal(
             f"Slack did not open the SMS form ({error}). Try again; "
             "or send at once with `/sms 0612345678 your message`."
         ) from exc
+    # While the person types: what the submission will check before its ack, from caches.
+    await warm_up(deps, person=user, user=user_id, channel=origin.channel)
+    return opened["view"]
 
 
 class FormNotOpened(Exception):

@@ -9,14 +9,16 @@ loses the answer to Slack.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Iterable
 
 from slack_sdk.errors import SlackApiError
 
 from smsbot.errors import InvalidNumber
 from smsbot.slack import blocks
 from smsbot.slack.context import SlackDeps
-from smsbot.slack.directory import SlackDirectory
+from smsbot.slack.directory import Person, SlackDirectory
 from smsbot.slack.escaping import decode, mentioned_ids
 from smsbot.sms.numbers import mask_number, normalize_number
 from smsbot.sms.request import SendRequest, SendResult
@@ -41,14 +43,28 @@ async def profile_phone(
 ) -> str:
     """`phone_of_person` for a caller without `SlackDeps` (the workflow step); `instead` ends
     each message with what the asker can do instead of using the profile."""
-    who = f"@{label}" if label else f"<@{user_id}>"
     try:
-        phone = await directory.phone_of(user_id)
+        person = await directory.person(user_id)
     except SlackApiError as exc:
+        who = f"@{label}" if label else f"<@{user_id}>"
         raise InvalidNumber(
             f"Could not read {who}'s Slack profile ({exc.response.get('error')}). "
             f"Try again, or {instead}."
         ) from exc
+    return phone_from(person, label, mask_numbers=mask_numbers, instead=instead)
+
+
+def phone_from(
+    person: Person,
+    label: str | None = None,
+    *,
+    mask_numbers: bool = True,
+    instead: str = "type a number instead",
+) -> str:
+    """The E.164 number from a person's profile (pure: no Slack call); `InvalidNumber` says
+    what to do when there is none or it is not a Dutch mobile number."""
+    who = f"@{label or person.name}"
+    phone = person.phone
     if not phone:
         raise InvalidNumber(
             f"{who} has no phone number on their Slack profile. Ask them to add their mobile "
@@ -88,13 +104,39 @@ async def name_or_none(deps: SlackDeps, user_id: str) -> str | None:
 
 async def readable_text(deps: SlackDeps, escaped: str) -> str:
     """Slack's escaped text as the person typed it, with names for unlabelled mentions."""
-    names: dict[str, str] = {}
-    for user_id in mentioned_ids(escaped):
-        try:
-            names[user_id] = await deps.directory.name_of(user_id)
-        except SlackApiError:
+    return decode(escaped, await names_of(deps.directory, mentioned_ids(escaped)))
+
+
+async def names_of(directory: SlackDirectory, user_ids: Iterable[str]) -> dict[str, str]:
+    """Names for the ids Slack can give, asked all at once (a message may mention many)."""
+    ids = list(user_ids)
+    answers = await asyncio.gather(*(directory.name_of(u) for u in ids), return_exceptions=True)
+    names = {}
+    for user_id, answer in zip(ids, answers, strict=True):
+        if isinstance(answer, str):
+            names[user_id] = answer
+        else:
             log.info("no name for a mentioned user; the SMS shows the id")
-    return decode(escaped, names)
+    return names
+
+
+async def warm_up(
+    deps: SlackDeps,
+    *,
+    person: str | None = None,
+    user: str | None = None,
+    channel: str | None = None,
+) -> None:
+    """Fills the caches that a later check reads before its ack (a person's profile, the
+    allowlist's user groups for `user` in `channel`); a failure is only logged, the check
+    then happens after the ack instead."""
+    try:
+        if person:
+            await deps.directory.person(person)
+        if user:
+            await deps.service.allowlist.permits(user, channel)
+    except Exception as exc:
+        log.info("could not look ahead in Slack (%s); checking after the ack", exc)
 
 
 COULD_NOT_RECORD = (

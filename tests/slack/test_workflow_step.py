@@ -298,9 +298,9 @@ async def test_a_foreign_profile_phone_fails_the_step_without_showing_the_number
 
 
 async def test_a_profile_slack_will_not_give_fails_the_step_instead_of_hanging(step_bot):
-    step_bot.fake.script("users.profile.get", {"ok": False, "error": "internal_error"})
+    step_bot.fake.script("users.info", {"ok": False, "error": "internal_error"}, times=2)
     ending = await step_bot.run_step({"recipient_user": "U0BOB", "message": "x"})
     assert ending.method == "functions.completeError"
-    assert "Could not read @bob's Slack profile (internal_error)" in ending.args["error"]
+    assert "Could not read @U0BOB's Slack profile (internal_error)" in ending.args["error"]
     assert "fill in a mobile number in the step" in ending.args["error"]
     assert step_bot.sandbox.messages() == []
