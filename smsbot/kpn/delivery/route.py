@@ -1,0 +1,105 @@
+"""`POST /kpn/delivery/{sms id}?sig=...`: KPN's delivery reports for one SMS.
+
+Answers are chosen for how KPN behaves: it retries a report that did not get a 2xx (4 times,
+over about 7 minutes). So:
+
+    200  the report is stored (or changed nothing: a duplicate, older news), or it is about an
+         SMS no longer stored (purged): retrying cannot help
+    400  the body has no delivery status smsbot can read; the answer, and the log line, name
+         the keys it saw, never their values
+    401  the signature is missing or wrong (compared in constant time); nothing is read or
+         recorded
+    413  the body is over MAX_REPORT_BYTES
+    503  storing failed: KPN retries, and a report applied twice changes nothing
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from aiohttp import web
+
+from smsbot.kpn.delivery.report import (
+    MAX_REPORT_BYTES,
+    DeliveryReport,
+    UnreadableReport,
+    parse_reports,
+)
+from smsbot.kpn.delivery.signing import DELIVERY_ROUTE, SIGNATURE_PARAMETER, DeliveryUrls
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK = 16 * 1024
+
+
+class DeliveryRecorder(Protocol):
+    """Stores one report about one SMS; returns None when that SMS is not stored."""
+
+    async def record(self, sms_id: str, report: DeliveryReport) -> object | None: ...
+
+
+def add_delivery_routes(
+    app: web.Application, urls: DeliveryUrls, recorder: DeliveryRecorder
+) -> None:
+    app.router.add_post(DELIVERY_ROUTE, DeliveryEndpoint(urls, recorder).handle)
+
+
+class DeliveryEndpoint:
+    def __init__(self, urls: DeliveryUrls, recorder: DeliveryRecorder) -> None:
+        self.urls = urls
+        self.recorder = recorder
+
+    async def handle(self, request: web.Request) -> web.Response:
+        sms_id = request.match_info["sms_id"]
+        if not self.urls.verify(sms_id, request.query.get(SIGNATURE_PARAMETER)):
+            log.warning(
+                "delivery report from %s refused with 401: wrong or missing signature",
+                request.remote or "an unknown address",
+            )
+            return _error(
+                401,
+                "wrong or missing signature: post reports only to the webhook_url smsbot gave "
+                "with the SMS",
+            )
+        body = await _body(request, MAX_REPORT_BYTES)
+        if body is None:
+            return _error(413, f"body is over {MAX_REPORT_BYTES} bytes; a report is far smaller")
+        try:
+            reports = parse_reports(body)
+        except UnreadableReport as exc:
+            # The message names keys only: a report may hold a number or text, never logged.
+            log.warning("delivery report for SMS %s not readable: %s", sms_id, exc)
+            return _error(400, f"no delivery report smsbot can read: {exc}")
+        stored = 0
+        for report in reports:
+            try:
+                applied = await self.recorder.record(sms_id, report)
+            except Exception:
+                log.exception("delivery report for SMS %s not stored", sms_id)
+                return _error(
+                    503, "could not store the report; retry it (applying it twice is safe)"
+                )
+            stored += applied is not None
+        if not stored:
+            log.info("delivery report for SMS %s, which is no longer stored, ignored", sms_id)
+            return web.json_response({"status": "ignored", "reason": "no such SMS is stored"})
+        return web.json_response({"status": "recorded", "reports": len(reports)})
+
+
+async def _body(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to be over `limit` bytes."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(READ_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)

@@ -1,0 +1,251 @@
+"""`POST /kpn/delivery/{id}?sig=`: served over loopback HTTP, stored in a real store (both
+engines), as KPN (or the sandbox) would post reports."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from smsbot.deliveries import DeliveryRecorder
+from smsbot.kpn.delivery import MAX_REPORT_BYTES, DeliveryReport, DeliveryUrls
+from smsbot.kpn.delivery.route import add_delivery_routes
+from smsbot.metrics import Metrics
+from smsbot.sms.request import Outcome
+from smsbot.store import AuditRecord, Delivery, ManualClock, Store
+from tests.store.test_delivery import sent_sms
+
+START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+URLS = DeliveryUrls("https://smsbot.example.com", b"delivery-secret")
+
+
+def report(status: str, code: int, *, part: int = 1, parts: int = 1, **extra: object) -> bytes:
+    """A report in the body shape the sandbox posts (its documented assumption of KPN's)."""
+    body = {
+        "document_id": "b4e905d4-774c-4c83-8360-01427e17a33a",
+        "report_id": "0b6c4a0e-5f7e-4d0a-9a57-3f8c2a1d9e41",
+        "mobile_number": "31612345678",
+        "status": status,
+        "status_code": code,
+        "part": part,
+        "parts": parts,
+        "StatusDateTime": int((START + timedelta(seconds=4)).timestamp() * 1000),
+        **extra,
+    }
+    return json.dumps(body).encode()
+
+
+def path_of(sms_id: str) -> str:
+    url = urlsplit(URLS.url_for(sms_id))
+    return f"{url.path}?{url.query}"
+
+
+class Bot:
+    def __init__(self, client: TestClient, store: Store, metrics: Metrics) -> None:
+        self.client, self.store, self.metrics = client, store, metrics
+        self.watched: list[AuditRecord] = []
+
+    async def post(self, path: str, body: bytes, **headers: str):
+        async with self.client.post(path, data=body, headers=headers) as response:
+            return response.status, await response.json()
+
+    def delivered_count(self, status: str) -> float:
+        return (
+            self.metrics.registry.get_sample_value("smsbot_deliveries_total", {"status": status})
+            or 0.0
+        )
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    store = await Store.open(database_url, clock=ManualClock(START))
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def bot(store: Store) -> AsyncIterator[Bot]:
+    metrics = Metrics()
+    watched: list[AuditRecord] = []
+
+    async def watch(record: AuditRecord) -> None:
+        watched.append(record)
+
+    app = web.Application()
+    add_delivery_routes(app, URLS, DeliveryRecorder(store, metrics=metrics, watchers=[watch]))
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    bot = Bot(client, store, metrics)
+    bot.watched = watched
+    try:
+        yield bot
+    finally:
+        await client.close()
+
+
+async def test_a_signed_report_is_stored_with_its_time_and_counted(bot: Bot):
+    sms = await sent_sms(bot.store, "k")
+    status, answer = await bot.post(path_of(sms), report("Delivered", 1))
+    assert (status, answer) == (200, {"status": "recorded", "reports": 1})
+    record = await bot.store.get(sms)
+    assert record is not None and record.delivery is Delivery.DELIVERED
+    assert record.delivered_at == START + timedelta(seconds=4)
+    assert record.to_json()["delivery"] == "delivered"
+    assert bot.delivered_count("delivered") == 1
+    assert bot.metrics.registry.get_sample_value("smsbot_delivery_seconds_count") == 1
+    assert bot.metrics.registry.get_sample_value("smsbot_delivery_seconds_sum") == 4.0
+    assert [r.delivery for r in bot.watched] == [Delivery.DELIVERED]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/kpn/delivery/{sms}",
+        "/kpn/delivery/{sms}?sig=",
+        "/kpn/delivery/{sms}?sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "/kpn/delivery/{sms}?sig=" + URLS.signature("someone-else"),
+    ],
+    ids=["missing", "empty", "wrong", "another-sms"],
+)
+async def test_a_wrong_or_missing_signature_is_401_and_nothing_is_recorded(bot: Bot, path):
+    sms = await sent_sms(bot.store, "k")
+    status, answer = await bot.post(path.format(sms=sms), report("Failed", 4, error_code="007"))
+    assert status == 401 and "signature" in answer["error"]
+    record = await bot.store.get(sms)
+    assert record is not None and record.delivery is None
+    assert bot.watched == [] and bot.delivered_count("failed") == 0
+
+
+async def test_a_failure_keeps_kpns_code(bot: Bot):
+    sms = await sent_sms(bot.store, "k")
+    status, _ = await bot.post(path_of(sms), report("Failed", 4, error_code="007"))
+    assert status == 200
+    record = await bot.store.get(sms)
+    assert record is not None
+    assert (record.delivery, record.delivery_code) == (Delivery.FAILED, "007")
+    assert bot.delivered_count("failed") == 1
+
+
+async def test_a_duplicate_is_answered_200_and_changes_and_counts_nothing(bot: Bot):
+    sms = await sent_sms(bot.store, "k")
+    for _ in range(2):
+        status, _ = await bot.post(path_of(sms), report("Delivered", 1))
+        assert status == 200
+    assert bot.delivered_count("delivered") == 1
+    assert len(bot.watched) == 1
+
+
+async def test_out_of_order_and_per_part_reports(bot: Bot):
+    sms = await sent_sms(bot.store, "long", parts=2)
+    for body in (
+        report("Delivered", 1, part=2, parts=2),
+        report("Accepted", 3, part=2, parts=2),  # late news for part 2: changes nothing
+        report("Accepted", 3, part=1, parts=2),
+    ):
+        assert (await bot.post(path_of(sms), body))[0] == 200
+    record = await bot.store.get(sms)
+    assert record is not None and record.delivery is Delivery.ACCEPTED
+    assert bot.delivered_count("delivered") == 0
+    assert (await bot.post(path_of(sms), report("Delivered", 1, part=1, parts=2)))[0] == 200
+    record = await bot.store.get(sms)
+    assert record is not None and record.delivery is Delivery.DELIVERED
+    assert bot.delivered_count("delivered") == 1
+
+
+async def test_a_report_resolves_an_unknown_send(bot: Bot):
+    sms = await sent_sms(bot.store, "k", outcome=Outcome.UNKNOWN)
+    assert (await bot.post(path_of(sms), report("Accepted", 3)))[0] == 200
+    record = await bot.store.get(sms)
+    assert record is not None and record.outcome is Outcome.SENT
+
+
+async def test_other_body_shapes_are_read_too(bot: Bot):
+    sms = await sent_sms(bot.store, "k")
+    status, _ = await bot.post(
+        path_of(sms),
+        b"deliveryStatus=6&errorCode=24",
+        **{"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert status == 200
+    record = await bot.store.get(sms)
+    assert record is not None and record.delivery is Delivery.EXPIRED
+    assert record.delivery_code == "024"
+
+
+async def test_an_unreadable_body_is_400_naming_keys_and_logging_no_values(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+):
+    sms = await sent_sms(bot.store, "k")
+    body = json.dumps({"msisdn": "31612345678", "text": "private words"}).encode()
+    with caplog.at_level(logging.WARNING, logger="smsbot.kpn.delivery.route"):
+        status, answer = await bot.post(path_of(sms), body)
+    assert status == 400
+    assert "'msisdn', 'text'" in answer["error"]
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "'msisdn', 'text'" in logged
+    for secret in ("612345678", "private"):
+        assert secret not in logged and secret not in answer["error"]
+    record = await bot.store.get(sms)
+    assert record is not None and record.delivery is None
+
+
+async def test_a_body_over_the_limit_is_413(bot: Bot):
+    sms = await sent_sms(bot.store, "k")
+    status, answer = await bot.post(path_of(sms), b"x" * (MAX_REPORT_BYTES + 1))
+    assert status == 413 and str(MAX_REPORT_BYTES) in answer["error"]
+
+    async def chunked():
+        for _ in range(MAX_REPORT_BYTES // 1024 + 2):
+            yield b"y" * 1024
+
+    async with bot.client.post(path_of(sms), data=chunked()) as response:
+        assert response.status == 413
+
+
+async def test_a_report_for_an_sms_no_longer_stored_is_acknowledged(bot: Bot):
+    status, answer = await bot.post(path_of("0" * 32), report("Delivered", 1))
+    assert (status, answer["status"]) == (200, "ignored")
+
+
+class FailingFirst:
+    """The recorder over a store that fails its first `failures` writes (an outage, a restart):
+    a real store cannot be made to fail on cue, as `tests/web/test_routes.py` notes."""
+
+    def __init__(self, recorder: DeliveryRecorder, failures: int) -> None:
+        self.recorder, self.failures = recorder, failures
+
+    async def record(self, sms_id: str, report: DeliveryReport):
+        if self.failures:
+            self.failures -= 1
+            raise OSError("database unreachable")
+        return await self.recorder.record(sms_id, report)
+
+
+async def test_a_store_that_fails_is_503_and_the_retry_is_stored_once(store: Store):
+    sms = await sent_sms(store, "k")
+    metrics = Metrics()
+    app = web.Application()
+    recorder = FailingFirst(DeliveryRecorder(store, metrics=metrics), failures=1)
+    add_delivery_routes(app, URLS, recorder)
+    async with TestClient(TestServer(app)) as client:
+        async with client.post(path_of(sms), data=report("Delivered", 1)) as response:
+            assert response.status == 503
+            assert "retry" in (await response.json())["error"]
+        record = await store.get(sms)
+        assert record is not None and record.delivery is None
+        for _ in range(2):  # KPN's retry, and one more
+            async with client.post(path_of(sms), data=report("Delivered", 1)) as response:
+                assert response.status == 200
+    record = await store.get(sms)
+    assert record is not None and record.delivery is Delivery.DELIVERED
+    assert (
+        metrics.registry.get_sample_value("smsbot_deliveries_total", {"status": "delivered"}) == 1
+    )
