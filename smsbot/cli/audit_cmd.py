@@ -14,7 +14,7 @@ from smsbot.bootstrap import open_service
 from smsbot.settings import load_settings
 from smsbot.store import AuditRecord
 
-COLUMNS = ("time", "actor", "surface", "to", "parts", "outcome", "document_id / reason")
+COLUMNS = ("time", "actor", "surface", "to", "parts", "outcome", "delivery", "document_id / reason")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -63,6 +63,7 @@ def render(records: list[AuditRecord], *, mask_numbers: bool) -> str:
             r.shown_number(mask_numbers=mask_numbers) or "-",
             str(r.parts) if r.parts is not None else "-",
             str(r.outcome),
+            _delivery(r),
             r.document_id or _short(r.error) or "-",
         )
         for r in records
@@ -72,6 +73,13 @@ def render(records: list[AuditRecord], *, mask_numbers: bool) -> str:
         "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]])
         for row in rows
     )
+
+
+def _delivery(record: AuditRecord) -> str:
+    """What the delivery reports said: `delivered`, `failed 007`, or `-` before any came."""
+    if record.delivery is None:
+        return "-"
+    return " ".join(filter(None, (str(record.delivery), record.delivery_code)))
 
 
 def _short(text: str | None, limit: int = 80) -> str | None:

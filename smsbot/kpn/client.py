@@ -93,14 +93,18 @@ class KpnClient:
         callers ask at once). `smsbot check` calls this to prove the credentials work."""
         return await call_with_retries(self._retry, self._tokens.get, what="KPN token")
 
-    async def send(self, mobile_number: str, content: str, sender: str) -> Receipt:
+    async def send(
+        self, mobile_number: str, content: str, sender: str, *, webhook_url: str | None = None
+    ) -> Receipt:
         """Send one SMS to one recipient. `mobile_number` should already be normalised
-        (`smsbot.sms.numbers`); KPN validates it again and a refusal raises `KpnRejected`."""
+        (`smsbot.sms.numbers`); KPN validates it again and a refusal raises `KpnRejected`.
+        `webhook_url` is where KPN posts this SMS's delivery reports (default: the fixed
+        `SMSBOT_KPN__WEBHOOK_URL`, if any)."""
         settings = self._settings
         body = SendBody(
             sender=sender,
             messages=[OutgoingMessage(mobile_number=mobile_number, content=content)],
-            webhook_url=settings.webhook_url,
+            webhook_url=webhook_url or settings.webhook_url,
             expirein=str(settings.expire_in) if settings.expire_in is not None else None,
         ).to_json()
         requests = 0

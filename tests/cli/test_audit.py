@@ -14,7 +14,7 @@ import pytest
 from smsbot.cli import audit_cmd
 from smsbot.cli.main import main
 from smsbot.sms.request import Outcome, Surface
-from smsbot.store import NewRecord, Store
+from smsbot.store import Delivery, DeliveryReport, NewRecord, Store
 
 
 @pytest.fixture
@@ -42,6 +42,7 @@ async def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     )
     await store.claim_queued(1)
     await store.finish(sent.record.request_id, Outcome.SENT, document_id="doc-123")
+    await store.apply_delivery(sent.record.request_id, DeliveryReport(Delivery.FAILED, code="007"))
     await store.admit(
         NewRecord("alert:db", Surface.ALERTMANAGER, "b", Outcome.REFUSED, 9,
                   recipient="+31687654321", rule="storm", error="Storm control: too many")
@@ -68,6 +69,9 @@ async def test_json_lists_newest_first_with_numbers_masked(recorded: str, capsys
     assert (newest["rule"], newest["error"]) == ("storm", "Storm control: too many")
     for key in ("time", "actor", "surface", "to", "parts", "outcome", "document_id"):
         assert key in newest
+    assert (oldest["delivery"], oldest["delivery_code"]) == ("failed", "007")
+    assert oldest["delivered_at"] is not None
+    assert (newest["delivery"], newest["delivered_at"]) == (None, None)
     assert "+31612345678" not in json.dumps(records)
 
 
@@ -77,6 +81,13 @@ async def test_limit_and_plain_table(recorded: str, capsys):
     assert len(lines) == 2  # header and one record
     assert lines[0].split()[:3] == ["time", "actor", "surface"]
     assert "+31 6 ****4321" in lines[1] and "Storm control" in lines[1]
+
+
+async def test_plain_table_shows_delivery(recorded: str, capsys):
+    assert await smsbot("audit") == 0
+    header, _refused, sent = capsys.readouterr().out.splitlines()
+    assert "delivery" in header.split()
+    assert "failed 007" in sent and "doc-123" in sent
 
 
 async def test_unmasked_when_the_operator_turns_masking_off(recorded: str, capsys, monkeypatch):

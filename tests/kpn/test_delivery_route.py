@@ -12,13 +12,18 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 
 from smsbot.deliveries import DeliveryRecorder
+from smsbot.errors import ConfigurationError
+from smsbot.kpn.client import KpnClient
 from smsbot.kpn.delivery import MAX_REPORT_BYTES, DeliveryReport, DeliveryUrls
 from smsbot.kpn.delivery.route import add_delivery_routes
 from smsbot.metrics import Metrics
+from smsbot.settings import KpnSettings, Settings
 from smsbot.sms.request import Outcome
 from smsbot.store import AuditRecord, Delivery, ManualClock, Store
+from tests.kpn.helpers import TO, sandbox_settings
 from tests.store.test_delivery import sent_sms
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -249,3 +254,22 @@ async def test_a_store_that_fails_is_503_and_the_retry_is_stored_once(store: Sto
     assert (
         metrics.registry.get_sample_value("smsbot_deliveries_total", {"status": "delivered"}) == 1
     )
+
+
+async def test_the_send_carries_the_sms_own_url_to_kpn(sandbox):
+    async with KpnClient(sandbox_settings(sandbox.url, webhook_url="https://fixed/")) as kpn:
+        await kpn.send(TO, "hello", "SMSBot", webhook_url=URLS.url_for("abc123"))
+        await kpn.send(TO, "hello", "SMSBot")
+    with_url, fixed = sandbox.messages()
+    assert with_url["webhook_url"] == URLS.url_for("abc123")
+    assert fixed["webhook_url"] == "https://fixed/"
+
+
+def test_the_fixed_webhook_url_and_a_public_url_do_not_go_together():
+    settings = Settings(
+        _env_file=None,
+        public_url="https://bot.example.com",
+        kpn=KpnSettings(webhook_url="https://elsewhere/dlr", client_secret=SecretStr("s")),
+    )
+    with pytest.raises(ConfigurationError, match="unset SMSBOT_KPN__WEBHOOK_URL"):
+        DeliveryUrls.from_settings(settings)

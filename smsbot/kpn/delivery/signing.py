@@ -59,6 +59,13 @@ class DeliveryUrls:
         """None when `SMSBOT_PUBLIC_URL` is unset: then no send asks for delivery reports."""
         if settings.public_url is None:
             return None
+        if settings.kpn.webhook_url:
+            raise ConfigurationError(
+                "SMSBOT_PUBLIC_URL and SMSBOT_KPN__WEBHOOK_URL are both set. With "
+                "SMSBOT_PUBLIC_URL every SMS carries its own signed delivery-report URL and smsbot "
+                "records the reports; unset SMSBOT_KPN__WEBHOOK_URL (or SMSBOT_PUBLIC_URL, to "
+                "keep sending every report to that one URL, which smsbot does not read)."
+            )
         return cls(settings.public_url, delivery_key(settings))
 
     def signature(self, sms_id: str | int) -> str:
