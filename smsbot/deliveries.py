@@ -43,7 +43,7 @@ class DeliveryRecorder:
         watchers: Sequence[DeliveryWatcher] = (),
     ) -> None:
         self._store = store
-        self._metrics = metrics
+        self.metrics = metrics
         self._watchers = list(watchers)
 
     async def record(self, sms_id: str, report: DeliveryReport) -> DeliveryApplied | None:
@@ -54,11 +54,11 @@ class DeliveryRecorder:
         if applied is None or not applied.changed:
             return applied
         record = applied.record
-        if self._metrics is not None and record.delivery is not None and record.delivery.is_final:
-            self._metrics.deliveries.labels(str(record.delivery)).inc()
+        if self.metrics is not None and record.delivery is not None and record.delivery.is_final:
+            self.metrics.deliveries.labels(str(record.delivery)).inc()
             if record.delivery is Delivery.DELIVERED and record.delivered_at is not None:
                 seconds = (record.delivered_at - record.time).total_seconds()
-                self._metrics.delivery_latency.observe(max(seconds, 0.0))
+                self.metrics.delivery_latency.observe(max(seconds, 0.0))
         for watcher in self._watchers:
             try:
                 await watcher(record)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +32,7 @@ from smsbot.errors import (
 )
 from smsbot.settings import AlertSettings
 from tests.fixtures.alertmanager import Alertmanager, free_port, running_alertmanager
+from tests.fixtures.waiting import until
 
 LABELS = {"alertname": "DiskFull", "instance": "db1:9100", "severity": "page"}
 START = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -225,21 +224,6 @@ async def test_a_bearer_token_is_sent_to_the_proxy_in_front_of_alertmanager():
 
 
 # --- against the real Alertmanager ---------------------------------------------------------
-
-
-async def until(check: Callable[[], Any], what: str, within: float = 30.0) -> Any:
-    """Poll `check` (plain or async) until it gives something truthy, and return that; fail
-    naming `what` after `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within:.0f} s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 class Receiver:

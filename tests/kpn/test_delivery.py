@@ -23,6 +23,7 @@ from smsbot.kpn.delivery import (
     delivery_key,
     parse_reports,
 )
+from smsbot.sandbox import webhook_bodies
 from smsbot.settings import KpnSettings, Settings, load_settings
 
 PUBLIC = "https://smsbot.example.com"
@@ -350,3 +351,41 @@ def test_arbitrary_bytes_give_reports_or_unreadable_never_another_error(body):
     except UnreadableReport:
         return
     assert found and all(isinstance(report.status, DeliveryStatus) for report in found)
+
+
+# --- what the sandbox posts ------------------------------------------------------------------
+
+SANDBOX_STATUSES = ["delivered", "queued", "accepted", "failed", "rejected", "expired"]
+
+
+@settings(max_examples=200)
+@given(
+    status=st.sampled_from(SANDBOX_STATUSES),
+    code=st.sampled_from(sorted(FAILURE_CODES)),
+    parts=st.integers(1, 8),
+    data=st.data(),
+    at_ms=st.integers(1_600_000_000_000, 2_000_000_000_000),
+)
+def test_every_report_the_sandbox_posts_is_read_as_it_meant_it(status, code, parts, data, at_ms):
+    part = data.draw(st.integers(1, parts))
+    failure = status in ("failed", "rejected", "expired")
+    body = webhook_bodies.delivery_report(
+        document_id="b4e905d4-774c-4c83-8360-01427e17a33a",
+        report_id=webhook_bodies.new_report_id(),
+        mobile_number="+31612345678",
+        status=status,
+        error_code=code if failure else None,
+        part=part,
+        parts=parts,
+        at_ms=at_ms,
+    )
+    (report,) = parse_reports(json.dumps(body).encode())
+    assert report == DeliveryReport(
+        DeliveryStatus(status),
+        code if failure else None,
+        part,
+        parts,
+        datetime.fromtimestamp(at_ms / 1000, tz=UTC),
+        "b4e905d4-774c-4c83-8360-01427e17a33a",
+    )
+    assert report.error_meaning == (webhook_bodies.error_meaning(code) if failure else None)

@@ -20,9 +20,11 @@ from smsbot.kpn.client import KpnClient
 from smsbot.kpn.delivery import MAX_REPORT_BYTES, DeliveryReport, DeliveryUrls
 from smsbot.kpn.delivery.route import add_delivery_routes
 from smsbot.metrics import Metrics
+from smsbot.sandbox.testing import running_sandbox
 from smsbot.settings import KpnSettings, Settings
 from smsbot.sms.request import Outcome
 from smsbot.store import AuditRecord, Delivery, ManualClock, Store
+from tests.fixtures.waiting import until
 from tests.kpn.helpers import TO, sandbox_settings
 from tests.store.test_delivery import sent_sms
 
@@ -273,3 +275,95 @@ def test_the_fixed_webhook_url_and_a_public_url_do_not_go_together():
     )
     with pytest.raises(ConfigurationError, match="unset SMSBOT_KPN__WEBHOOK_URL"):
         DeliveryUrls.from_settings(settings)
+
+
+# --- end to end: the sandbox posts the reports, as KPN would -----------------------------
+
+
+class Loop:
+    """The route served on loopback under its own public URL, and a sandbox posting to it."""
+
+    def __init__(self, store: Store, sandbox, urls: DeliveryUrls, recorder: FailingFirst):
+        self.store, self.sandbox, self.urls, self.recorder = store, sandbox, urls, recorder
+        self.metrics = recorder.recorder.metrics
+
+    async def send(self, sms_id: str, text: str = "hello", *, url: str | None = None) -> None:
+        async with KpnClient(sandbox_settings(self.sandbox.url)) as kpn:
+            await kpn.send(TO, text, "SMSBot", webhook_url=url or self.urls.url_for(sms_id))
+
+    async def delivery_of(self, sms_id: str, state: Delivery) -> AuditRecord:
+        async def reached() -> AuditRecord | None:
+            record = await self.store.get(sms_id)
+            return record if record is not None and record.delivery is state else None
+
+        return await until(reached, f"SMS {sms_id} {state}")
+
+
+@pytest.fixture
+async def loop(store: Store, unused_tcp_port: int) -> AsyncIterator[Loop]:
+    public_url = f"http://127.0.0.1:{unused_tcp_port}"
+    urls = DeliveryUrls(public_url, b"loop-secret")
+    recorder = FailingFirst(DeliveryRecorder(store, metrics=Metrics()), failures=0)
+    app = web.Application()
+    add_delivery_routes(app, urls, recorder)
+    server = TestServer(app, host="127.0.0.1", port=unused_tcp_port)
+    await server.start_server()
+    try:
+        async with running_sandbox(delivery_delay_ms=0, retry_delays=(0.05, 0.05, 0.05)) as box:
+            yield Loop(store, box, urls, recorder)
+    finally:
+        await server.close()
+
+
+async def test_sandbox_reports_reach_the_store(loop: Loop):
+    sms = await sent_sms(loop.store, "k")
+    await loop.send(sms)
+    record = await loop.delivery_of(sms, Delivery.DELIVERED)
+    assert record.delivered_at is not None
+    (message,) = loop.sandbox.messages()
+    assert message["delivery"] == "delivered"
+
+
+async def test_sandbox_reports_per_part_of_a_long_sms(loop: Loop):
+    sms = await sent_sms(loop.store, "long", parts=2)
+    await loop.send(sms, "x" * 200)
+    await loop.delivery_of(sms, Delivery.DELIVERED)
+    assert (
+        loop.metrics.registry.get_sample_value("smsbot_deliveries_total", {"status": "delivered"})
+        == 1
+    )
+
+
+async def test_a_scripted_failure_arrives_with_its_code(loop: Loop):
+    loop.sandbox.script_delivery("failed", error_code="007")
+    sms = await sent_sms(loop.store, "k")
+    await loop.send(sms)
+    record = await loop.delivery_of(sms, Delivery.FAILED)
+    assert record.delivery_code == "007"
+
+
+async def test_a_report_refused_while_storing_fails_is_retried_and_stored(loop: Loop):
+    loop.recorder.failures = 1  # the first post finds the database down
+    sms = await sent_sms(loop.store, "k")
+    await loop.send(sms)
+    await loop.delivery_of(sms, Delivery.DELIVERED)
+    assert loop.recorder.failures == 0
+
+
+async def test_a_url_with_a_wrong_signature_gets_nothing_recorded(loop: Loop):
+    sms = await sent_sms(loop.store, "k")
+    forged = loop.urls.url_for(sms).rsplit("=", 1)[0] + "=" + loop.urls.signature("other")
+    await loop.send(sms, url=forged)
+
+    def refused():
+        (message,) = loop.sandbox.messages()
+        return (
+            message["delivery"] is not None
+            and all(report["webhook"]["state"] == "refused" for report in message["reports"])
+            and message["reports"]
+        )
+
+    reports = await until(refused, "the sandbox's reports refused")
+    assert {r["webhook"]["status"] for r in reports} == {401}
+    record = await loop.store.get(sms)
+    assert record is not None and record.delivery is None
