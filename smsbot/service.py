@@ -46,7 +46,7 @@ from smsbot.settings import Settings
 from smsbot.sms.numbers import mask_number, mask_typed, normalize_number
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 from smsbot.sms.sender import validate_sender
-from smsbot.sms.text import validate_text
+from smsbot.sms.text import storable, validate_text
 from smsbot.store import (
     COUNTED_OUTCOMES,
     Admission,
@@ -298,7 +298,7 @@ class SmsService:
             "channel": request.channel,
             "reply": request.reply,
             "text_length": len(request.text),
-            "text": request.text,
+            "text": storable(request.text),  # as typed; a refused NUL shows as U+FFFD
         }
         recipient: str | None = None
         try:

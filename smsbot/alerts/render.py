@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from smsbot.alerts.gsm import prefer_gsm
 from smsbot.alerts.payloads import Alert, AlertGroup
 from smsbot.errors import ConfigurationError
-from smsbot.sms.text import GSM7, GSM7_BASIC, LIMITS, analyze
+from smsbot.sms.text import BIDI_CONTROLS, GSM7, GSM7_BASIC, LIMITS, analyze, is_control
 
 ELLIPSIS = "..."
 TEMPLATE_FIELDS = (
@@ -47,7 +47,19 @@ _PORT = re.compile(r":\d{1,5}$")
 _SPACES = re.compile(r"\s+")
 
 
+# An alert's text comes from label and annotation values nobody typed for a phone. Control
+# characters (NUL and the rest: C0, DEL, C1) become a space, which the spaces rule then folds
+# away, and direction overrides and isolates are dropped: a phone cannot show the one, the
+# other would show the alert's words in another order, and PostgreSQL cannot store a NUL.
+_UNSHOWABLE = {
+    **{code: " " for code in range(0x100) if is_control(chr(code))},
+    **dict.fromkeys(map(ord, BIDI_CONTROLS), ""),
+}
+
+
 def _clean(text: str) -> str:
+    if not text.isprintable():  # rare: isprintable() is False for every control and override
+        text = text.translate(_UNSHOWABLE)
     return _SPACES.sub(" ", prefer_gsm(text)).strip()
 
 

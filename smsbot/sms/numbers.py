@@ -21,6 +21,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
 from smsbot.errors import InvalidNumber
+from smsbot.sms.text import describe, is_control
 
 DUTCH_COUNTRY_CODE = 31
 
@@ -73,6 +74,13 @@ def normalize_number(raw: str) -> str:
 
 def parse_number(raw: str) -> str:
     """`normalize_number` without its shortcut for plain forms: phonenumbers and KPN's rule."""
+    # Before anything repeats what was typed: a NUL in an error message could not be stored.
+    controls = [ch for ch in dict.fromkeys(raw or "") if is_control(ch) and not ch.isspace()]
+    if controls:
+        raise InvalidNumber(
+            f"The number contains {', '.join(map(describe, controls))}, invisible: type it again "
+            f"with digits only. {HOW_TO_FIX}"
+        )
     shown = _clean(raw)
     if not shown:
         raise InvalidNumber(f"No phone number given. {HOW_TO_FIX}")

@@ -13,6 +13,7 @@ them again, so such a part holds one unit less.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,6 +37,59 @@ GSM7_BASIC = frozenset(
 )
 # The extension table: each costs an escape septet plus its own.
 GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+
+
+# What a person's text may not carry. Control characters (Unicode Cc: C0, DEL, C1) other than
+# tab, line feed and carriage return: phones cannot show them, and PostgreSQL cannot even
+# store a NUL. And the invisible overrides, embeddings and isolates of bidirectional text
+# (U+202A-U+202E, U+2066-U+2069): they make a phone show the text in another order than it was
+# sent. Zero-width characters (spaces, joiners, the BOM) and the direction marks U+200E/U+200F
+# are allowed: emoji sequences and some scripts need them, and they reorder nothing.
+ALLOWED_CONTROLS = frozenset("\t\n\r")
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_C0_NAMES = (
+    "NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI "
+    "DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US"
+).split()
+
+
+def is_control(ch: str) -> bool:
+    """A control character (C0, DEL or C1), tab, line feed and carriage return included."""
+    return ch < "\x20" or "\x7f" <= ch <= "\x9f"
+
+
+def unsendable_characters(text: str) -> tuple[str, ...]:
+    """The distinct characters of `text` that a person's SMS may not carry, in order."""
+    if GSM7_BASIC.issuperset(text):
+        return ()  # the usual text: its only controls are line feed and carriage return
+    return tuple(
+        dict.fromkeys(
+            ch
+            for ch in text
+            if ch in BIDI_CONTROLS or (is_control(ch) and ch not in ALLOWED_CONTROLS)
+        )
+    )
+
+
+def describe(ch: str) -> str:
+    """`U+0000 (NUL)`, `U+202E (RIGHT-TO-LEFT OVERRIDE)`: a character nobody can see, named."""
+    code = ord(ch)
+    if code < len(_C0_NAMES):
+        name = _C0_NAMES[code]
+    elif code == 0x7F:
+        name = "DEL"
+    else:
+        name = unicodedata.name(ch, "control character")
+    return f"U+{code:04X} ({name})"
+
+
+def storable(text: str) -> str:
+    """`text` as a record can keep it: unsendable characters (see above) shown as U+FFFD, so
+    the record of a refused text says where they were (and PostgreSQL can store it)."""
+    unsendable = unsendable_characters(text)
+    if not unsendable:
+        return text
+    return text.translate(dict.fromkeys(map(ord, unsendable), "\ufffd"))
 
 
 @dataclass(frozen=True)
@@ -95,10 +149,24 @@ def split_parts(text: str) -> list[str]:
 
 
 def validate_text(text: str, max_characters: int = DEFAULT_MAX_CHARACTERS) -> TextInfo:
-    """`analyze(text)`, or `InvalidText` when the text is empty or over `max_characters`."""
+    """`analyze(text)`, or `InvalidText` when the text is empty, over `max_characters`, or
+    carries characters a person's SMS may not (`unsendable_characters`)."""
     if not text or not text.strip():
         raise InvalidText(
             "Message is empty" + (" (only spaces)" if text else "") + "; write the text to send."
+        )
+    unsendable = unsendable_characters(text)
+    if unsendable:
+        why = []
+        if any(ch not in BIDI_CONTROLS for ch in unsendable):
+            why.append("phones cannot show control characters")
+        if any(ch in BIDI_CONTROLS for ch in unsendable):
+            why.append("direction overrides make a phone show the text in another order")
+        raise InvalidText(
+            f"Message contains {', '.join(map(describe, unsendable))}, invisible, which an SMS "
+            f"may not carry: {' and '.join(why)}. Delete {'it' if len(unsendable) == 1 else 'them'}"
+            " and send again (such characters come with text copied from a terminal, a file or "
+            "a web page)."
         )
     if len(text) > max_characters:
         limit = (

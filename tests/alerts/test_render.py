@@ -199,3 +199,15 @@ def test_the_quick_part_count_agrees_with_analyze_at_every_length(max_parts, fil
 def test_plain_gsm_text_is_returned_as_it_is():
     text = "FIRING 2: Disk {full} [db1] ~90% |ext| €5 @home £ ¥ è Ä ñ"
     assert prefer_gsm(text) is text
+
+
+@pytest.mark.parametrize("script", ["data", "данных"], ids=["latin", "cyrillic"])
+def test_control_characters_become_spaces_and_overrides_go(script):
+    # Label and annotation values nobody typed for a phone: a NUL cannot even be stored.
+    body = load("alertmanager_firing")
+    body["commonAnnotations"]["summary"] = f"Disk\x00{script}\x07 is \u202efull\u202c\x1b[0m"
+    body["commonLabels"]["severity"] = "critical\x00"
+    group = group_of(body)
+    text = render(group, group.alerts[:1])
+    assert text.endswith(f"critical db1.example.com - Disk {script} is full [0m")
+    assert text.isprintable()

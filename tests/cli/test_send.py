@@ -154,3 +154,13 @@ async def test_rate_limit_exits_1_with_the_next_possible_time(
     assert (answer["outcome"], answer["rule"]) == ("refused", "rate_limit")
     assert answer["retry_at"] is not None
     assert len(sandbox.messages()) == 1
+
+
+async def test_a_control_character_in_the_text_exits_2_naming_it(
+    sandbox: SandboxHandle, cli_env: str, capsys: pytest.CaptureFixture[str]
+):
+    code = await smsbot("send", "0612345678", "disk\x1bfull", "--sandbox", sandbox.url)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "U+001B (ESC)" in err and "Delete it" in err
+    assert sandbox.send_requests == 0

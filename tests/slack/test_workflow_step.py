@@ -237,6 +237,7 @@ async def test_person_not_on_the_allowlist_is_refused_with_who_to_ask(step_bot):
     [
         ({"recipient": "0601234567", "message": "x"}, "060 numbers cannot receive SMS"),
         ({"recipient": "0612345678", "message": ""}, "The SMS was not sent."),
+        ({"recipient": "0612345678", "message": "door\x00open"}, "U+0000 (NUL)"),
         ({"recipient": "0612345678", "message": "x", "sender": "WayTooLongSender"}, "11"),
         ({"message": "x"}, "fill in a mobile number"),
         ({"recipient": "0612345678", "recipient_user": "U0BOB", "message": "x"}, "only one"),

@@ -251,3 +251,10 @@ def test_the_shortcut_for_plain_forms_answers_as_phonenumbers_does(lead: str, di
     except InvalidNumber:
         got = InvalidNumber
     assert got == expected
+
+
+def test_a_control_character_in_a_number_is_named_and_not_repeated() -> None:
+    with pytest.raises(InvalidNumber) as refused:
+        normalize_number("06\x0012345678")
+    assert "U+0000 (NUL)" in str(refused.value)
+    assert "\x00" not in str(refused.value)

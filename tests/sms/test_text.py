@@ -18,6 +18,7 @@ from smsbot.sms.text import (
     analyze,
     analyze_each,
     split_parts,
+    storable,
     validate_text,
 )
 
@@ -205,3 +206,37 @@ def test_the_shortcut_for_basic_table_texts_agrees_with_counting_each_character(
 @pytest.mark.parametrize("length", [1, 159, 160, 161, 306, 307, 459, 460, 1000])
 def test_the_shortcut_counts_parts_at_the_boundaries(length: int) -> None:
     assert analyze("a" * length) == analyze_each("a" * length)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("a\x00b", ["U+0000 (NUL)"]),
+        ("\x1b[1mbold\x7f", ["U+001B (ESC)", "U+007F (DEL)"]),
+        ("c1 \x85 next line", ["U+0085 (control character)"]),
+        ("form\x0cfeed", ["U+000C (FF)"]),
+        (
+            "abc\u202edef\u2066",
+            ["U+202E (RIGHT-TO-LEFT OVERRIDE)", "U+2066 (LEFT-TO-RIGHT ISOLATE)"],
+        ),
+    ],
+)
+def test_control_characters_and_direction_overrides_are_refused_by_name(
+    text: str, named: list[str]
+) -> None:
+    with pytest.raises(InvalidText) as refused:
+        validate_text(text)
+    message = str(refused.value)
+    assert all(name in message for name in named)
+    assert "Delete" in message
+    assert not any(ch in message for ch in text if not ch.isprintable())
+    assert "\ufffd" in storable(text) and storable(text).isprintable()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["two\nlines\r\n", "tab\there", "zero\u200bwidth\ufeff", "👩\u200d💻", "\u200fשלום\u200e"],
+)
+def test_what_people_type_is_kept(text: str) -> None:
+    validate_text(text)
+    assert storable(text) == text
