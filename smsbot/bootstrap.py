@@ -51,6 +51,9 @@ async def open_service(
     store = await Store.open(settings.database_url, store_text=settings.audit.store_text)
     try:
         async with KpnClient(settings.kpn) as kpn:
+            if metrics is not None:
+                metrics.watch_outbox(store.outbox_state)
+                metrics.watch_kpn(kpn)
             service = SmsService(
                 settings,
                 store,

@@ -3,7 +3,8 @@
 ```
 POST /slack/events   Slack, HTTP mode only (Socket Mode receives over its websocket)
 GET  /healthz        liveness: the process answers
-GET  /readyz         readiness: the store is reachable and, in Socket Mode, Slack is connected
+GET  /readyz         readiness: this process answers HTTP and its store answers
+                     (`?verbose` adds Slack's connection state, which readiness ignores)
 GET  /metrics        Prometheus text format
 ...                  whatever the route registrars add (alert intake)
 ```
@@ -52,6 +53,7 @@ SETTINGS = web.AppKey("settings", Settings)
 SERVICE = web.AppKey("service", ReadyService)
 METRICS = web.AppKey("metrics", Metrics)
 SOCKET = web.AppKey("socket", SlackConnection | None)
+SLACK_HTTP = web.AppKey("slack_http", bool)
 
 
 def create_app(
@@ -75,6 +77,7 @@ def create_app(
     app[SERVICE] = service
     app[METRICS] = metrics
     app[SOCKET] = socket
+    app[SLACK_HTTP] = serve_slack_http
 
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
@@ -100,16 +103,26 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _readyz(request: web.Request) -> web.Response:
+    # Readiness is the process's own: it answers HTTP (this answer) and its store answers. Not
+    # Slack's connection: a load balancer that took the pod out of service during a Slack
+    # outage would stop the alert intake just when alert SMS matter most. Slack's state is
+    # shown (with `?verbose`, and in /metrics) but changes nothing here.
     checks: dict[str, Any] = {"store": await _store_state(request.app[SERVICE])}
-    socket = request.app[SOCKET]
-    if socket is not None:
-        checks["slack"] = "connected" if socket.connected else "disconnected"
-    not_ready = [name for name, state in checks.items() if state not in ("ok", "connected")]
+    not_ready = [name for name, state in checks.items() if state != "ok"]
+    body: dict[str, Any] = {"status": "not ready" if not_ready else "ready"}
     if not_ready:
-        return web.json_response(
-            {"status": "not ready", "not_ready": not_ready, "checks": checks}, status=503
-        )
-    return web.json_response({"status": "ready", "checks": checks})
+        body["not_ready"] = not_ready
+    body["checks"] = checks
+    if "verbose" in request.query:
+        body["slack"] = _slack_state(request.app)
+    return web.json_response(body, status=503 if not_ready else 200)
+
+
+def _slack_state(app: web.Application) -> str:
+    socket = app[SOCKET]
+    if socket is not None:
+        return "connected" if socket.connected else "disconnected"
+    return "http" if app[SLACK_HTTP] else "off"
 
 
 async def _store_state(service: ReadyService) -> str:
@@ -125,6 +138,7 @@ async def _store_state(service: ReadyService) -> str:
 
 async def _metrics(request: web.Request) -> web.Response:
     metrics = request.app[METRICS]
+    await metrics.refresh()
     # prometheus-client's content type carries parameters (version, charset), which
     # web.Response(content_type=...) refuses, so it goes in as a plain header.
     return web.Response(body=metrics.render(), headers={"Content-Type": metrics.content_type})

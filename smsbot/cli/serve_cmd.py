@@ -180,6 +180,7 @@ async def running_bot(
                 api_url=settings.slack.api_url,
                 metrics=metrics,
             )
+            metrics.watch_slack(socket)
         app = create_app(
             settings,
             service,

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import logging
 from types import TracebackType
+from typing import Any
 
 import aiohttp
 from yarl import URL
 
 from smsbot import __version__
-from smsbot.errors import ConfigurationError, KpnAuthError
+from smsbot.errors import ConfigurationError, KpnAuthError, KpnError
+from smsbot.kpn.health import KpnHealth
 from smsbot.kpn.models import OutgoingMessage, Quota, Receipt, SendBody
-from smsbot.kpn.responses import CREDENTIAL_VARIABLES, read_send, read_token
+from smsbot.kpn.responses import CREDENTIAL_VARIABLES, Endpoint, read_send, read_token
 from smsbot.kpn.retry import RetryPolicy, call_with_retries
 from smsbot.kpn.token import TokenCache
 from smsbot.kpn.transport import Answer, post, timeouts
@@ -63,6 +65,7 @@ class KpnClient:
         self._tokens = TokenCache(self._mint_token)
         self._sunset_warned = False
         self.last_quota: Quota | None = None
+        self.health = KpnHealth()  # reachability, for /metrics
 
     async def __aenter__(self) -> KpnClient:
         self._http()
@@ -142,12 +145,26 @@ class KpnClient:
         )
         return receipt
 
+    async def _post(self, path: str, *, endpoint: Endpoint, **kwargs: Any) -> Answer:
+        """One request to KPN; what came of it goes into `health`."""
+        try:
+            answer = await post(
+                self._http(),
+                self._base + path,
+                endpoint=endpoint,
+                client_timeout=self._timeout,
+                **kwargs,
+            )
+        except KpnError:
+            self.health.no_answer()
+            raise
+        self.health.answered(answer.status, token=endpoint == "token")
+        return answer
+
     async def _post_send(self, body: bytes, token: str) -> Answer:
-        answer = await post(
-            self._http(),
-            self._base + SEND_PATH,
+        answer = await self._post(
+            SEND_PATH,
             endpoint="send",
-            client_timeout=self._timeout,
             headers={
                 "Authorization": f"Bearer {token}",
                 "Content-Type": "application/json",
@@ -166,11 +183,9 @@ class KpnClient:
                 "Secret of your app in the KPN API Store), or use a sandbox."
             )
         assert settings.client_id is not None and settings.client_secret is not None
-        answer = await post(
-            self._http(),
-            self._base + TOKEN_PATH,
+        answer = await self._post(
+            TOKEN_PATH,
             endpoint="token",
-            client_timeout=self._timeout,
             headers={"Accept": "application/json"},
             params={"grant_type": "client_credentials"},
             # A dict body is sent as application/x-www-form-urlencoded, as KPN requires.

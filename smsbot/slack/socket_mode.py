@@ -41,6 +41,11 @@ REFUSED_TOKEN_ERRORS = frozenset(
 )
 
 
+# A socket whose last pong echoes a ping sent longer ago than this many ping intervals is
+# treated as disconnected (a pong normally returns within milliseconds of its ping).
+PING_PONG_FAILING_AFTER_INTERVALS = 2.5
+
+
 class _TimedHandler(AsyncSocketModeHandler):
     """Bolt's handler, timing each envelope from arrival to the ack written to the socket."""
 
@@ -89,7 +94,9 @@ class SocketModeConnection:
 
     @property
     def connected(self) -> bool:
-        """True when Slack said `hello` on the websocket that is open now."""
+        """True when Slack said `hello` on the websocket that is open now, and that socket
+        answers pings: slack-sdk only reconnects after 4 unanswered ping intervals, and a
+        socket that stopped answering delivers nothing meanwhile."""
         session = self.client.current_session
         return (
             not self.client.closed
@@ -97,7 +104,14 @@ class SocketModeConnection:
             and session is not None
             and not session.closed
             and session is self._greeted_session
+            and not self._ping_pong_failing()
         )
+
+    def _ping_pong_failing(self) -> bool:
+        # slack-sdk stamps `last_ping_pong_time` with the send time each pong echoes back.
+        last = self.client.last_ping_pong_time
+        limit = self.client.ping_interval * PING_PONG_FAILING_AFTER_INTERVALS
+        return last is not None and time.time() - last > limit
 
     async def start(self) -> None:
         """Asks Slack for a websocket URL, then connects in the background.

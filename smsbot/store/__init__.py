@@ -10,6 +10,7 @@ from smsbot.store.records import (
     DeliveryReport,
     HeldStorm,
     NewRecord,
+    OutboxState,
 )
 from smsbot.store.store import Clock, ManualClock, Store, utcnow
 
@@ -25,6 +26,7 @@ __all__ = [
     "HeldStorm",
     "ManualClock",
     "NewRecord",
+    "OutboxState",
     "Store",
     "utcnow",
 ]

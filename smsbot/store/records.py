@@ -221,3 +221,12 @@ class DeliveryApplied:
 
     record: AuditRecord
     changed: bool
+
+
+@dataclass(frozen=True)
+class OutboxState:
+    """The outbox now, over every replica sharing the database (for `/metrics`)."""
+
+    queued: int
+    sending: int
+    oldest_queued: datetime | None  # when the oldest row still queued was recorded

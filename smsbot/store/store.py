@@ -69,6 +69,7 @@ from smsbot.store.records import (
     DeliveryReport,
     HeldStorm,
     NewRecord,
+    OutboxState,
     rank,
 )
 from smsbot.store.schema import claims, deliveries, sends
@@ -555,6 +556,23 @@ class Store:
             )
             for row in rows
         ]
+
+    async def outbox_state(self) -> OutboxState:
+        """How many rows are queued and sending, and when the oldest queued one was recorded."""
+        query = (
+            select(sends.c.outcome, func.count(), func.min(sends.c.created_at))
+            .where(sends.c.outcome.in_([str(Outcome.QUEUED), str(Outcome.SENDING)]))
+            .group_by(sends.c.outcome)
+        )
+        async with self._reader.connect() as conn:
+            rows = {row[0]: row for row in (await conn.execute(query)).all()}
+        queued = rows.get(str(Outcome.QUEUED))
+        sending = rows.get(str(Outcome.SENDING))
+        return OutboxState(
+            queued=int(queued[1]) if queued else 0,
+            sending=int(sending[1]) if sending else 0,
+            oldest_queued=_aware(queued[2]) if queued else None,
+        )
 
     # -- internals -----------------------------------------------------------------------------
 

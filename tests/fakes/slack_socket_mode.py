@@ -25,6 +25,7 @@ from aiohttp import WSMsgType, web
 class FakeSocketMode:
     def __init__(self, *, greet: bool = True, app_id: str = "AFAKE") -> None:
         self.greet = greet  # False: never say hello, as a broken Slack edge would
+        self.answer_pings = True  # False: pings go unanswered, as on a dead connection
         self.app_id = app_id
         self.url = ""
         self.connections_opened = 0
@@ -133,7 +134,7 @@ class FakeSocketMode:
     async def _link(self, request: web.Request) -> web.WebSocketResponse:
         if request.query.get("ticket") != "fake-ticket":
             raise web.HTTPUnauthorized(text="invalid ticket")
-        ws = web.WebSocketResponse(autoping=True)
+        ws = web.WebSocketResponse(autoping=self.answer_pings)
         await ws.prepare(request)
         self._sockets.append(ws)
         self.connections_opened += 1

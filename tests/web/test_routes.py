@@ -18,6 +18,7 @@ from smsbot.metrics import Metrics
 from smsbot.settings import Settings
 from smsbot.slack.socket_mode import SocketModeConnection
 from smsbot.web import create_app
+from tests.alerts.harness import eventually
 from tests.fakes.slack_api import APP_TOKEN
 from tests.web.test_socket_mode_connection import acking_app
 
@@ -92,32 +93,93 @@ async def test_readyz_503_names_the_store(settings, client_for, monkeypatch, ans
     }
 
 
-async def test_readyz_follows_the_socket_mode_connection(
+async def test_readyz_ignores_slack_but_shows_it_when_verbose(
     settings, client_for, fake_slack, fake_socket
 ):
+    """A Slack outage must not take the alert intake out of service: readiness is the
+    process's (store, HTTP); Slack's state is shown with `?verbose` and in /metrics."""
+    metrics = Metrics()
     socket = SocketModeConnection(
         acking_app(fake_slack), app_token=APP_TOKEN, api_url=fake_slack.api_url
     )
+    metrics.watch_slack(socket)
     try:
-        app = create_app(settings, StoreProbe(True), metrics=Metrics(), socket=socket)
+        app = create_app(settings, StoreProbe(True), metrics=metrics, socket=socket)
         client = await client_for(app)
 
         resp = await client.get("/readyz")
-        assert resp.status == 503
-        body = await resp.json()
-        assert body["not_ready"] == ["slack"]
-        assert body["checks"] == {"store": "ok", "slack": "disconnected"}
+        assert resp.status == 200
+        assert await resp.json() == {"status": "ready", "checks": {"store": "ok"}}
+        resp = await client.get("/readyz?verbose")
+        assert resp.status == 200
+        assert (await resp.json())["slack"] == "disconnected"
+        assert await slack_gauge(client) == 0
 
         await socket.start()
         async with asyncio.timeout(5):
             await socket.wait_connected()
-        resp = await client.get("/readyz")
+        resp = await client.get("/readyz?verbose")
         assert resp.status == 200
-        assert (await resp.json())["checks"] == {"store": "ok", "slack": "connected"}
+        assert await resp.json() == {
+            "status": "ready",
+            "checks": {"store": "ok"},
+            "slack": "connected",
+        }
+        assert await slack_gauge(client) == 1
     finally:
         await socket.close()
-    resp = await client.get("/readyz")
-    assert resp.status == 503
+    resp = await client.get("/readyz?verbose")
+    assert resp.status == 200
+    assert (await resp.json())["slack"] == "disconnected"
+
+
+async def slack_gauge(client) -> float:
+    resp = await client.get("/metrics")
+    families = {f.name: f for f in text_string_to_metric_families(await resp.text())}
+    (sample,) = families["smsbot_slack_connected"].samples
+    return sample.value
+
+
+async def test_unanswered_pings_count_as_disconnected(
+    settings, client_for, fake_slack, fake_socket
+):
+    fake_socket.answer_pings = False
+    socket = SocketModeConnection(
+        acking_app(fake_slack),
+        app_token=APP_TOKEN,
+        api_url=fake_slack.api_url,
+        ping_interval=0.1,
+    )
+    client = await client_for(
+        create_app(settings, StoreProbe(True), metrics=Metrics(), socket=socket)
+    )
+    try:
+        await socket.start()
+        async with asyncio.timeout(5):
+            await socket.wait_connected()
+            # Greeted, but the socket stopped answering pings: disconnected, before slack-sdk
+            # gives up on it.
+            await eventually(lambda: not socket.connected)
+        resp = await client.get("/readyz?verbose")
+        assert resp.status == 200
+        assert (await resp.json())["slack"] == "disconnected"
+    finally:
+        await socket.close()
+
+
+@pytest.mark.parametrize(("slack_app", "state"), [(True, "http"), (False, "off")])
+async def test_readyz_verbose_without_socket_mode(
+    settings, client_for, fake_slack, slack_app, state
+):
+    app = create_app(
+        settings,
+        StoreProbe(True),
+        metrics=Metrics(),
+        slack_app=acking_app(fake_slack) if slack_app else None,
+    )
+    client = await client_for(app)
+    resp = await client.get("/readyz?verbose")
+    assert (resp.status, (await resp.json())["slack"]) == (200, state)
 
 
 async def test_socket_mode_has_no_http_slack_endpoint(
@@ -154,7 +216,9 @@ async def test_metrics_is_prometheus_text_with_the_bot_metrics(settings, client_
         families
     )
     sent = [s for s in families["smsbot_sends"].samples if s.name == "smsbot_sends_total"]
-    assert [(s.labels, s.value) for s in sent] == [({"surface": "cli", "outcome": "sent"}, 3.0)]
+    assert [(s.labels, s.value) for s in sent if s.value] == [
+        ({"surface": "cli", "outcome": "sent"}, 3.0)
+    ]
 
 
 async def test_route_registrars_add_their_routes(settings, client_for):
