@@ -1,10 +1,11 @@
 """The Workflow Builder "Send SMS" custom step (`send_sms` in manifest.yml).
 
 Slack runs the step by sending a `function_executed` event; Bolt acknowledges it at once and
-calls the listener, which sends through the service and ends the step with `complete()`
-(outputs `document_id`, `parts`, `status`) or `fail()` with a sentence a workflow builder can act
-on. The step waits for KPN's answer (`service.submit`) because its outputs need the
-document_id; Slack gives a step far longer than the 3 s of an event acknowledgement.
+calls the listener, which records the request (`service.enqueue`) with what ending the step
+needs. The outbox sends it, and the workflow surface's notifier (`StepCompleter`) ends the step
+with `functions.completeSuccess` (outputs `document_id`, `parts`, `status`) or
+`functions.completeError` with a sentence a workflow builder can act on; also when the outcome
+is only known after a restart. Inputs that cannot be sent as given end the step at once.
 
 Inputs: `recipient` (a number, or a Slack user id / mention), `recipient_user` (a person; their
 profile phone is used), `message` and optional `sender`. Who is asking, for the allowlist, is
@@ -18,17 +19,17 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.complete.async_complete import AsyncComplete
-from slack_bolt.context.fail.async_fail import AsyncFail
 
 from smsbot.errors import InputError
 from smsbot.slack.escaping import decode, mentioned_ids
 from smsbot.slack.sending import profile_phone
-from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
+from smsbot.slack.step_completion import StepCompleter, completion_reply
+from smsbot.sms.request import SendRequest, Surface
 
 if TYPE_CHECKING:
     from smsbot.service import SmsService
@@ -158,15 +159,15 @@ class WorkflowStep:
         self,
         body: Mapping[str, Any],
         event: Mapping[str, Any],
-        complete: AsyncComplete,
-        fail: AsyncFail,
+        completer: StepCompleter,
     ) -> None:
         inputs = event.get("inputs") or {}
-        execution = event.get("function_execution_id") or ""
+        reply = completion_reply(event, now=time.time())
+        execution = reply["function_execution_id"]
         try:
             to = await self.recipient(inputs)
         except InputError as problem:
-            await fail(str(problem))
+            await completer.fail(reply, str(problem))
             return
         request = SendRequest(
             actor=actor_of(body, event),
@@ -175,38 +176,19 @@ class WorkflowStep:
             text=await self.message(inputs),
             sender=_text(inputs, "sender") or None,
             idempotency_key=f"workflow:{execution}",
-            reply={
-                "function_execution_id": execution,
-                "workflow_execution_id": event.get("workflow_execution_id"),
-            },
+            reply=reply,
         )
         try:
-            result = await self.service.submit(request)
+            # Recorded and queued: the outbox sends it and the completer ends the step.
+            result = await self.service.enqueue(request)
         except Exception:
             log.exception("workflow step %s: the SMS could not be recorded", execution)
-            await fail(NOT_RECORDED)
+            await completer.fail(reply, NOT_RECORDED)
             return
-        if result.duplicate and not result.outcome.is_final:
-            # The first delivery of this event is still sending; it will end the step.
-            return
-        await finish(result, complete, fail)
-
-
-async def finish(result: SendResult, complete: AsyncComplete, fail: AsyncFail) -> None:
-    if result.outcome is Outcome.SENT:
-        await complete(
-            outputs={
-                "document_id": result.document_id or "",
-                "parts": result.parts or 0,
-                "status": str(result.outcome),
-            }
-        )
-        return
-    reason = result.reason or "the SMS was not sent"
-    if result.outcome in (Outcome.INVALID, Outcome.REFUSED, Outcome.FAILED):
-        await fail(f"The SMS was not sent. {reason}")
-    else:  # unknown: it may have been sent, which the builder must know before a retry
-        await fail(reason)
+        if result.duplicate and result.outcome.is_final:
+            # Slack sent the event again after the step had its outcome: end it (again; Slack
+            # says so if it has ended already), in case the first ending never reached Slack.
+            await completer.end(reply, result)
 
 
 def register(
@@ -232,10 +214,10 @@ def register(
             directory = SlackDirectory(app.client, cache_seconds=cache)
         mask_numbers = settings.audit.mask_numbers if settings else True
     step = WorkflowStep(service, directory, mask_numbers=mask_numbers)
+    completer = StepCompleter(app.client)
+    service.register_notifier(Surface.WORKFLOW, completer)
 
-    async def send_sms(
-        body: dict[str, Any], event: dict[str, Any], complete: AsyncComplete, fail: AsyncFail
-    ) -> None:
-        await step.run(body, event, complete, fail)
+    async def send_sms(body: dict[str, Any], event: dict[str, Any]) -> None:
+        await step.run(body, event, completer)
 
     app.function(CALLBACK_ID)(send_sms)

@@ -12,6 +12,7 @@ import hmac
 import itertools
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -157,6 +158,52 @@ def block_actions_payload(
 def text_value(value: str | None) -> dict[str, Any]:
     """One plain_text_input's state as Slack reports it."""
     return {"type": "plain_text_input", "value": value}
+
+
+def function_executed_event(
+    inputs: dict[str, Any],
+    *,
+    token_for: Callable[[str], str],
+    app_id: str = "AFAKE",
+    extra_parameters: list[dict[str, Any]] | None = None,
+    ran_at: float | None = None,
+) -> dict[str, Any]:
+    """`function_executed` as Slack sends it for the manifest's `send_sms` step (plus
+    `extra_parameters`, as if the step declared more inputs). It names no user of its own.
+    `token_for(execution_id)` hands out the step's token (`FakeSlackApi.function_token`);
+    `ran_at` is when Slack ran the step (`event_ts`), now unless given."""
+    execution_id = f"Fx{next(_ids):010d}"
+    return {
+        "type": "function_executed",
+        "function": {
+            "id": "Fn0SENDSMS",
+            "callback_id": "send_sms",
+            "title": "Send SMS",
+            "description": "Send an SMS to a Dutch mobile number through KPN",
+            "type": "app",
+            "input_parameters": [
+                {"type": "string", "name": "recipient", "is_required": False},
+                {"type": "slack#/types/user_id", "name": "recipient_user", "is_required": False},
+                {"type": "string", "name": "message", "is_required": True},
+                {"type": "string", "name": "sender", "is_required": False},
+                *(extra_parameters or []),
+            ],
+            "output_parameters": [
+                {"type": "string", "name": "document_id", "is_required": True},
+                {"type": "integer", "name": "parts", "is_required": False},
+                {"type": "string", "name": "status", "is_required": False},
+            ],
+            "app_id": app_id,
+            "date_created": 1714700000,
+            "date_updated": 1714700000,
+            "date_deleted": 0,
+        },
+        "inputs": inputs,
+        "function_execution_id": execution_id,
+        "workflow_execution_id": f"Wx{next(_ids):010d}",
+        "event_ts": f"{time.time() if ran_at is None else ran_at:.6f}",
+        "bot_access_token": token_for(execution_id),
+    }
 
 
 def event_callback(event: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:

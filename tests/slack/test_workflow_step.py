@@ -5,9 +5,7 @@ service on SQLite, the sandbox as KPN, and the fake Slack Web API recording
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,64 +15,32 @@ import pytest
 
 from smsbot.sandbox.testing import SandboxHandle
 from smsbot.service import SmsService
+from smsbot.settings import Settings
 from smsbot.sms.request import Surface
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import FakeSlackApi, SlackCall
 from tests.slack.conftest import ADMIN_CONTACT, bot_settings, serving_bot, set_up_workspace
 
-FUNCTION_TOKEN = "xwfp-fake-function-token"
 ALLOWED_APP = "A0ALLOWED"
-_ids = itertools.count(1)
-
-
-class WorkflowSlack(FakeSlackApi):
-    """Slack hands a running step a token of its own (`bot_access_token`); this fake accepts it
-    like the bot token, and still records which token each call used."""
-
-    def _answer(self, method: str, token: str | None, args: dict[str, Any]) -> dict[str, Any]:
-        return super()._answer(method, self.bot_token if token == FUNCTION_TOKEN else token, args)
 
 
 def function_event(
+    fake: FakeSlackApi,
     inputs: dict[str, Any],
     *,
     app_id: str = ALLOWED_APP,
-    execution_id: str | None = None,
     extra_parameters: list[dict[str, Any]] | None = None,
+    ran_at: float | None = None,
 ) -> dict[str, Any]:
-    """A `function_executed` event as Slack sends it for the manifest's `send_sms` step (plus
-    `extra_parameters`, as if the step declared more inputs). It names no user of its own."""
-    return {
-        "type": "function_executed",
-        "function": {
-            "id": "Fn0SENDSMS",
-            "callback_id": "send_sms",
-            "title": "Send SMS",
-            "description": "Send an SMS to a Dutch mobile number through KPN",
-            "type": "app",
-            "input_parameters": [
-                {"type": "string", "name": "recipient", "is_required": False},
-                {"type": "slack#/types/user_id", "name": "recipient_user", "is_required": False},
-                {"type": "string", "name": "message", "is_required": True},
-                {"type": "string", "name": "sender", "is_required": False},
-                *(extra_parameters or []),
-            ],
-            "output_parameters": [
-                {"type": "string", "name": "document_id", "is_required": True},
-                {"type": "integer", "name": "parts", "is_required": False},
-                {"type": "string", "name": "status", "is_required": False},
-            ],
-            "app_id": app_id,
-            "date_created": 1714700000,
-            "date_updated": 1714700000,
-            "date_deleted": 0,
-        },
-        "inputs": inputs,
-        "function_execution_id": execution_id or f"Fx{next(_ids):010d}",
-        "workflow_execution_id": f"Wx{next(_ids):010d}",
-        "event_ts": f"{time.time():.6f}",
-        "bot_access_token": FUNCTION_TOKEN,
-    }
+    """A `function_executed` event as Slack sends it for the manifest's `send_sms` step, with
+    the step's own token from the fake (which Slack would hand out with it)."""
+    return sr.function_executed_event(
+        inputs,
+        token_for=fake.function_token,
+        app_id=app_id,
+        extra_parameters=extra_parameters,
+        ran_at=ran_at,
+    )
 
 
 # An input declared `slack#/types/interactivity`, and the value Slack fills in for it: who
@@ -97,42 +63,52 @@ def outputs_of(call: SlackCall) -> dict[str, Any]:
     return json.loads(outputs) if isinstance(outputs, str) else outputs
 
 
+def endings(fake: FakeSlackApi, execution_id: str) -> list[SlackCall]:
+    return [
+        call
+        for call in fake.calls
+        if call.method in ("functions.completeSuccess", "functions.completeError")
+        and call.args.get("function_execution_id") == execution_id
+    ]
+
+
+async def ending_of(fake: FakeSlackApi, execution_id: str) -> SlackCall:
+    """The step's first complete/fail call, once it is made."""
+    await fake.wait_for(lambda: endings(fake, execution_id), within=10)
+    return endings(fake, execution_id)[0]
+
+
 @dataclass
 class StepBot:
     service: SmsService
-    fake: WorkflowSlack
+    fake: FakeSlackApi
     sandbox: SandboxHandle
     slack: sr.SlackSender
 
     async def run_step(self, inputs: dict[str, Any], **kwargs: Any) -> SlackCall:
         """Post the event, wait for the step to end, return its complete/fail call."""
-        event = function_event(inputs, **kwargs)
+        event = function_event(self.fake, inputs, **kwargs)
         status, _ = await self.slack.event(sr.event_callback(event))
         assert status == 200  # acknowledged at once, before any sending
         return await self.ending_of(event["function_execution_id"])
 
     async def ending_of(self, execution_id: str) -> SlackCall:
-        def endings() -> list[SlackCall]:
-            return [
-                call
-                for call in self.fake.calls
-                if call.method in ("functions.completeSuccess", "functions.completeError")
-                and call.args.get("function_execution_id") == execution_id
-            ]
-
-        await self.fake.wait_for(endings, within=10)
-        return endings()[0]
+        return await ending_of(self.fake, execution_id)
 
 
 @pytest.fixture
 async def step_bot(sandbox: SandboxHandle, tmp_path: Path) -> AsyncIterator[StepBot]:
-    async with WorkflowSlack() as fake:
-        set_up_workspace(fake)
-        settings = bot_settings(fake, sandbox, tmp_path)
-        allow = settings.allow.model_copy(update={"workflows": [ALLOWED_APP]})
-        settings = settings.model_copy(update={"allow": allow})
+    async with FakeSlackApi() as fake:
+        settings = step_settings(fake, sandbox, tmp_path)
         async with serving_bot(settings) as (service, _metrics, sender):
             yield StepBot(service, fake, sandbox, sender)
+
+
+def step_settings(fake: FakeSlackApi, sandbox: SandboxHandle, tmp_path: Path) -> Settings:
+    set_up_workspace(fake)
+    settings = bot_settings(fake, sandbox, tmp_path)
+    allow = settings.allow.model_copy(update={"workflows": [ALLOWED_APP]})
+    return settings.model_copy(update={"allow": allow})
 
 
 async def test_allowed_workflow_sends_and_the_step_completes_with_outputs(step_bot):
@@ -140,7 +116,8 @@ async def test_allowed_workflow_sends_and_the_step_completes_with_outputs(step_b
         {"recipient": "06 1234 5678", "message": "Server room door is open"}
     )
     assert ending.method == "functions.completeSuccess"
-    assert ending.token == FUNCTION_TOKEN  # the step's own token, as Slack requires
+    assert ending.token == step_bot.fake.executions[ending.args["function_execution_id"]].token
+    assert step_bot.fake.executions[ending.args["function_execution_id"]].state == "completed"
     (sms,) = step_bot.sandbox.messages()
     assert (sms["mobile_number"], sms["content"]) == ("+31612345678", "Server room door is open")
     assert outputs_of(ending) == {
@@ -251,7 +228,15 @@ async def test_bad_inputs_fail_the_step_saying_what_to_fix(step_bot, inputs, say
     assert step_bot.sandbox.messages() == []
 
 
+async def test_a_short_kpn_outage_is_waited_out_by_the_outbox(step_bot):
+    step_bot.sandbox.add_fault(status=503, count=5)  # more than one send's own retries
+    ending = await step_bot.run_step({"recipient": "0612345678", "message": "x"})
+    assert ending.method == "functions.completeSuccess"
+    assert len(step_bot.sandbox.messages()) == 1
+
+
 async def test_kpn_failure_fails_the_step(step_bot):
+    step_bot.service.settings.kpn.outbox_retry_seconds = 0  # no waiting in the outbox
     step_bot.sandbox.add_fault(status=503, count=5)
     ending = await step_bot.run_step({"recipient": "0612345678", "message": "x"})
     assert ending.method == "functions.completeError"
@@ -269,7 +254,7 @@ async def test_kpn_500_fails_the_step_saying_it_may_have_been_sent(step_bot):
 
 
 async def test_redelivered_event_sends_once(step_bot):
-    event = function_event({"recipient": "0612345678", "message": "once"})
+    event = function_event(step_bot.fake, {"recipient": "0612345678", "message": "once"})
     envelope = sr.event_callback(event)
     first, retry = await asyncio.gather(
         step_bot.slack.event(envelope), step_bot.slack.event(envelope, retry_num=1)
