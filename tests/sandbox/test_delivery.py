@@ -23,12 +23,6 @@ RETRIES = (0.01, 0.01, 0.01)
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with running_receiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture
 async def sandbox() -> AsyncIterator[SandboxHandle]:
     async with running_sandbox(delivery_delay_ms=DELAY_MS, retry_delays=RETRIES) as handle:
         yield handle

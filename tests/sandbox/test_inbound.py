@@ -15,7 +15,7 @@ import yaml
 from smsbot.sandbox.testing import SandboxHandle, running_sandbox
 from smsbot.sandbox.webhook_bodies import INBOUND_SMS_SCHEMA
 from tests.sandbox.helpers import fetch_token, message, post_send
-from tests.sandbox.receiver import Receiver, running_receiver, wait_until
+from tests.sandbox.receiver import Receiver, wait_until
 
 # KPN's published schema of the inbound SMS webhook (kpn-sms-inbound-openapi.yml, "Inbound
 # SMS - KPN" 1.0.0, components.schemas.InboundSms), as published.
@@ -33,32 +33,24 @@ properties:
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with running_receiver(path="/kpn/inbound/s3cret") as receiver:
-        yield receiver
-
-
-@pytest.fixture
-async def sandbox(receiver: Receiver) -> AsyncIterator[SandboxHandle]:
-    async with running_sandbox(inbound_webhook=receiver.url, retry_delays=(0.01,) * 3) as box:
+async def sandbox(inbound: Receiver) -> AsyncIterator[SandboxHandle]:
+    async with running_sandbox(inbound_webhook=inbound.url, retry_delays=(0.01,) * 3) as box:
         yield box
 
 
-async def reply(
-    http: aiohttp.ClientSession, sandbox: SandboxHandle, body: Any
-) -> tuple[int, Any]:
+async def reply(http: aiohttp.ClientSession, sandbox: SandboxHandle, body: Any) -> tuple[int, Any]:
     async with http.post(sandbox.url + "/sandbox/inbound", json=body) as response:
         return response.status, await response.json()
 
 
 async def test_reply_posts_kpns_inbound_payload(
-    http: aiohttp.ClientSession, sandbox: SandboxHandle, receiver: Receiver
+    http: aiohttp.ClientSession, sandbox: SandboxHandle, inbound: Receiver
 ) -> None:
     status, answer = await reply(
         http, sandbox, {"from": "06 1234 5678", "content": "On my way", "to": "097000000001"}
     )
     assert status == 200, answer
-    (payload,) = await receiver.wait_for(1)
+    (payload,) = await inbound.wait_for(1)
     assert payload == answer["payload"]
     assert set(payload) == {"sender", "recipient", "message_id", "content", "timestamp_utc", "type"}
     assert payload["sender"] == "31612345678"
@@ -73,10 +65,10 @@ async def test_reply_posts_kpns_inbound_payload(
 
 
 async def test_payload_matches_kpns_published_schema(
-    http: aiohttp.ClientSession, sandbox: SandboxHandle, receiver: Receiver
+    http: aiohttp.ClientSession, sandbox: SandboxHandle, inbound: Receiver
 ) -> None:
     await reply(http, sandbox, {"from": "+31612345678", "content": "Ack"})
-    (payload,) = await receiver.wait_for(1)
+    (payload,) = await inbound.wait_for(1)
     published = yaml.safe_load(PUBLISHED)
     jsonschema_rs.validate(published, payload)
     jsonschema_rs.validate(INBOUND_SMS_SCHEMA, payload)
@@ -90,7 +82,7 @@ async def test_payload_matches_kpns_published_schema(
 
 
 async def test_reply_goes_to_the_number_that_sent_the_sms(
-    http: aiohttp.ClientSession, sandbox: SandboxHandle, receiver: Receiver
+    http: aiohttp.ClientSession, sandbox: SandboxHandle, inbound: Receiver
 ) -> None:
     token = await fetch_token(http, sandbox)
     await post_send(http, sandbox, token, message(sender="3197012345678"))
@@ -98,19 +90,19 @@ async def test_reply_goes_to_the_number_that_sent_the_sms(
     # A name cannot be answered: the reply goes to the sandbox's virtual number.
     await post_send(http, sandbox, token, message("0687654321", sender="SMSBot"))
     await reply(http, sandbox, {"from": "+31687654321", "content": "hi"})
-    first, second = await receiver.wait_for(2)
+    first, second = await inbound.wait_for(2)
     assert first["recipient"] == "3197012345678"
     assert second["recipient"] == "3197000000000"
 
 
 async def test_a_failing_webhook_is_retried_and_the_answer_says_so(
-    http: aiohttp.ClientSession, sandbox: SandboxHandle, receiver: Receiver
+    http: aiohttp.ClientSession, sandbox: SandboxHandle, inbound: Receiver
 ) -> None:
-    receiver.answer_next(503)
+    inbound.answer_next(503)
     status, answer = await reply(http, sandbox, {"from": "0612345678", "content": "Retry me"})
     assert status == 202
     assert answer["webhook"]["state"] == "retrying"
-    first, second = await receiver.wait_for(2)
+    first, second = await inbound.wait_for(2)
     assert first == second  # the same message again, not a new one
     await wait_until(lambda: sandbox.replies()[0]["webhook"]["state"] == "posted", "posted")
 
@@ -124,13 +116,13 @@ async def test_reply_without_an_inbound_webhook_is_409(http: aiohttp.ClientSessi
 
 
 async def test_the_webhook_can_be_set_while_serving(
-    http: aiohttp.ClientSession, receiver: Receiver
+    http: aiohttp.ClientSession, inbound: Receiver
 ) -> None:
     async with running_sandbox() as sandbox:
-        sandbox.set_inbound_webhook(receiver.url)
+        sandbox.set_inbound_webhook(inbound.url)
         status, _ = await reply(http, sandbox, {"from": "0612345678", "content": "Hi"})
     assert status == 200
-    assert len(receiver.posts) == 1
+    assert len(inbound.posts) == 1
 
 
 @pytest.mark.parametrize(
@@ -156,7 +148,7 @@ async def test_bad_replies_say_how_to_fix_them(
 
 
 async def test_clearing_the_inbox_clears_replies_and_reset_zeroes_their_count(
-    http: aiohttp.ClientSession, sandbox: SandboxHandle, receiver: Receiver
+    http: aiohttp.ClientSession, sandbox: SandboxHandle, inbound: Receiver
 ) -> None:
     await reply(http, sandbox, {"from": "0612345678", "content": "Hi"})
     async with http.get(sandbox.url + "/sandbox/inbound") as response:
