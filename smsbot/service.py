@@ -37,6 +37,7 @@ from smsbot.errors import (
     KpnUnavailable,
 )
 from smsbot.kpn.client import KpnClient
+from smsbot.kpn.delivery import DeliveryUrls
 from smsbot.metrics import Metrics
 from smsbot.notify import Notifier
 from smsbot.policy import Allowlist, QuotaGate, Refusal, caps_for, check_access
@@ -139,6 +140,7 @@ class SmsService:
         )
         self.quota = QuotaGate()
         self._kpn = kpn
+        self._delivery_urls = DeliveryUrls.from_settings(settings)  # None: no reports asked
         self._notifiers: dict[Surface, Notifier] = {}
         self._outbox_concurrency = max(1, outbox_concurrency)
         self._poll_seconds = poll_seconds
@@ -341,7 +343,13 @@ class SmsService:
         started = time.perf_counter()
         outcome, fields = Outcome.SENT, dict[str, Any]()
         try:
-            receipt = await self._kpn.send(record.recipient, record.text, record.sender or "")
+            urls = self._delivery_urls
+            receipt = await self._kpn.send(
+                record.recipient,
+                record.text,
+                record.sender or "",
+                webhook_url=urls.url_for(record.request_id) if urls is not None else None,
+            )
         except KpnQuotaExhausted as exc:
             until = self.quota.saw_exhausted(exc)
             message = used_up_until(until)

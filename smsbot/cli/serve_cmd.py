@@ -23,7 +23,9 @@ import aiohttp
 from aiohttp import web
 from pydantic import SecretStr
 
+from smsbot.deliveries import DeliveryRecorder
 from smsbot.errors import ConfigurationError
+from smsbot.kpn.delivery.route import delivery_routes
 from smsbot.metrics import Metrics
 from smsbot.settings import Settings, load_settings
 from smsbot.web import RouteRegistrar, create_app
@@ -187,7 +189,11 @@ async def running_bot(
             metrics=metrics,
             slack_app=slack_app,
             socket=socket,
-            routes=(_alert_routes(settings, service, metrics), *routes),
+            routes=(
+                _alert_routes(settings, service, metrics),
+                delivery_routes(settings, DeliveryRecorder(service.store, metrics=metrics)),
+                *routes,
+            ),
         )
         # No access log: probes hit /healthz every few seconds; /metrics counts what matters.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_SECONDS)

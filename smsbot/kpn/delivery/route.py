@@ -16,6 +16,7 @@ over about 7 minutes). So:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from aiohttp import web
@@ -27,6 +28,7 @@ from smsbot.kpn.delivery.report import (
     parse_reports,
 )
 from smsbot.kpn.delivery.signing import DELIVERY_ROUTE, SIGNATURE_PARAMETER, DeliveryUrls
+from smsbot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,20 @@ class DeliveryRecorder(Protocol):
     """Stores one report about one SMS; returns None when that SMS is not stored."""
 
     async def record(self, sms_id: str, report: DeliveryReport) -> object | None: ...
+
+
+def delivery_routes(
+    settings: Settings, recorder: DeliveryRecorder
+) -> Callable[[web.Application], None]:
+    """The registrar `smsbot serve` hands `create_app`: the route when `SMSBOT_PUBLIC_URL` is
+    set (raising `ConfigurationError` at start when it cannot sign), else nothing."""
+    urls = DeliveryUrls.from_settings(settings)
+
+    def register(app: web.Application) -> None:
+        if urls is not None:
+            add_delivery_routes(app, urls, recorder)
+
+    return register
 
 
 def add_delivery_routes(
