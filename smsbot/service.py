@@ -479,7 +479,7 @@ class SmsService:
         free = self._outbox_concurrency - len(self._in_flight)
         if free <= 0:
             return 0
-        rows = await self.store.claim_queued(free)
+        rows = await self.store.take_due(free)
         for row in rows:
             task = asyncio.create_task(self._send_claimed(row))
             self._in_flight.add(task)

@@ -1,5 +1,6 @@
 """Audit log, durable outbox and idempotency keys; SQLite by default, PostgreSQL for replicas."""
 
+from smsbot.store.clock import Clock, ManualClock, utcnow
 from smsbot.store.records import (
     COUNTED_OUTCOMES,
     Admission,
@@ -12,7 +13,7 @@ from smsbot.store.records import (
     NewRecord,
     OutboxState,
 )
-from smsbot.store.store import Clock, ManualClock, Store, utcnow
+from smsbot.store.store import Store
 
 __all__ = [
     "COUNTED_OUTCOMES",

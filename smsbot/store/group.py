@@ -1,13 +1,12 @@
 """Group commit: writes that arrive together share one transaction.
 
-Every SMS writes twice (admit, finish) and an alert also claims its dedup key. Run one by one,
-each write pays a pool checkout, BEGIN, COMMIT and SQLAlchemy's per-call overhead.
-`GroupCommit.run(op, subjects)` queues `op` (what the runner knows how to run: for the store, a
-function making the write's steps, `smsbot.store.steps`); a runner takes every write queued by
-then (all that arrived in the same event-loop turn, or while the previous batch was running, up
-to `max_batch`) and runs them in one transaction, after taking the PostgreSQL advisory locks of
-all their `subjects` in one sorted statement. Each waiter gets its own op's result, only after
-the transaction committed, so "recorded" still means durably recorded.
+Every SMS writes twice (admit, finish). Run one by one, each write pays a pool checkout (or a
+hop to SQLite's writer thread), BEGIN and COMMIT. `GroupCommit.run(write)` queues a write (a
+typed value, `smsbot.store.writes`; opaque here); a runner takes every write queued by then (all
+that arrived in the same event-loop turn, or while the previous batch was running, up to
+`max_batch`) and hands them to the backend, which runs them in one transaction. Each waiter gets
+its own write's result, only after the transaction committed, so "recorded" still means durably
+recorded.
 
 When the shared transaction fails (a bad row, a deadlock between replicas, a lost
 connection), nothing of it was committed: each write of the batch is then run again in a
@@ -22,27 +21,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
-Op = Callable[..., Any]  # opaque here: only the runner calls it
-
 
 @dataclass
-class Write:
-    op: Op
-    subjects: tuple[str, ...]
+class _Waiting:
+    write: Any  # opaque here: only the runner looks inside
     future: asyncio.Future[Any]
-    # Writes of one `kind` in a group may be merged into one statement by the runner, from
-    # their `params`; `op` alone must do the same.
-    kind: str = ""
-    params: dict[str, Any] | None = None
-    # The op writes with more than one statement, which must commit together: a runner may
-    # run a lone write without a transaction only when this is false.
-    several_statements: bool = False
 
 
 class WriteUnavailable(Exception):
@@ -52,8 +41,8 @@ class WriteUnavailable(Exception):
 
 
 class Runner(Protocol):
-    async def run_together(self, writes: Sequence[Write]) -> list[Any]:
-        """Run every write's op in one transaction; their results, in order."""
+    async def run_together(self, writes: Sequence[Any]) -> list[Any]:
+        """Run every write in one transaction; their results, in order."""
         ...
 
 
@@ -62,23 +51,15 @@ class GroupCommit:
         self._runner = runner
         self._max_batch = max(1, max_batch)
         self._parallel = max(1, parallel)
-        self._queue: deque[Write] = deque()
+        self._queue: deque[_Waiting] = deque()
         self._runners = 0  # runner tasks that have not left `_drain` yet
         self._tasks: set[asyncio.Task[None]] = set()  # referenced while they run
         self.batches = 0  # how many transactions ran (for tests and benchmarks)
 
-    async def run(
-        self,
-        op: Op,
-        subjects: Sequence[str] = (),
-        *,
-        kind: str = "",
-        params: dict[str, Any] | None = None,
-        several_statements: bool = False,
-    ) -> Any:
+    async def run(self, write: Any) -> Any:
         loop = asyncio.get_running_loop()
-        write = Write(op, tuple(subjects), loop.create_future(), kind, params, several_statements)
-        self._queue.append(write)
+        waiting = _Waiting(write, loop.create_future())
+        self._queue.append(waiting)
         # A new runner when none is free to pick this write up: all runners are busy with
         # batches they already took, and fewer than `parallel` are running.
         if not self._runners or (len(self._queue) == 1 and self._runners < self._parallel):
@@ -86,12 +67,12 @@ class GroupCommit:
             task = loop.create_task(self._drain(), name="smsbot-group-commit")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return await write.future
+        return await waiting.future
 
     async def _drain(self) -> None:
         try:
             while self._queue:
-                batch: list[Write] = []
+                batch: list[_Waiting] = []
                 while self._queue and len(batch) < self._max_batch:
                     write = self._queue.popleft()
                     if not write.future.done():  # a cancelled waiter: never started, dropped
@@ -107,10 +88,10 @@ class GroupCommit:
         finally:
             self._runners -= 1
 
-    async def _run(self, batch: list[Write]) -> None:
+    async def _run(self, batch: list[_Waiting]) -> None:
         self.batches += 1
         try:
-            results = await self._runner.run_together(batch)
+            results = await self._runner.run_together([w.write for w in batch])
         except asyncio.CancelledError:
             for write in batch:
                 if not write.future.done():
@@ -139,10 +120,10 @@ class GroupCommit:
             if not write.future.done():
                 write.future.set_result(result)
 
-    async def _alone(self, write: Write) -> None:
+    async def _alone(self, write: _Waiting) -> None:
         self.batches += 1
         try:
-            (result,) = await self._runner.run_together([write])
+            (result,) = await self._runner.run_together([write.write])
         except asyncio.CancelledError:
             if not write.future.done():
                 write.future.cancel()
@@ -154,6 +135,6 @@ class GroupCommit:
                 write.future.set_result(result)
 
 
-def _fail(write: Write, exc: BaseException) -> None:
+def _fail(write: _Waiting, exc: BaseException) -> None:
     if not write.future.done():
         write.future.set_exception(exc)

@@ -14,26 +14,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
-    JSON,
-    Column,
     Connection,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
+    Engine,
     insert,
     inspect,
     select,
     text,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from smsbot.store.schema import UtcDateTime, schema_version
+from smsbot.store.schema import schema_version
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -41,46 +37,41 @@ log = logging.getLogger(__name__)
 _PG_MIGRATION_LOCK = 0x5_35_42_07
 
 
+def _time(conn: Connection) -> str:
+    """The column type of an aware time (`schema.UtcDateTime`) on this engine."""
+    return "TIMESTAMP WITH TIME ZONE" if _is_postgres(conn) else "DATETIME"
+
+
 def _v1_initial(conn: Connection) -> None:
-    md = MetaData()
-    sends = Table(
-        "smsbot_sends",
-        md,
-        Column("id", String(32), primary_key=True),
-        Column("created_at", UtcDateTime, nullable=False),
-        Column("updated_at", UtcDateTime, nullable=False),
-        Column("actor", String(200), nullable=False),
-        Column("surface", String(32), nullable=False),
-        Column("channel", String(64)),
-        Column("recipient", String(20)),
-        Column("text_length", Integer, nullable=False),
-        Column("parts", Integer),
-        Column("encoding", String(8)),
-        Column("sender", String(16)),
-        Column("outcome", String(16), nullable=False),
-        Column("rule", String(32)),
-        Column("document_id", String(64)),
-        Column("error", Text),
-        Column("idempotency_key", String(200), nullable=False, unique=True),
-        Column("attempts", Integer, nullable=False),
-        Column("reply", JSON, nullable=False),
-        Column("text", Text),
-        Column("retry_at", UtcDateTime),
-        Column("not_before", UtcDateTime),
+    time = _time(conn)
+    conn.execute(
+        text(
+            "CREATE TABLE smsbot_sends (id VARCHAR(32) NOT NULL, "
+            f"created_at {time} NOT NULL, updated_at {time} NOT NULL, "
+            "actor VARCHAR(200) NOT NULL, surface VARCHAR(32) NOT NULL, channel VARCHAR(64), "
+            "recipient VARCHAR(20), text_length INTEGER NOT NULL, parts INTEGER, "
+            "encoding VARCHAR(8), sender VARCHAR(16), outcome VARCHAR(16) NOT NULL, "
+            "rule VARCHAR(32), document_id VARCHAR(64), error TEXT, "
+            "idempotency_key VARCHAR(200) NOT NULL, attempts INTEGER NOT NULL, "
+            f"reply JSON NOT NULL, text TEXT, retry_at {time}, not_before {time}, "
+            "PRIMARY KEY (id), UNIQUE (idempotency_key))"
+        )
     )
     # The queries the pipeline runs on every send: rate limits by actor and by recipient within
     # the last hour, the outbox by outcome, retention and `recent()` by time.
-    Index("ix_smsbot_sends_actor_time", sends.c.actor, sends.c.created_at)
-    Index("ix_smsbot_sends_recipient_time", sends.c.recipient, sends.c.created_at)
-    Index("ix_smsbot_sends_outcome_time", sends.c.outcome, sends.c.created_at)
-    Index("ix_smsbot_sends_time", sends.c.created_at)
-    Table(
-        "smsbot_claims",
-        md,
-        Column("key", String(300), primary_key=True),
-        Column("expires_at", UtcDateTime, nullable=False),
+    for name, columns in (
+        ("actor_time", "actor, created_at"),
+        ("recipient_time", "recipient, created_at"),
+        ("outcome_time", "outcome, created_at"),
+        ("time", "created_at"),
+    ):
+        conn.execute(text(f"CREATE INDEX ix_smsbot_sends_{name} ON smsbot_sends ({columns})"))
+    conn.execute(
+        text(
+            f'CREATE TABLE smsbot_claims ("key" VARCHAR(300) NOT NULL, expires_at {time} '
+            'NOT NULL, PRIMARY KEY ("key"))'
+        )
     )
-    md.create_all(conn)
 
 
 def _v2_cap_indexes(conn: Connection) -> None:
@@ -102,24 +93,16 @@ def _v2_cap_indexes(conn: Connection) -> None:
 def _v3_delivery(conn: Connection) -> None:
     """Delivery reports: each SMS's delivery state, its time and KPN's failure code, and the
     newest state of each of its parts."""
-    for column in (
-        Column("delivery", String(16)),
-        Column("delivered_at", UtcDateTime),
-        Column("delivery_code", String(8)),
-    ):
-        kind = column.type.compile(dialect=conn.dialect)
-        conn.execute(text(f"ALTER TABLE smsbot_sends ADD COLUMN {column.name} {kind}"))
-    md = MetaData()
-    Table(
-        "smsbot_deliveries",
-        md,
-        Column("send_id", String(32), primary_key=True),
-        Column("part", Integer, primary_key=True),
-        Column("status", String(16), nullable=False),
-        Column("code", String(8)),
-        Column("reported_at", UtcDateTime, nullable=False),
+    time = _time(conn)
+    for column in ("delivery VARCHAR(16)", f"delivered_at {time}", "delivery_code VARCHAR(8)"):
+        conn.execute(text(f"ALTER TABLE smsbot_sends ADD COLUMN {column}"))
+    conn.execute(
+        text(
+            "CREATE TABLE smsbot_deliveries (send_id VARCHAR(32) NOT NULL, part INTEGER NOT NULL, "
+            f"status VARCHAR(16) NOT NULL, code VARCHAR(8), reported_at {time} NOT NULL, "
+            "PRIMARY KEY (send_id, part))"
+        )
     )
-    md.create_all(conn)
 
 
 def _is_postgres(conn: Connection) -> bool:
@@ -153,6 +136,21 @@ async def upgrade(engine: AsyncEngine) -> int:
     """Bring the schema to `LATEST`; returns the version the database had before."""
     async with engine.begin() as conn:
         before, after = await conn.run_sync(_upgrade)
+    _log(before, after)
+    return before
+
+
+def upgrade_sync(engine: Engine) -> int:
+    """`upgrade` on a blocking engine (SQLite's writer thread), which it then disposes of."""
+    try:
+        with engine.begin() as conn:
+            before, after = _upgrade(conn)
+    finally:
+        engine.dispose()
+    _log(before, after)
+    return before
+
+
+def _log(before: int, after: int) -> None:
     if before != after:
         log.info("database schema upgraded from version %d to %d", before, after)
-    return before

@@ -88,6 +88,14 @@ sends = Table(
     Column("delivery_code", String(8)),
 )
 
+# Keys claimed for a while, atomically across replicas (alert de-duplication).
+claims = Table(
+    "smsbot_claims",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
 # The newest state of each part of an SMS, as its delivery reports said (one row per part; a
 # report about the whole message is recorded for every part). The SMS's own `delivery` is
 # derived from these: delivered when every part is, failed when any part failed.
@@ -99,12 +107,4 @@ deliveries = Table(
     Column("status", String(16), nullable=False),
     Column("code", String(8)),
     Column("reported_at", UtcDateTime, nullable=False),
-)
-
-# Keys claimed for a while, atomically across replicas (alert de-duplication).
-claims = Table(
-    "smsbot_claims",
-    metadata,
-    Column("key", String(300), primary_key=True),
-    Column("expires_at", UtcDateTime, nullable=False),
 )

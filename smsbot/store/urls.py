@@ -63,6 +63,16 @@ def engine_target(database_url: str) -> EngineTarget:
     return EngineTarget(url, connect_args)
 
 
+def cannot_open(target: EngineTarget, exc: BaseException) -> ConfigurationError:
+    """The error for a database that could not be opened, its password hidden."""
+    shown = target.url.render_as_string(hide_password=True)
+    return ConfigurationError(
+        f"cannot open the database {shown} (SMSBOT_DATABASE_URL): "
+        f"{getattr(exc, 'orig', None) or exc}. Check the URL, that the server is "
+        "running and reachable, and that smsbot may write there."
+    )
+
+
 def require_sqlite_folder(target: EngineTarget) -> None:
     """Checked before connecting: SQLite would only say "unable to open database file"."""
     folder = Path(target.url.database or "").resolve().parent

@@ -19,6 +19,7 @@ from smsbot.store import utcnow
 from smsbot.store.schema import claims, sends
 from tests.alerts.harness import ON_CALL, alert_settings, eventually, running_alert_app
 from tests.alerts.payloads import load
+from tests.fixtures.database import claim_without_record
 
 CAP = 3
 WINDOW = 3  # seconds: small, so the window reopens within the test
@@ -186,7 +187,7 @@ class RefusesOnce:
             async def refuse(request, *, claim=None):
                 self.refused = True
                 if claim is not None:
-                    assert await self._inner.store.claim(*claim)
+                    assert await claim_without_record(self._inner.store, *claim)
                 return SendResult(Outcome.REFUSED, request_id="refused", rule=STORM_RULE)
 
             return refuse

@@ -40,7 +40,7 @@ async def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
             text="hello",
         )
     )
-    await store.claim_queued(1)
+    await store.take_due(1)
     await store.finish(sent.record.request_id, Outcome.SENT, document_id="doc-123")
     await store.apply_delivery(sent.record.request_id, DeliveryReport(Delivery.FAILED, code="007"))
     await store.admit(

@@ -19,18 +19,9 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
-@pytest.fixture
-async def store(database_url: str, clock: ManualClock):
-    store = await Store.open(database_url, clock=clock)
-    try:
-        yield store
-    finally:
-        await store.close()
-
-
 async def sent_sms(store: Store, key: str, *, parts: int = 1, outcome=Outcome.SENT) -> str:
     record = (await store.admit(replace(queued(key), parts=parts))).record
-    await store.claim_queued(1)
+    await store.take_due(1)
     await store.finish(record.request_id, outcome, document_id="doc")
     return record.request_id
 

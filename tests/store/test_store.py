@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import inspect, select, update
 
 from smsbot.sms.request import Outcome, Surface
-from smsbot.store import Cap, NewRecord, Store, migrations, utcnow
+from smsbot.store import Cap, ManualClock, NewRecord, Store, migrations, utcnow
 from smsbot.store.schema import schema_version, sends
 
 NUMBER = "+31612345678"
@@ -138,7 +138,7 @@ async def test_cap_counts_only_its_surfaces_and_accepted_outcomes(store: Store) 
     await store.admit(queued("slack", surface=Surface.SLACK_COMMAND))
     first_alert = await store.admit(queued("am1", surface=Surface.ALERTMANAGER), [storm])
     assert first_alert.record.outcome == Outcome.QUEUED
-    await store.claim_queued(2)  # the Slack row and the alert
+    await store.take_due(2)  # the Slack row and the alert
     await store.finish(first_alert.record.request_id, Outcome.FAILED, error="KPN down")
     # The failed alert sent nothing, so it does not use up the storm allowance.
     second = await store.admit(queued("am2", surface=Surface.GRAFANA), [storm])
@@ -167,7 +167,7 @@ async def test_cap_holds_across_two_stores_admitting_at_once(database_url: str) 
 
 async def test_text_is_erased_when_the_send_finishes(store: Store) -> None:
     record = (await store.admit(queued("t"))).record
-    [sending] = await store.claim_queued(1)
+    [sending] = await store.take_due(1)
     assert (sending.request_id, sending.text, sending.attempts) == (record.request_id, "hello", 1)
     done = await store.finish(
         record.request_id, Outcome.SENT, document_id="doc-1", extra_attempts=1
@@ -184,7 +184,7 @@ async def test_text_is_kept_when_the_operator_asks(database_url: str) -> None:
     store = await Store.open(database_url, store_text=True)
     try:
         record = (await store.admit(queued("t"))).record
-        await store.claim_queued(1)
+        await store.take_due(1)
         done = await store.finish(record.request_id, Outcome.SENT, document_id="doc-1")
         assert done.text == "hello"
         refused = NewRecord(**{**queued("r").__dict__, "outcome": Outcome.REFUSED})
@@ -195,25 +195,25 @@ async def test_text_is_kept_when_the_operator_asks(database_url: str) -> None:
 
 async def test_a_queued_row_is_claimed_once(store: Store) -> None:
     record = (await store.admit(queued("once"))).record
-    claims = await asyncio.gather(*(store.claim_queued(1) for _ in range(5)))
+    claims = await asyncio.gather(*(store.take_due(1) for _ in range(5)))
     assert [r.request_id for batch in claims for r in batch] == [record.request_id]
-    assert await store.claim_queued(10) == []
+    assert await store.take_due(10) == []
 
 
 async def test_a_request_sent_at_once_is_stored_sending_and_never_claimed(store: Store):
     new = NewRecord(**{**queued("now").__dict__, "outcome": Outcome.SENDING})
     record = (await store.admit(new, [cap(5)])).record
     assert (record.outcome, record.attempts, record.text) == (Outcome.SENDING, 1, "hello")
-    assert await store.claim_queued(10) == []
+    assert await store.take_due(10) == []
     # Sending ones count against caps like queued ones.
     assert (await store.admit(queued("next"), [cap(1)])).record.outcome == Outcome.REFUSED
 
 
-async def test_claim_queued_takes_at_most_the_limit_oldest_first(store: Store) -> None:
+async def test_take_due_takes_at_most_the_limit_oldest_first(store: Store) -> None:
     keys = [f"q{i}" for i in range(5)]
     for key in keys:
         await store.admit(queued(key))
-    taken = [[r.idempotency_key for r in await store.claim_queued(n)] for n in (1, 2, 1, 5)]
+    taken = [[r.idempotency_key for r in await store.take_due(n)] for n in (1, 2, 1, 5)]
     assert taken == [keys[:1], keys[1:3], keys[3:4], keys[4:]]
 
 
@@ -225,7 +225,7 @@ async def test_two_stores_draining_one_outbox_claim_disjoint_rows(database_url: 
         claimed: list[str] = []
 
         async def drain(store: Store) -> None:
-            while batch := await store.claim_queued(3):
+            while batch := await store.take_due(3):
                 claimed.extend(r.request_id for r in batch)
 
         await asyncio.gather(drain(one), drain(two), drain(one), drain(two))
@@ -238,18 +238,18 @@ async def test_two_stores_draining_one_outbox_claim_disjoint_rows(database_url: 
 
 async def test_requeued_rows_wait_until_not_before(store: Store) -> None:
     record = (await store.admit(queued("later"))).record
-    [claimed] = await store.claim_queued(5)
+    [claimed] = await store.take_due(5)
     await store.requeue(claimed.request_id, not_before=utcnow() + timedelta(hours=1), error="quota")
-    assert await store.claim_queued(5) == []
+    assert await store.take_due(5) == []
     await backdate(store, record.request_id, timedelta(hours=2), column="not_before")
-    [again] = await store.claim_queued(5)
+    [again] = await store.take_due(5)
     assert (again.request_id, again.text, again.attempts) == (record.request_id, "hello", 2)
 
 
 async def test_stale_sending_rows_become_unknown_and_fresh_ones_stay(store: Store) -> None:
     old = (await store.admit(queued("old"))).record
     new = (await store.admit(queued("new"))).record
-    await store.claim_queued(5)
+    await store.take_due(5)
     await backdate(store, old.request_id, timedelta(minutes=10), column="updated_at")
     expired = await store.expire_stale_sending(utcnow() - timedelta(minutes=5), "process died")
     assert [(r.request_id, r.outcome, r.error, r.text) for r in expired] == [
@@ -269,7 +269,7 @@ async def test_finishing_a_row_that_is_not_being_sent_is_an_error(store: Store) 
 
 async def test_purge_deletes_old_history_but_never_pending_work(store: Store) -> None:
     old_done = (await store.admit(queued("done"))).record
-    await store.claim_queued(1)
+    await store.take_due(1)
     await store.finish(old_done.request_id, Outcome.SENT, document_id="d")
     old_queued = (await store.admit(queued("waiting"))).record
     fresh = (await store.admit(queued("fresh"))).record
@@ -281,13 +281,18 @@ async def test_purge_deletes_old_history_but_never_pending_work(store: Store) ->
     assert await store.get(fresh.request_id) is not None
 
 
-async def test_claim_is_first_come_until_the_ttl_runs_out(store: Store) -> None:
-    results = await asyncio.gather(*(store.claim("alert:fp1", 0.3) for _ in range(8)))
-    assert results.count(True) == 1
-    assert await store.claim("alert:fp2", 0.3)
-    await asyncio.sleep(0.35)
-    assert await store.claim("alert:fp1", 60)
-    assert not await store.claim("alert:fp1", 60)
+async def test_claim_is_first_come_until_the_ttl_runs_out(store: Store, clock: ManualClock):
+    def claiming(key: str, claim: str):
+        return store.admit(queued(key), claim=(claim, 60))
+
+    results = await asyncio.gather(*(claiming(f"c{n}", "alert:fp1") for n in range(8)))
+    assert sum(result is not None for result in results) == 1
+    assert await claiming("other", "alert:fp2") is not None
+    clock.advance(timedelta(seconds=59))
+    assert await claiming("early", "alert:fp1") is None
+    clock.advance(timedelta(seconds=1))  # the claim has run out
+    assert await claiming("after", "alert:fp1") is not None
+    assert await claiming("again", "alert:fp1") is None
 
 
 async def test_count_recent_filters(store: Store) -> None:

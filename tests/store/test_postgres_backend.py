@@ -1,6 +1,5 @@
-"""PostgreSQL's send path runs on asyncpg directly (`smsbot.store.postgres_raw`), on connections
-checked out of SQLAlchemy's pool, outside SQLAlchemy's own transactions: what SQLAlchemy would
-have done for a broken or half-used connection is done there."""
+"""PostgreSQL's backend (`smsbot.store.backends.postgres`) runs on asyncpg's own pool: what a
+broken or half-used connection needs is done there."""
 
 from __future__ import annotations
 
@@ -9,13 +8,19 @@ from dataclasses import replace
 
 import asyncpg
 import pytest
-from sqlalchemy import text
 
 from smsbot.store import Store
+from smsbot.store.backends.postgres import PostgresBackend
 from tests.fixtures.database import _plain_url
 from tests.store.test_store import cap, queued
 
 pytestmark = pytest.mark.postgres
+
+
+def pool_of(store: Store) -> asyncpg.Pool:
+    backend = store._backend
+    assert isinstance(backend, PostgresBackend)
+    return backend._pool
 
 
 async def backend_pids(store: Store, count: int) -> set[int]:
@@ -24,8 +29,8 @@ async def backend_pids(store: Store, count: int) -> set[int]:
     release = asyncio.Event()
 
     async def hold() -> None:
-        async with store.engine.connect() as conn:
-            pids.add((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+        async with pool_of(store).acquire() as conn:
+            pids.add(await conn.fetchval("SELECT pg_backend_pid()"))
             if len(pids) == count:
                 release.set()
             await release.wait()
@@ -37,7 +42,7 @@ async def backend_pids(store: Store, count: int) -> set[int]:
 async def test_when_the_server_drops_the_connections_one_write_fails_not_one_each(
     postgres_url: str,
 ) -> None:
-    store = await Store.open(postgres_url, pool_size=3)
+    store = await Store.open(postgres_url, pool_size=1)
     admin = await asyncpg.connect(_plain_url(postgres_url.split("?")[0]))
     try:
         assert not (await store.admit(queued("before"), [cap(10)])).duplicate
@@ -61,11 +66,9 @@ async def test_a_connection_left_inside_a_transaction_is_not_reused(postgres_url
     store = await Store.open(postgres_url, pool_size=1)
     admin = await asyncpg.connect(_plain_url(postgres_url))
     try:
-        raw = store._postgres_statements
-        assert raw is not None
         with pytest.raises(RuntimeError):
-            async with raw.connection(store.engine) as driver:
-                await driver.execute("BEGIN")  # as a task cancelled mid-transaction leaves it
+            async with pool_of(store).acquire() as conn:
+                await conn.execute("BEGIN")  # as a task cancelled mid-transaction leaves it
                 raise RuntimeError("cancelled half-way")
         admitted = await store.admit(queued("next"), [cap(10)])
         # Committed: another session sees it (on the half-used connection it would not be).
@@ -85,18 +88,23 @@ async def test_a_claim_never_stands_without_its_row(postgres_url: str) -> None:
         with pytest.raises(Exception, match="too long"):
             await store.admit(too_long, claim=("alert:k1", 60))
         # The row failed, so the claim was rolled back with it: the next copy can take it.
-        assert await store.claim("alert:k1", 60)
+        assert await store.admit(queued("k2"), claim=("alert:k1", 60)) is not None
     finally:
         await store.close()
 
 
-async def test_admit_and_finish_read_back_as_sqlalchemy_reads_them(postgres_url: str) -> None:
+async def test_rows_read_back_through_sqlalchemy_as_the_store_wrote_them(postgres_url: str):
     store = await Store.open(postgres_url)
     try:
         admitted = await store.admit(queued("k1"), [cap(10)])
-        # Written and returned by asyncpg; read by SQLAlchemy.
-        assert await store.get(admitted.record.request_id) == admitted.record
         assert admitted.record.reply == {"response_url": "https://hooks.example/1"}
         assert admitted.record.time.utcoffset() is not None
+        async with store.engine.connect() as conn:
+            from sqlalchemy import select
+
+            from smsbot.store.schema import sends
+
+            row = (await conn.execute(select(sends))).mappings().one()
+        assert (row["created_at"], row["reply"]) == (admitted.record.time, admitted.record.reply)
     finally:
         await store.close()

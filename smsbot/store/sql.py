@@ -1,0 +1,274 @@
+"""Every statement the store runs, each written once, its batched form (PostgreSQL) beside it.
+
+Statements are SQL text with `:name` parameters (each backend maps them to its driver's
+placeholders). Column lists come from `smsbot.store.schema`, so a new column is inserted,
+returned and read without an edit here. What differs between the engines is small and named in
+`Dialect`: PostgreSQL wants the type of a parameter that is not compared with or stored in a
+column (`CAST(:x AS type)`), and has row locks (`FOR UPDATE`, `SKIP LOCKED`); SQLite needs
+neither, as its one writer holds the whole database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy import Column, Table
+from sqlalchemy.dialects import postgresql
+
+from smsbot.sms.request import Outcome, Surface
+from smsbot.store.records import COUNTED_OUTCOMES
+from smsbot.store.schema import deliveries, sends
+
+# What tells two caps' SQL apart: the column counted and the surfaces counted (values vary).
+CapShape = tuple[str, frozenset[Surface] | None]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    typed_parameters: bool  # `CAST(:x AS type)` where a parameter's type is not implied
+    row_locks: bool  # SELECT ... FOR UPDATE [SKIP LOCKED]
+
+    def typed(self, name: str, column: Column[object], *, array: bool = False) -> str:
+        if not self.typed_parameters:
+            return f":{name}"
+        return f"CAST(:{name} AS {_pg_type(column)}{'[]' if array else ''})"
+
+    def lock(self, *, skip_locked: bool = False) -> str:
+        if not self.row_locks:
+            return ""
+        return " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
+
+
+SQLITE = Dialect("sqlite", typed_parameters=False, row_locks=False)
+POSTGRES = Dialect("postgresql", typed_parameters=True, row_locks=True)
+
+
+@cache
+def _pg_type(column: Column[object]) -> str:
+    return str(column.type.compile(dialect=postgresql.dialect()))
+
+
+def _names(table: Table, prefix: str = "") -> str:
+    return ", ".join(prefix + column.name for column in table.c)
+
+
+def _in(values: Iterable[str]) -> str:
+    """Our own constants as SQL literals (never values from outside)."""
+    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
+
+
+SENDS = _names(sends)
+PENDING = _in((Outcome.QUEUED, Outcome.SENDING))
+BEING_SENT = _in((Outcome.SENDING, Outcome.UNKNOWN))
+
+
+class Sql:
+    """The statements of one store: its engine's dialect, and whether it keeps texts."""
+
+    def __init__(self, dialect: Dialect, *, store_text: bool) -> None:
+        self.dialect = dialect
+        self.store_text = store_text
+        self._capped: dict[tuple[CapShape, ...], str] = {}
+        self._capped_many: dict[tuple[CapShape, ...], str] = {}
+        self._counted: dict[CapShape, str] = {}
+        # Text is kept while a request waits in the outbox; afterwards only on request.
+        self._erase_text = "" if store_text else ", text = NULL"
+
+        self.by_key = f"SELECT {SENDS} FROM smsbot_sends WHERE idempotency_key = :key"
+        self.by_id = f"SELECT {SENDS} FROM smsbot_sends WHERE id = :rid"
+        self.by_id_locked = self.by_id + dialect.lock()
+        self.insert = (
+            f"INSERT INTO smsbot_sends ({SENDS}) VALUES ({_names(sends, ':')}) "
+            f"ON CONFLICT (idempotency_key) DO NOTHING RETURNING {SENDS}"
+        )
+
+        # finish: one row's final outcome; finish_many: several rows' (PostgreSQL, arrays).
+        self.finish = (
+            f"UPDATE smsbot_sends SET {self._finished(':')} "
+            f"WHERE id = :rid AND outcome IN {BEING_SENT} RETURNING {SENDS}"
+        )
+        finish_params = ("rid", "outcome", "document_id", "error", "rule", "retry_at", "now")
+        columns = ("id", "outcome", "document_id", "error", "rule", "retry_at", "updated_at")
+        arrays = [
+            dialect.typed(f"{name}s", sends.c[column], array=True)
+            for name, column in zip(finish_params, columns, strict=True)
+        ]
+        arrays.append(dialect.typed("extra_attemptss", sends.c.attempts, array=True))
+        self.finish_many = (
+            f"UPDATE smsbot_sends AS s SET {self._finished('v.')} "
+            f"FROM unnest({', '.join(arrays)}) "
+            f"AS v({', '.join(finish_params)}, extra_attempts) "
+            f"WHERE s.id = v.rid AND s.outcome IN {BEING_SENT} RETURNING {_names(sends, 's.')}"
+        )
+
+        # The outbox: due queued rows become `sending`, each taken by one worker; as a
+        # materialized CTE, so PostgreSQL runs the selection once and takes at most `limit`.
+        self.take_due = (
+            "WITH due AS MATERIALIZED (SELECT id FROM smsbot_sends WHERE outcome = 'queued' "
+            "AND (not_before IS NULL OR not_before <= :now) ORDER BY created_at LIMIT :limit"
+            f"{dialect.lock(skip_locked=True)}) "
+            "UPDATE smsbot_sends SET outcome = 'sending', attempts = attempts + 1, "
+            "updated_at = :now WHERE id IN (SELECT id FROM due) AND outcome = 'queued' "
+            f"RETURNING {SENDS}"
+        )
+        self.requeue = (
+            "UPDATE smsbot_sends SET outcome = 'queued', not_before = :not_before, "
+            "error = :error, updated_at = :now WHERE id = :rid AND outcome = 'sending' "
+            "RETURNING id"
+        )
+        self.expire_stale = (
+            "UPDATE smsbot_sends SET outcome = 'unknown', error = :error, "
+            f"updated_at = :now{self._erase_text} "
+            f"WHERE outcome = 'sending' AND updated_at < :older_than RETURNING {SENDS}"
+        )
+
+        # Retention: finished history older than `before`, its delivery parts, expired claims.
+        old = f"created_at < :before AND outcome NOT IN {PENDING}"
+        self.purge_parts = (
+            "DELETE FROM smsbot_deliveries "
+            f"WHERE send_id IN (SELECT id FROM smsbot_sends WHERE {old})"
+        )
+        self.purge_sends = f"DELETE FROM smsbot_sends WHERE {old}"
+        self.purge_claims = "DELETE FROM smsbot_claims WHERE expires_at <= :now"
+
+        # A dedup claim: inserted, or taken over once expired; a row comes back when won.
+        self.claim = (
+            "INSERT INTO smsbot_claims (key, expires_at) VALUES (:key, :expires_at) "
+            "ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at "
+            "WHERE smsbot_claims.expires_at <= :now RETURNING key"
+        )
+
+        # Delivery reports: the parts of one SMS, one part's newest state, the SMS's state.
+        self.parts_of = f"SELECT {_names(deliveries)} FROM smsbot_deliveries WHERE send_id = :rid"
+        self.save_part = (
+            f"INSERT INTO smsbot_deliveries ({_names(deliveries)}) "
+            f"VALUES ({_names(deliveries, ':')}) ON CONFLICT (send_id, part) DO UPDATE SET "
+            + ", ".join(f"{c.name} = excluded.{c.name}" for c in deliveries.c if not c.primary_key)
+        )
+        self.set_delivery = (
+            "UPDATE smsbot_sends SET delivery = :delivery, delivered_at = :delivered_at, "
+            "delivery_code = :delivery_code, outcome = :outcome, error = :error, "
+            f"updated_at = :now WHERE id = :rid RETURNING {SENDS}"
+        )
+
+        # PostgreSQL: the advisory locks of a group's actors and recipients, taken in the
+        # order given (sorted by the caller), in one round trip.
+        self.lock_subjects = (
+            "SELECT count(pg_advisory_xact_lock(hashtextextended(u.s, 0))) FROM "
+            "(SELECT s FROM unnest(CAST(:subjects AS text[])) WITH ORDINALITY AS t(s, n) "
+            "ORDER BY n) AS u"
+        )
+        self.ping = "SELECT 1 AS ok"
+
+    def _finished(self, ref: str) -> str:
+        """The SET list of `finish`, its values from parameters (`:`) or an unnest row (`v.`)."""
+        return (
+            f"outcome = {ref}outcome, document_id = {ref}document_id, error = {ref}error, "
+            f"rule = {ref}rule, retry_at = {ref}retry_at, updated_at = {ref}now, "
+            f"attempts = attempts + {ref}extra_attempts{self._erase_text}"
+        )
+
+    # -- admits under caps -----------------------------------------------------------------
+
+    def _room(self, shapes: Sequence[CapShape], ref: Callable[[str], str]) -> str:
+        """True while none of the caps is reached (`ref` renders a cap's parameter)."""
+        return (
+            " AND ".join(
+                f"NOT EXISTS ({self._nth_counted(shape, lambda part, n=n: ref(f'cap{n}_{part}'))})"
+                for n, shape in enumerate(shapes)
+            )
+            or "1 = 1"
+        )
+
+    @staticmethod
+    def _nth_counted(shape: CapShape, ref: Callable[[str], str]) -> str:
+        """The `offset + 1`-th newest counted send of one subject since `since`."""
+        column, surfaces = shape
+        where = [
+            f"c.{column} = {ref('value')}",
+            f"c.created_at >= {ref('since')}",
+            f"c.outcome IN {_in(COUNTED_OUTCOMES)}",
+        ]
+        if surfaces is not None:
+            where.append(f"c.surface IN {_in(sorted(surfaces))}")
+        return (
+            f"SELECT c.created_at FROM smsbot_sends AS c WHERE {' AND '.join(where)} "
+            f"ORDER BY c.created_at DESC LIMIT 1 OFFSET {ref('offset')}"
+        )
+
+    def counted(self, shape: CapShape) -> str:
+        """A cap's `maximum`-th newest counted send (parameters `cap0_value`, ...)."""
+        if shape not in self._counted:
+            self._counted[shape] = self._nth_counted(shape, lambda part: f":cap0_{part}")
+        return self._counted[shape]
+
+    def capped_insert(self, shapes: tuple[CapShape, ...]) -> str:
+        """Insert the row unless its key is known or one of the caps is reached."""
+        if shapes not in self._capped:
+            row = ", ".join(self.dialect.typed(c.name, c) for c in sends.c)
+            room = self._room(shapes, lambda name: f":{name}")
+            self._capped[shapes] = (
+                f"INSERT INTO smsbot_sends ({SENDS}) SELECT {row} WHERE {room} "
+                f"ON CONFLICT (idempotency_key) DO NOTHING RETURNING {SENDS}"
+            )
+        return self._capped[shapes]
+
+    def capped_insert_many(self, shapes: tuple[CapShape, ...]) -> str:
+        """PostgreSQL: `capped_insert` for many rows, every parameter an array with an element
+        per row; rows whose caps are reached, or whose key is known, are not returned."""
+        if shapes not in self._capped_many:
+            arrays = [self.dialect.typed(c.name, c, array=True) for c in sends.c]
+            names = [c.name for c in sends.c]
+            for n in range(len(shapes)):
+                arrays += [
+                    self.dialect.typed(f"cap{n}_value", sends.c.actor, array=True),
+                    self.dialect.typed(f"cap{n}_since", sends.c.created_at, array=True),
+                    self.dialect.typed(f"cap{n}_offset", sends.c.attempts, array=True),
+                ]
+                names += [f"cap{n}_value", f"cap{n}_since", f"cap{n}_offset"]
+            room = self._room(shapes, lambda name: f"v.{name}")
+            self._capped_many[shapes] = (
+                f"INSERT INTO smsbot_sends ({SENDS}) SELECT {_names(sends, 'v.')} "
+                f"FROM unnest({', '.join(arrays)}) AS v({', '.join(names)}) WHERE {room} "
+                f"ON CONFLICT (idempotency_key) DO NOTHING RETURNING {SENDS}"
+            )
+        return self._capped_many[shapes]
+
+
+# -- reads (filters vary, so they are built per call; their parameters are still bound) ------
+
+
+def recent(*, actor: bool) -> str:
+    where = "WHERE actor = :actor " if actor else ""
+    return f"SELECT {SENDS} FROM smsbot_sends {where}ORDER BY created_at DESC, id LIMIT :limit"
+
+
+def count_recent(equal: Iterable[str], within: dict[str, int]) -> str:
+    """How many rows since `:since` have each column of `equal` equal to its parameter and
+    each column of `within` among `count` parameters `:{column}0`, `:{column}1`, ..."""
+    where = ["created_at >= :since", *(f"{column} = :{column}" for column in equal)]
+    for column, count in within.items():
+        names = ", ".join(f":{column}{n}" for n in range(count))
+        where.append(f"{column} IN ({names})" if count else "1 = 0")
+    return f"SELECT count(*) AS n FROM smsbot_sends WHERE {' AND '.join(where)}"
+
+
+# The outbox now: rows queued and sending, and the oldest queued one's time.
+OUTBOX = (
+    "SELECT outcome, count(*) AS n, min(created_at) AS created_at FROM smsbot_sends "
+    f"WHERE outcome IN {PENDING} GROUP BY outcome"
+)
+
+
+def held_back(surfaces: int) -> str:
+    """Refusals of `:rule` since `:since`, grouped per number, actor and surface."""
+    names = ", ".join(f":surface{n}" for n in range(surfaces)) or "NULL"
+    return (
+        "SELECT recipient, actor, surface, min(created_at) AS created_at, "
+        "max(retry_at) AS retry_at FROM smsbot_sends WHERE created_at >= :since "
+        f"AND outcome = 'refused' AND rule = :rule AND surface IN ({names}) "
+        "AND recipient IS NOT NULL GROUP BY recipient, actor, surface ORDER BY min(created_at)"
+    )

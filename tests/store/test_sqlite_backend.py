@@ -1,0 +1,166 @@
+"""SQLite's backend (`smsbot.store.backends.sqlite`): rows it writes read back through
+SQLAlchemy as SQLAlchemy writes them (tools and tests use `Store.engine`), writes waiting on a
+lock held elsewhere fail together, and erased text does not linger in the WAL."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, select, text
+
+from smsbot.sms.request import Outcome
+from smsbot.store import Store, utcnow
+from smsbot.store.backends import sqlite as sqlite_backend
+from smsbot.store.group import WriteUnavailable
+from smsbot.store.schema import claims, sends
+from tests.store.test_store import cap, queued
+
+BUSY_TIMEOUT_MS = 300
+
+
+async def stored_text(store: Store, column: str, key: str) -> str:
+    async with store.engine.connect() as conn:
+        query = text(f"SELECT {column} FROM smsbot_sends WHERE idempotency_key = :key")
+        return (await conn.execute(query, {"key": key})).scalar_one()
+
+
+async def test_rows_from_the_driver_match_rows_from_sqlalchemy(sqlite_url: str) -> None:
+    store = await Store.open(sqlite_url)
+    try:
+        fast = await store.admit(queued("fast"), [cap(5)])  # the backend's own statement
+        assert not fast.duplicate
+        # The same row written by SQLAlchemy, at a whole second (microsecond 0).
+        values: dict = {column.name: None for column in sends.c}
+        whole = datetime(2026, 11, 25, 3, 10, 0, tzinfo=UTC)
+        values |= {
+            "id": "b" * 32,
+            "created_at": whole,
+            "updated_at": whole,
+            "actor": "U1",
+            "surface": "cli",
+            "text_length": 5,
+            "outcome": "queued",
+            "idempotency_key": "slow",
+            "attempts": 0,
+            "reply": {"response_url": "https://hooks.example/1"},
+        }
+        async with store.engine.begin() as conn:
+            await conn.execute(insert(sends).values(values))
+        for key in ("fast", "slow"):
+            created = await stored_text(store, "created_at", key)
+            # SQLAlchemy's SQLite DATETIME text: always six digits of microseconds.
+            assert len(created) == len("2026-11-25 03:10:00.000000") and created[10] == " "
+        assert await stored_text(store, "created_at", "slow") == "2026-11-25 03:10:00.000000"
+        assert await stored_text(store, "reply", "fast") == await stored_text(
+            store, "reply", "slow"
+        )
+        # What the driver returned is what the store reads back.
+        assert await store.get(fast.record.request_id) == fast.record
+        assert fast.record.time.tzinfo is not None
+        slow = await store.by_key("slow")
+        assert slow is not None and slow.time == whole
+    finally:
+        await store.close()
+
+
+async def test_caps_compare_the_driver_s_timestamps_with_sqlalchemy_s(sqlite_url: str) -> None:
+    store = await Store.open(sqlite_url)
+    try:
+        first = await store.admit(queued("a1"), [cap(1)])
+        assert first.record.outcome is Outcome.QUEUED
+        second = await store.admit(queued("a2"), [cap(1)])
+        assert second.record.outcome is Outcome.REFUSED
+        assert second.record.retry_at == first.record.time + timedelta(hours=1)
+        claimed = await store.take_due(5)
+        await store.finish(claimed[0].request_id, Outcome.SENT, document_id="doc-1")
+        count = await store.count_recent(
+            since=utcnow() - timedelta(minutes=1), to=first.record.recipient
+        )
+        assert count == 2  # the sent one and the refused one
+    finally:
+        await store.close()
+
+
+async def test_an_expired_claim_written_by_sqlalchemy_can_be_taken_over(sqlite_url: str) -> None:
+    store = await Store.open(sqlite_url)
+    try:
+        assert await store.admit(queued("k1"), claim=("alert:x", 3600)) is not None
+        assert await store.admit(queued("k2"), claim=("alert:x", 3600)) is None
+        async with store.engine.begin() as conn:
+            expires = (await conn.execute(select(claims.c.expires_at))).scalar_one()
+            assert expires > utcnow() + timedelta(minutes=59)
+            await conn.execute(claims.update().values(expires_at=utcnow() - timedelta(seconds=1)))
+        assert await store.admit(queued("k3"), claim=("alert:x", 3600)) is not None
+    finally:
+        await store.close()
+
+
+async def test_writes_waiting_on_a_lock_held_elsewhere_fail_together(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_backend, "SQLITE_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS)
+    store = await Store.open(sqlite_url)
+    other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # e.g. a backup or a sqlite3 shell writing
+        started = time.monotonic()
+        results = await asyncio.gather(
+            *(store.admit(queued(f"k{n}")) for n in range(8)), return_exceptions=True
+        )
+        waited = time.monotonic() - started
+        assert all(isinstance(result, WriteUnavailable) for result in results), results
+        assert "locked by another process" in str(results[0])
+        # One busy timeout for the group, not one more per write (8 x 0.3 s).
+        assert waited < 4 * BUSY_TIMEOUT_MS / 1000
+        other.execute("ROLLBACK")
+        # The lock is gone: writes go through again, and nothing of the failed ones was kept.
+        assert not (await store.admit(queued("k0"))).duplicate
+    finally:
+        other.close()
+        await store.close()
+
+
+def on_disk(database: Path) -> bytes:
+    """Everything SQLite keeps of the database: the file, its WAL and the WAL's index."""
+    files = [database, Path(f"{database}-wal"), Path(f"{database}-shm")]
+    return b"".join(path.read_bytes() for path in files if path.exists())
+
+
+async def wait_for_checkpoint(store: Store, after: int) -> None:
+    backend = store._backend
+    assert isinstance(backend, sqlite_backend.SqliteBackend)
+    for _ in range(500):
+        if backend.checkpoints > after:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no checkpoint came")
+
+
+async def test_erased_text_is_gone_from_the_files_soon_after(sqlite_url: str) -> None:
+    database = Path(sqlite_url.removeprefix("sqlite:///"))
+    store = await Store.open(sqlite_url)
+    backend = store._backend
+    assert isinstance(backend, sqlite_backend.SqliteBackend)
+    try:
+        secrets_ = [f"the door code is {n}{n}{n}{n}-quokka" for n in range(3)]
+        for n, secret in enumerate(secrets_):
+            await store.admit(replace(queued(f"k{n}"), text=secret, text_length=len(secret)))
+        assert all(secret.encode() in on_disk(database) for secret in secrets_)
+        sending = await store.take_due(3)
+        # The first erase is checkpointed at once: none was due before.
+        await store.finish(sending[0].request_id, Outcome.SENT, document_id="d0")
+        assert secrets_[0].encode() not in on_disk(database)
+        # The next ones, within a second of it, at most a second later.
+        before = backend.checkpoints
+        for n, record in enumerate(sending[1:], start=1):
+            await store.finish(record.request_id, Outcome.FAILED, error=f"no {n}")
+        await wait_for_checkpoint(store, before)
+        assert not any(secret.encode() in on_disk(database) for secret in secrets_)
+    finally:
+        await store.close()
