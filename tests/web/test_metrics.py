@@ -163,7 +163,7 @@ async def test_outbox_state_counts_queued_and_sending_rows(store) -> None:
     first = (await store.admit(queued("first"))).record
     await store.admit(queued("second"))
     await store.admit(queued("third"))
-    (claimed,) = await store.claim_queued(1)
+    (claimed,) = await store.take_due(1)
     assert claimed.request_id == first.request_id
     state = await store.outbox_state()
     assert (state.queued, state.sending) == (2, 1)
