@@ -73,8 +73,18 @@ class Codec:
             return [self.bind(item) for item in value]
         return value
 
+    _readers: dict[tuple[str, ...], Callable[[Sequence[Any]], dict[str, Any]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
     def reader(self, names: Sequence[str]) -> Callable[[Sequence[Any]], dict[str, Any]]:
         """Turns one result row with these column names into a dict of Python values."""
+        key = tuple(names)
+        if key not in self._readers:
+            self._readers[key] = self._reader(key)
+        return self._readers[key]
+
+    def _reader(self, names: tuple[str, ...]) -> Callable[[Sequence[Any]], dict[str, Any]]:
         convert = {Kind.DATETIME: self.datetime_in, Kind.JSON: _json_in}
         plan = [
             (name, convert[kind])

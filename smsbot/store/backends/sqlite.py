@@ -122,6 +122,8 @@ class SqliteBackend:
     def _open_writer(self) -> None:
         migrations.upgrade_sync(_migration_engine(self._path))
         self._writer = _Connection(self._path, self.sql, writer=True)
+        # A WAL left by a process that crashed may hold erased text: empty it now.
+        self._writer.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     def _open_reader(self) -> None:
         self._reader = _Connection(self._path, self.sql, writer=False)
