@@ -14,7 +14,7 @@ refusal or a KPN failure, so each surface handles one type. `submit` sends in th
 Either way the notifier registered for the request's surface hears the final outcome.
 
 Nothing is sent twice: the idempotency key is unique in the store, a row is marked `sending`
-before it is handed to KPN (`submit` records it so; the outbox claims a queued row with a
+before it is handed to KPN (`submit` records it so; the outbox takes a queued row with a
 conditional UPDATE, one worker per row), and a row whose send was under way when its process
 died becomes `unknown` (perhaps sent) instead of being sent again.
 """
@@ -189,7 +189,7 @@ class SmsService:
         outbox worker sends it and then calls the notifier. While KPN's quota is used up the
         request waits in the outbox until the quota resets.
 
-        With `claim=(key, ttl_seconds)` the claim (`Store.claim`: the first caller within
+        With `claim=(key, ttl_seconds)` the dedup claim (the first caller within
         `ttl_seconds` wins, across replicas) is taken in the same transaction as the record:
         None, with nothing recorded, when another caller holds it. The alert intake sends each
         notification once this way, in one write instead of two, and a claim never exists

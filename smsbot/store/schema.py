@@ -56,7 +56,7 @@ schema_version = Table(
 )
 
 # One row per request: the audit record, the outbox entry and the idempotency key in one place,
-# so recording, claiming and finishing a send are single-row statements.
+# so recording, taking (for the outbox) and finishing a send are single-row statements.
 sends = Table(
     "smsbot_sends",
     metadata,

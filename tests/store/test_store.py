@@ -106,7 +106,9 @@ async def test_same_key_at_the_same_moment_from_two_stores_stores_one_row(
         await two.close()
 
 
-async def test_cap_refuses_with_the_time_the_next_send_is_possible(store: Store) -> None:
+async def test_cap_refuses_with_the_time_the_next_send_is_possible(
+    store: Store, clock: ManualClock
+) -> None:
     first = (await store.admit(queued("a"), [cap(2)])).record
     await store.admit(queued("b"), [cap(2)])
     third = (await store.admit(queued("c"), [cap(2)])).record
@@ -119,7 +121,7 @@ async def test_cap_refuses_with_the_time_the_next_send_is_possible(store: Store)
     assert (await store.admit(queued("d", actor="U2"), [cap(2, value="U2")])).record.outcome == (
         Outcome.QUEUED
     )
-    await backdate(store, first.request_id, timedelta(minutes=61))
+    clock.advance(timedelta(minutes=61))
     assert (await store.admit(queued("e"), [cap(2)])).record.outcome == Outcome.QUEUED
 
 
@@ -236,12 +238,12 @@ async def test_two_stores_draining_one_outbox_claim_disjoint_rows(database_url: 
         await two.close()
 
 
-async def test_requeued_rows_wait_until_not_before(store: Store) -> None:
+async def test_requeued_rows_wait_until_not_before(store: Store, clock: ManualClock) -> None:
     record = (await store.admit(queued("later"))).record
     [claimed] = await store.take_due(5)
-    await store.requeue(claimed.request_id, not_before=utcnow() + timedelta(hours=1), error="quota")
+    await store.requeue(claimed.request_id, not_before=clock() + timedelta(hours=1), error="quota")
     assert await store.take_due(5) == []
-    await backdate(store, record.request_id, timedelta(hours=2), column="not_before")
+    clock.advance(timedelta(hours=1))
     [again] = await store.take_due(5)
     assert (again.request_id, again.text, again.attempts) == (record.request_id, "hello", 2)
 
@@ -267,15 +269,16 @@ async def test_finishing_a_row_that_is_not_being_sent_is_an_error(store: Store) 
         await store.finish(record.request_id, Outcome.SENT, document_id="x")
 
 
-async def test_purge_deletes_old_history_but_never_pending_work(store: Store) -> None:
+async def test_purge_deletes_old_history_but_never_pending_work(
+    store: Store, clock: ManualClock
+) -> None:
     old_done = (await store.admit(queued("done"))).record
     await store.take_due(1)
     await store.finish(old_done.request_id, Outcome.SENT, document_id="d")
     old_queued = (await store.admit(queued("waiting"))).record
+    clock.advance(timedelta(days=100))
     fresh = (await store.admit(queued("fresh"))).record
-    for r in (old_done, old_queued):
-        await backdate(store, r.request_id, timedelta(days=100))
-    assert await store.purge(utcnow() - timedelta(days=90)) == 1
+    assert await store.purge(clock() - timedelta(days=90)) == 1
     assert await store.get(old_done.request_id) is None
     assert await store.get(old_queued.request_id) is not None
     assert await store.get(fresh.request_id) is not None
