@@ -25,6 +25,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from smsbot.settings_names import unknown_keys, unknown_variables
+
+DEFAULT_TIMEZONE = "Europe/Amsterdam"
 SANDBOX_CLIENT_ID = "sandbox"
 SANDBOX_CLIENT_SECRET = "sandbox"  # the sandbox's published default, not a secret
 
@@ -183,6 +186,17 @@ class Settings(BaseSettings):
     public_url: str | None = None
     database_url: str = "sqlite:///smsbot.db"
     log_level: str = "INFO"
+    # The time zone of every time a person reads (Slack texts, SMS, refusals), shown with its
+    # abbreviation (CET, CEST). Logs and JSON stay in UTC.
+    timezone: str = DEFAULT_TIMEZONE
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from smsbot.timezone import zone
+
+        zone(value)
+        return value
 
     @field_validator("public_url")
     @classmethod
@@ -271,22 +285,56 @@ class _SlackEnvNames(PydanticBaseSettingsSource):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read settings from the environment; raises `ConfigurationError` with what to fix."""
+    """Read settings from the environment; raises `ConfigurationError` with what to fix: a
+    settings file that is missing or not TOML (file, line and column), settings that do not
+    exist (with the nearest that does), and values that are wrong."""
     from pydantic import ValidationError
 
     from smsbot.errors import ConfigurationError
 
     config_file = os.environ.get("SMSBOT_CONFIG")
-    if config_file and not Path(config_file).is_file():
+    document = _read_config_file(config_file) if config_file else {}
+    problems = unknown_variables(Settings, os.environ)
+    dotenv = _dotenv_values(Settings.model_config.get("env_file"))
+    problems += [f"{p} in .env" for p in unknown_variables(Settings, dotenv)]
+    problems += [f"{config_file}: {p}" for p in unknown_keys(Settings, document)]
+    if problems:
+        raise ConfigurationError(
+            "settings that do not exist:\n  - "
+            + "\n  - ".join(problems)
+            + "\nSee README.md, Configuration, for every setting."
+        )
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = [
+            f"SMSBOT_{'__'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        raise ConfigurationError(f"invalid settings: {'; '.join(problems)}") from exc
+
+
+def _read_config_file(config_file: str) -> dict[str, Any]:
+    """The TOML document SMSBOT_CONFIG names, or `ConfigurationError` saying where it is wrong."""
+    import tomllib
+
+    from smsbot.errors import ConfigurationError
+
+    path = Path(config_file)
+    if not path.is_file():
         raise ConfigurationError(
             f"SMSBOT_CONFIG names {config_file}, which is not a file. "
             "Point it at a TOML settings file or unset it."
         )
     try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"SMSBOT_{'__'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigurationError(f"invalid settings: {problems}") from exc
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message ends with "(at line L, column C)".
+        raise ConfigurationError(
+            f"{config_file} (SMSBOT_CONFIG) is not valid TOML: {exc}. "
+            "Fix the file at that line and column."
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(
+            f"SMSBOT_CONFIG names {config_file}, which cannot be read as UTF-8 text: {exc}"
+        ) from None

@@ -120,3 +120,95 @@ def test_outbox_concurrency_must_be_positive(monkeypatch):
         load_settings()
     monkeypatch.setenv("SMSBOT_KPN__OUTBOX_CONCURRENCY", "32")
     assert load_settings().kpn.outbox_concurrency == 32
+
+
+# ----- mistakes named, not swallowed -----
+
+
+def write_config(monkeypatch, tmp_path, text: str):
+    path = tmp_path / "smsbot.toml"
+    path.write_text(text)
+    monkeypatch.setenv("SMSBOT_CONFIG", str(path))
+    return path
+
+
+def test_toml_syntax_error_names_file_line_and_column(monkeypatch, tmp_path):
+    path = write_config(monkeypatch, tmp_path, '[alerts]\ntoken = "x"\nstorm_max 5\n')
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings()
+    message = str(refused.value)
+    assert str(path) in message
+    assert "line 3, column 11" in message
+
+
+def test_toml_syntax_error_exits_2_without_a_traceback(monkeypatch, tmp_path, capsys):
+    from smsbot.cli.main import main
+
+    write_config(monkeypatch, tmp_path, "[[alerts.routes]\nname = 1\n")
+    assert main(["audit"]) == 2
+    err = capsys.readouterr().err
+    assert "not valid TOML" in err and "line 1" in err
+    assert "Traceback" not in err
+
+
+def test_unknown_table_in_the_file_names_the_nearest(monkeypatch, tmp_path):
+    write_config(
+        monkeypatch,
+        tmp_path,
+        '[[alert.routes]]\nname = "on-call"\nrecipients = ["0612345678"]\n',
+    )
+    with pytest.raises(ConfigurationError, match=r"unknown key alert \(did you mean alerts\?\)"):
+        load_settings()
+
+
+def test_unknown_key_in_a_section_names_the_nearest(monkeypatch, tmp_path):
+    write_config(monkeypatch, tmp_path, '[kpn]\nclient_ld = "x"\n[alerts]\nstorm_mx = 3\n')
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings()
+    message = str(refused.value)
+    assert "kpn.client_ld (did you mean kpn.client_id?)" in message
+    assert "alerts.storm_mx (did you mean alerts.storm_max?)" in message
+
+
+def test_unknown_variable_names_the_nearest(monkeypatch):
+    monkeypatch.setenv("SMSBOT_ALERT__TOKEN", "s3cret")
+    monkeypatch.setenv("SMSBOT_DATABASE_URI", "sqlite:///x.db")
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings()
+    message = str(refused.value)
+    assert "SMSBOT_ALERT__TOKEN (did you mean SMSBOT_ALERTS__TOKEN?)" in message
+    assert "SMSBOT_DATABASE_URI (did you mean SMSBOT_DATABASE_URL?)" in message
+    assert "s3cret" not in message  # names only, never values
+
+
+def test_unknown_variable_in_dotenv_is_named(tmp_path):
+    (tmp_path / ".env").write_text("SMSBOT_KPN__SENDR=Ops\n")
+    with pytest.raises(
+        ConfigurationError,
+        match=r"SMSBOT_KPN__SENDR \(did you mean SMSBOT_KPN__SENDER\?\) in \.env",
+    ):
+        load_settings()
+
+
+def test_variables_that_are_not_settings_are_left_alone(monkeypatch, tmp_path):
+    monkeypatch.setenv("SMSBOT_TEST_DATABASE_URL", "postgresql://x")
+    monkeypatch.setenv("SMSBOT_BENCH_DATABASE_URL", "postgresql://x")
+    monkeypatch.setenv("smsbot_kpn__sender", "Ops")  # names are case-insensitive
+    monkeypatch.setenv("SLACK_SOMETHING_ELSE", "x")
+    assert load_settings().kpn.sender == "Ops"
+
+
+def test_unknown_route_key_names_the_nearest():
+    from smsbot.alerts.routing import load_routes
+
+    with pytest.raises(
+        ConfigurationError, match=r"unknown key recipents \(did you mean recipients\?\)"
+    ):
+        load_routes([{"name": "x", "recipents": ["0612345678"]}])
+
+
+def test_timezone_setting_and_an_unknown_zone(monkeypatch):
+    assert load_settings().timezone == "Europe/Amsterdam"
+    monkeypatch.setenv("SMSBOT_TIMEZONE", "Europe/Amsterdamm")
+    with pytest.raises(ConfigurationError, match=r"SMSBOT_TIMEZONE.*IANA"):
+        load_settings()

@@ -32,7 +32,7 @@ from typing import Any, Protocol, overload
 from smsbot.alerts.payloads import Alert, AlertGroup
 from smsbot.alerts.recipients import RecipientResolver
 from smsbot.alerts.render import AlertTemplate, render
-from smsbot.alerts.routing import Route, routes_for
+from smsbot.alerts.routing import Route, UnroutedLog, routes_for
 from smsbot.metrics import Metrics
 from smsbot.policy.limits import STORM_RULE
 from smsbot.settings import AlertSettings
@@ -144,12 +144,13 @@ class AlertIntake:
         self.storm = storm
         self.metrics = metrics
         self.clock = clock
+        self.unrouted = UnroutedLog()
 
     async def accept(self, source: Surface, group: AlertGroup) -> IntakeReport:
         """Queue the SMS this group asks for; raises only when they could not be recorded."""
         now = self.clock()
         report = IntakeReport()
-        per_route = self._route(group, now, report)
+        per_route = self._route(source, group, now, report)
         # Every number is looked up before anything is queued: a Slack failure then leaves
         # nothing half-done, and the sender's retry starts from a clean slate.
         plans = [
@@ -174,17 +175,24 @@ class AlertIntake:
         return report
 
     def _route(
-        self, group: AlertGroup, now: datetime, report: IntakeReport
+        self, source: Surface, group: AlertGroup, now: datetime, report: IntakeReport
     ) -> list[tuple[Route, list[Alert]]]:
         chosen: dict[str, tuple[Route, list[Alert]]] = {}
+        matched_none = 0
         for alert in group.alerts:
             taken = False
-            for route in routes_for(self.routes, alert.labels):
+            matching = routes_for(self.routes, alert.labels)
+            matched_none += not matching
+            for route in matching:
                 if route.accepts(alert.labels, alert.status, now):
                     chosen.setdefault(route.name, (route, []))[1].append(alert)
                     taken = True
             if not taken:
                 report.not_routed += 1
+        if matched_none:
+            self.unrouted.matched_no_route(
+                str(source), group.group_key, group.group_labels, matched_none
+            )
         return list(chosen.values())
 
     async def _send(

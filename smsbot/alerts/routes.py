@@ -233,6 +233,12 @@ def register(
     app[STORM_SUMMARIES] = summaries
     app[ALERT_INTAKE] = intake
     auth = AlertAuth(alerts)
+    if auth.configured and not routes:
+        log.warning(
+            "the alert intake is on (credentials are set) but no alert routes are configured: "
+            "every alert is accepted and sent to nobody. Add [[alerts.routes]] tables to the "
+            "TOML file named by SMSBOT_CONFIG"
+        )
     refusals = RefusalLog()  # one budget for both routes: one flood, one bounded log
     for path, source, model, signed in (
         (ALERTMANAGER_PATH, Surface.ALERTMANAGER, AlertmanagerPayload, False),

@@ -22,7 +22,9 @@ match wins unless it says `continue = true`. Validation errors name the route an
 
 from __future__ import annotations
 
+import logging
 import re
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -32,7 +34,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from smsbot.errors import ConfigurationError, InvalidNumber
+from smsbot.settings_names import did_you_mean
 from smsbot.sms.numbers import normalize_number
+
+log = logging.getLogger(__name__)
+
+# How many alert groups the log of unrouted groups remembers (the oldest is forgotten first).
+UNROUTED_REMEMBERED = 1000
+SHOWN_LABELS_CHARACTERS = 300
 
 _MATCHER = re.compile(r"^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$")
 # Slack ids: users U…/W…, user groups S…. Anything else must be a phone number.
@@ -182,17 +191,24 @@ def load_routes(raw: Sequence[Mapping[str, Any]]) -> list[Route]:
         try:
             route = Route.model_validate(table)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'route'}: "
-                f"{err['msg'].removeprefix('Value error, ')}"
-                for err in exc.errors()
-            )
+            problems = "; ".join(_problem(err) for err in exc.errors())
             raise ConfigurationError(f"{where}: {problems}") from None
         if route.name in names:
             raise ConfigurationError(f"{where}: route name {route.name!r} is used twice")
         names.add(route.name)
         routes.append(route)
     return routes
+
+
+def _problem(error: Any) -> str:
+    """One validation error of a route table, said for a person; an unknown key names the
+    nearest known one (`recipents` -> `recipients`)."""
+    where = ".".join(str(p) for p in error["loc"]) or "route"
+    if error["type"] == "extra_forbidden":
+        model = QuietHours if error["loc"][0] == "quiet_hours" else Route
+        known = [f.alias or name for name, f in model.model_fields.items()]
+        return f"unknown key {where}{did_you_mean(str(error['loc'][-1]), known)}"
+    return f"{where}: {error['msg'].removeprefix('Value error, ')}"
 
 
 def routes_for(routes: Sequence[Route], labels: Mapping[str, str]) -> list[Route]:
@@ -204,3 +220,39 @@ def routes_for(routes: Sequence[Route], labels: Mapping[str, str]) -> list[Route
             if not route.continue_:
                 break
     return chosen
+
+
+class UnroutedLog:
+    """Logs an alert group that no route matched, once per group (by source and group key):
+    Alertmanager repeats a notification every `repeat_interval`, and an HA pair twice over, so
+    a line per delivery would bury the one thing to fix, a route that takes it."""
+
+    def __init__(self, remembered: int = UNROUTED_REMEMBERED) -> None:
+        self._remembered = remembered
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    def matched_no_route(
+        self, source: str, group_key: str, group_labels: Mapping[str, str], alerts: int
+    ) -> bool:
+        """Log (unless logged before) that `alerts` alerts of this group matched no route;
+        returns whether it logged."""
+        key = (source, group_key or ",".join(f"{k}={v}" for k, v in sorted(group_labels.items())))
+        if key in self._seen:
+            self._seen.move_to_end(key)
+            return False
+        self._seen[key] = None
+        if len(self._seen) > self._remembered:
+            self._seen.popitem(last=False)
+        labels = ", ".join(f"{k}={v}" for k, v in sorted(group_labels.items()))
+        if len(labels) > SHOWN_LABELS_CHARACTERS:
+            labels = labels[:SHOWN_LABELS_CHARACTERS] + "..."
+        log.warning(
+            "%d alert(s) of %s group %s {%s} matched no route: no SMS for them. Add a "
+            "[[alerts.routes]] table whose matchers take them (a route without matchers takes "
+            "everything). Logged once per group.",
+            alerts,
+            source,
+            group_key or "(no group key)",
+            labels,
+        )
+        return True

@@ -439,3 +439,29 @@ async def test_every_401_is_logged_with_the_failed_check_and_no_secret(
     assert "/alerts/grafana" in lines[1] and "no_credentials" in lines[1]
     assert "127.0.0.1" in lines[0]
     assert not any(TOKEN in r.getMessage() for r in caplog.records)
+
+
+async def test_zero_routes_with_the_intake_on_is_a_start_up_warning(settings_for, sandbox, caplog):
+    with caplog.at_level(logging.WARNING, logger="smsbot.alerts.routes"):
+        async with running_alert_app(settings_for(routes=[])):
+            pass
+    assert any("no alert routes are configured" in m for m in caplog.messages)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="smsbot.alerts.routes"):
+        async with running_alert_app(settings_for()):
+            pass
+    assert not any("no alert routes" in m for m in caplog.messages)
+
+
+async def test_a_group_no_route_matched_is_logged_once(settings_for, sandbox, caplog):
+    routes = [{"name": "web", "matchers": ['team="web"'], "recipients": [ON_CALL]}]
+    async with running_alert_app(settings_for(routes=routes)) as alerts:
+        with caplog.at_level(logging.WARNING, logger="smsbot.alerts.routing"):
+            for _ in range(3):  # Alertmanager's repeats, and the HA pair's copies
+                status, answer = await alerts.alertmanager(raw("alertmanager_firing"))
+                assert (status, answer["queued"], answer["not_routed"]) == (200, 0, 3)
+    lines = [m for m in caplog.messages if "matched no route" in m]
+    assert len(lines) == 1
+    group_key = load("alertmanager_firing")["groupKey"]
+    assert group_key in lines[0] and "alertname=HighCPU" in lines[0]
+    assert ON_CALL not in lines[0]

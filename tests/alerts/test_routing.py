@@ -40,7 +40,10 @@ def test_quoted_value_with_escaped_quote():
         ({"name": "r", "recipients": ["0201234567"]}, "recipient '0201234567' is neither"),
         ({"name": "r", "recipients": ["0612345678"], "matchers": ["severity"]}, "is not label"),
         ({"name": "r", "recipients": ["0612345678"], "matchers": ["a=~("]}, "bad regular expr"),
-        ({"name": "r", "recipients": ["0612345678"], "recipient": []}, "recipient: Extra inputs"),
+        (
+            {"name": "r", "recipients": ["0612345678"], "recipient": []},
+            "unknown key recipient (did you mean recipients?)",
+        ),
         (
             {
                 "name": "r",
@@ -133,3 +136,18 @@ def test_quiet_hours_with_own_matchers_and_zone_within_one_day():
     assert route.accepts({"team": "db", "severity": "page"}, "firing", lunch)
     assert not route.accepts({"team": "web", "severity": "page"}, "firing", lunch)
     assert route.accepts({"team": "web"}, "firing", datetime(2024, 1, 1, 13, 0, tzinfo=UTC))
+
+
+def test_unrouted_groups_are_logged_once_each_and_memory_is_bounded(caplog):
+    from smsbot.alerts.routing import UnroutedLog
+
+    unrouted = UnroutedLog(remembered=2)
+    with caplog.at_level("WARNING", logger="smsbot.alerts.routing"):
+        assert unrouted.matched_no_route("alertmanager", "g1", {"alertname": "A"}, 1)
+        assert not unrouted.matched_no_route("alertmanager", "g1", {"alertname": "A"}, 1)
+        assert unrouted.matched_no_route("grafana", "g1", {"alertname": "A"}, 1)  # other source
+        assert unrouted.matched_no_route("alertmanager", "g2", {}, 2)
+        # g1 (alertmanager) was the least recently seen of three: forgotten, logged again.
+        assert unrouted.matched_no_route("alertmanager", "g1", {"alertname": "A"}, 1)
+    assert len(caplog.messages) == 4
+    assert "2 alert(s) of alertmanager group g2" in caplog.messages[2]
