@@ -57,6 +57,7 @@ from smsbot.store import (
     Store,
     utcnow,
 )
+from smsbot.timezone import local_time
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ class SmsService:
             channels=settings.allow.channels,
             cache_seconds=settings.slack.usergroup_cache_seconds,
         )
-        self.quota = QuotaGate()
+        self.quota = QuotaGate(timezone=settings.timezone)
         self._kpn = kpn
         self._delivery_urls = DeliveryUrls.from_settings(settings)  # None: no reports asked
         self._notifiers: dict[Surface, Notifier] = {}
@@ -352,7 +353,7 @@ class SmsService:
             )
         except KpnQuotaExhausted as exc:
             until = self.quota.saw_exhausted(exc)
-            message = used_up_until(until)
+            message = used_up_until(until, self.settings.timezone)
             if in_outbox:
                 await self.store.requeue(record.request_id, not_before=until, error=message)
                 log.info("sms %s waits in the outbox for KPN's quota", record.request_id)
@@ -364,7 +365,8 @@ class SmsService:
         except KpnUnavailable as exc:
             retry_at = self._retry_at(record) if in_outbox else None
             if retry_at is not None:
-                error = f"{exc} Not sent yet; trying again after {retry_at:%H:%M:%S} UTC."
+                again = local_time(retry_at, self.settings.timezone, seconds=True)
+                error = f"{exc} Not sent yet; trying again after {again}."
                 await self.store.requeue(record.request_id, not_before=retry_at, error=error)
                 log.info("sms %s waits in the outbox for KPN to be reachable", record.request_id)
                 return None

@@ -27,6 +27,8 @@ def caps_for(settings: Settings, surface: Surface, actor: str, recipient: str) -
     """The caps a request from `actor` on `surface` to `recipient` (E.164) must stay under.
     Built for every request; the messages are only formatted when a cap is reached."""
 
+    zone = settings.timezone
+
     def shown() -> str:
         return mask_number(recipient) if settings.audit.mask_numbers else recipient
 
@@ -38,7 +40,7 @@ def caps_for(settings: Settings, surface: Surface, actor: str, recipient: str) -
         def storm(retry_at: datetime | None) -> str:
             return (
                 f"Storm control: {shown()} already got {storm_max} alert SMS in the last "
-                f"{minutes} minutes. The next alert SMS is possible at {at(retry_at)}."
+                f"{minutes} minutes. The next alert SMS is possible at {at(retry_at, zone)}."
             )
 
         return [Cap(STORM_RULE, "recipient", recipient, storm_max, window, storm, ALERT_SURFACES)]
@@ -49,14 +51,15 @@ def caps_for(settings: Settings, surface: Surface, actor: str, recipient: str) -
     def actor_limit(retry_at: datetime | None) -> str:
         return (
             f"You have sent {per_actor} SMS in the last hour, the most allowed "
-            f"(SMSBOT_LIMITS__PER_ACTOR_PER_HOUR). Your next send is possible at {at(retry_at)}."
+            "(SMSBOT_LIMITS__PER_ACTOR_PER_HOUR). Your next send is possible at "
+            f"{at(retry_at, zone)}."
         )
 
     def recipient_limit(retry_at: datetime | None) -> str:
         return (
             f"{shown()} has already been sent {per_recipient} SMS in the last hour, the most "
             "allowed per number (SMSBOT_LIMITS__PER_RECIPIENT_PER_HOUR). The next send to it "
-            f"is possible at {at(retry_at)}."
+            f"is possible at {at(retry_at, zone)}."
         )
 
     return [

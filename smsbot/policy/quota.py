@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from smsbot.errors import KpnQuotaExhausted
 from smsbot.kpn.models import Quota
 from smsbot.policy.refusal import Refusal, at
+from smsbot.settings import DEFAULT_TIMEZONE
 from smsbot.store import utcnow
 
 log = logging.getLogger(__name__)
@@ -23,16 +24,19 @@ log = logging.getLogger(__name__)
 DEFAULT_HOLD = timedelta(minutes=1)
 
 
-def used_up_until(until: datetime) -> str:
+def used_up_until(until: datetime, timezone: str) -> str:
     return (
-        f"smsbot's KPN SMS quota is used up until {at(until)}; nothing was sent. "
+        f"smsbot's KPN SMS quota is used up until {at(until, timezone)}; nothing was sent. "
         "Try again after that time."
     )
 
 
 class QuotaGate:
-    def __init__(self, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, *, clock: Callable[[], datetime] = utcnow, timezone: str = DEFAULT_TIMEZONE
+    ) -> None:
         self._clock = clock
+        self.timezone = timezone  # of the times in its refusals
         self._closed_until: datetime | None = None
 
     @property
@@ -46,7 +50,7 @@ class QuotaGate:
         until = self.reopens_at
         if until is None:
             return None
-        return Refusal("kpn_quota", used_up_until(until), until)
+        return Refusal("kpn_quota", used_up_until(until, self.timezone), until)
 
     def saw_quota(self, quota: Quota | None) -> None:
         if quota is not None and quota.remaining == 0 and quota.reset_at is not None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+
+from smsbot.timezone import local_time
 
 
 @dataclass(frozen=True)
@@ -13,9 +15,9 @@ class Refusal:
     retry_at: datetime | None = None
 
 
-def at(moment: datetime | None) -> str:
-    """A time a person can read in a refusal: `14:05 UTC` (the date too when not today)."""
+def at(moment: datetime | None, timezone: str) -> str:
+    """A time a person can read in a refusal, in `SMSBOT_TIMEZONE`: `14:05 CET` (the date too
+    when not today there)."""
     if moment is None:
         return "an unknown time"
-    today = datetime.now(UTC).date()
-    return f"{moment:%H:%M} UTC" if moment.date() == today else f"{moment:%Y-%m-%d %H:%M} UTC"
+    return local_time(moment, timezone)

@@ -6,6 +6,7 @@ from typing import Any
 
 from smsbot.slack import blocks
 from smsbot.slack.context import SlackDeps
+from smsbot.timezone import local_time
 
 HISTORY_LIMIT = 10
 
@@ -16,7 +17,7 @@ async def history_message(deps: SlackDeps, user_id: str) -> dict[str, Any]:
     mask = deps.settings.audit.mask_numbers
     lines = [
         blocks.HistoryLine(
-            when=record.time.strftime("%Y-%m-%d %H:%M UTC"),
+            when=local_time(record.time, deps.settings.timezone),
             to=record.shown_number(mask_numbers=mask) or "(no valid number)",
             outcome=str(record.outcome),
             parts=record.parts,

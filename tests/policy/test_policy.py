@@ -104,7 +104,9 @@ def test_people_get_hourly_caps_and_alerts_get_storm_control() -> None:
     )
     assert (recipient.column, recipient.value, recipient.maximum) == ("recipient", NUMBER, 3)
     assert Surface.GRAFANA not in recipient.surfaces and Surface.CLI in recipient.surfaces
-    assert "+31 6 ****5678" in recipient.describe(NOON) and "12:00 UTC" in recipient.describe(NOON)
+    assert "+31 6 ****5678" in recipient.describe(
+        NOON
+    ) and "2026-11-25 13:00 CET" in recipient.describe(NOON)
     [storm] = caps_for(settings, Surface.ALERTMANAGER, "alert:db", NUMBER)
     assert (storm.rule, storm.maximum, storm.window) == ("storm", 4, timedelta(minutes=5))
     assert storm.surfaces == {Surface.ALERTMANAGER, Surface.GRAFANA}
@@ -131,7 +133,7 @@ def test_quota_gate_closes_on_a_used_up_quota_and_opens_at_the_reset() -> None:
     gate.saw_quota(quota(0, NOON + timedelta(minutes=30)))
     refused = gate.check()
     assert (refused.rule, refused.retry_at) == ("kpn_quota", NOON + timedelta(minutes=30))
-    assert "12:30 UTC" in refused.message
+    assert "2026-11-25 13:30 CET" in refused.message  # SMSBOT_TIMEZONE, Europe/Amsterdam
     now[0] = NOON + timedelta(minutes=30)
     assert gate.check() is None and gate.reopens_at is None
 
@@ -148,3 +150,14 @@ def test_quota_gate_after_a_429_prefers_retry_after_then_the_reset() -> None:
     )
     gate = QuotaGate(clock=lambda: NOON)
     assert gate.saw_exhausted(KpnQuotaExhausted("429")) == NOON + timedelta(minutes=1)
+
+
+def test_refusal_times_follow_smsbot_timezone() -> None:
+    summer = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    for zone, shown in (("Europe/Amsterdam", "14:00 CEST"), ("UTC", "12:00 UTC")):
+        settings = Settings(_env_file=None, timezone=zone)
+        _, recipient = caps_for(settings, Surface.CLI, "cli:ops", NUMBER)
+        assert f"2026-07-01 {shown}" in recipient.describe(summer)
+    gate = QuotaGate(clock=lambda: NOON, timezone="UTC")
+    gate.saw_quota(quota(0, NOON + timedelta(minutes=30)))
+    assert "2026-11-25 12:30 UTC" in gate.check().message

@@ -17,6 +17,7 @@ from smsbot.service import NO_ANSWER
 from smsbot.sms.request import Outcome, SendRequest, Surface
 from smsbot.store import utcnow
 from smsbot.store.schema import sends
+from smsbot.timezone import local_time
 from tests.service.conftest import RecordingNotifier, settings_for
 from tests.service.test_outbox import wait_until
 
@@ -211,7 +212,7 @@ async def test_per_actor_limit_says_when_the_next_send_is_possible(
         [first_record] = [r for r in await service.recent() if r.request_id == first.request_id]
     assert (refused.outcome, refused.rule) == (Outcome.REFUSED, "rate_limit")
     assert refused.retry_at == first_record.time + timedelta(hours=1)
-    assert f"{refused.retry_at:%H:%M} UTC" in refused.reason
+    assert local_time(refused.retry_at, "Europe/Amsterdam") in refused.reason
     assert "SMSBOT_LIMITS__PER_ACTOR_PER_HOUR" in refused.reason
     assert other_actor.outcome == Outcome.SENT
     assert len(sandbox.messages()) == 3
