@@ -94,7 +94,7 @@ def test_impossible_options_exit_2(
 async def test_sandbox_command_posts_reports_and_replies_where_told(
     http: aiohttp.ClientSession,
 ) -> None:
-    async with running_receiver() as receiver:
+    async with running_receiver(path="/kpn/inbound/s3cr3t-inbound-t0ken") as receiver:
         process, first_line = await start(
             "--delivery-delay-ms", "0", "--inbound-webhook", receiver.url
         )
@@ -119,3 +119,7 @@ async def test_sandbox_command_posts_reports_and_replies_where_told(
             process.send_signal(signal.SIGTERM)
             await asyncio.wait_for(process.wait(), 10)
     assert process.returncode == 0
+    assert process.stdout is not None
+    banner = first_line + (await process.stdout.read()).decode()
+    assert "inbound SMS (replies) to http://127.0.0.1:" in banner
+    assert "s3cr3t-inbound-t0ken" not in banner  # the bot's secret path segment

@@ -219,6 +219,21 @@ async def test_a_script_waits_for_a_send_that_asks_for_reports(
     assert (await receiver.wait_for(2))[1]["error_code"] == "005"
 
 
+async def test_an_sms_whose_answer_was_lost_is_still_reported(
+    http: aiohttp.ClientSession, sandbox: SandboxHandle, token: str, receiver: Receiver
+) -> None:
+    # The client cannot know the outcome (no answer), but KPN accepted it: the reports say so.
+    sandbox.add_fault(status=503)
+    sandbox.add_fault(drop=True)
+    status, _, _ = await post_send(http, sandbox, token, message(webhook_url=receiver.url))
+    assert status == 503  # refused: no SMS, no report
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await post_send(http, sandbox, token, message(webhook_url=receiver.url))
+    accepted, delivered = await receiver.wait_for(2)
+    (stored,) = sandbox.messages()
+    assert accepted["document_id"] == delivered["document_id"] == stored["document_id"]
+
+
 async def test_5xx_answers_are_retried_until_taken(
     http: aiohttp.ClientSession, sandbox: SandboxHandle, token: str, receiver: Receiver
 ) -> None:
