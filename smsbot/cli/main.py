@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 
+from smsbot import logs
 from smsbot.errors import ConfigurationError, InputError, KpnError, SmsbotError
 
 COMMANDS = ("serve", "sandbox", "demo", "send", "segments", "audit", "check")
@@ -49,7 +50,14 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
+    root = logging.getLogger()
+    before = list(root.handlers)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # No phone number or message text in any line, whichever library logs it. Only on the
+    # handlers configured here: a program that runs `main` with logging of its own keeps it.
+    configured = [handler for handler in root.handlers if handler not in before]
+    if configured:
+        logs.install(configured)
     try:
         outcome = args.run(args)
         if inspect.iscoroutine(outcome):
