@@ -16,6 +16,7 @@ from smsbot.kpn.inbound import (
     parse_inbound,
     phone_number,
 )
+from smsbot.sandbox import webhook_bodies
 from smsbot.settings import KpnSettings
 
 MOBILE = "31612345678"
@@ -114,3 +115,25 @@ def test_the_reply_number_setting_is_checked_by_the_number_rules():
     assert KpnSettings(reply_number="097012345678").reply_number == "+3197012345678"
     with pytest.raises(ValueError, match="not a mobile number: 060 numbers cannot receive SMS"):
         KpnSettings(reply_number="0601234567")
+
+
+@given(
+    national=st.from_regex(r"6[1-58][0-9]{7}", fullmatch=True),
+    content=st.text(max_size=500),
+    at=st.datetimes(
+        min_value=datetime(2020, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.just(UTC)
+    ),
+)
+def test_every_payload_the_sandbox_phone_posts_is_read_as_it_meant_it(national, content, at):
+    recipient = "+3197012345678"
+    body = webhook_bodies.inbound_sms(
+        sender=f"+31{national}",
+        recipient=recipient,
+        message_id=webhook_bodies.new_message_id(recipient),
+        content=content,
+        at=at,
+    )
+    sms = parse_inbound(json.dumps(body).encode())
+    assert (sms.sender, sms.recipient, sms.content) == (f"+31{national}", recipient, content)
+    assert sms.timestamp_utc == at and sms.message_id == body["message_id"]
+    assert sms.from_dutch_mobile
