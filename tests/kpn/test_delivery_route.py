@@ -367,3 +367,43 @@ async def test_a_url_with_a_wrong_signature_gets_nothing_recorded(loop: Loop):
     assert {r["webhook"]["status"] for r in reports} == {401}
     record = await loop.store.get(sms)
     assert record is not None and record.delivery is None
+
+
+async def test_a_report_posted_while_the_bot_restarts_is_retried_and_stored_once(
+    store: Store, unused_tcp_port: int
+):
+    urls = DeliveryUrls(f"http://127.0.0.1:{unused_tcp_port}", b"restart-secret")
+    metrics = Metrics()
+    sms = await sent_sms(store, "k")
+    # KPN's retry spacing, shortened: room to bring the bot back between two attempts.
+    async with running_sandbox(delivery_delay_ms=0, retry_delays=(1.0, 2.0, 4.0)) as sandbox:
+        async with KpnClient(sandbox_settings(sandbox.url)) as kpn:
+            await kpn.send(TO, "hello", "SMSBot", webhook_url=urls.url_for(sms))  # bot is down
+
+        def retrying():
+            (message,) = sandbox.messages()
+            return any(r["webhook"]["state"] == "retrying" for r in message["reports"])
+
+        await until(retrying, "the sandbox retrying a report the bot could not take")
+        app = web.Application()
+        add_delivery_routes(app, urls, DeliveryRecorder(store, metrics=metrics))
+        server = TestServer(app, host="127.0.0.1", port=unused_tcp_port)
+        await server.start_server()  # the bot is back
+        try:
+
+            async def delivered():
+                record = await store.get(sms)
+                return record is not None and record.delivery is Delivery.DELIVERED
+
+            await until(delivered, "the retried report stored")
+
+            def all_posted():
+                (message,) = sandbox.messages()
+                return all(r["webhook"]["state"] == "posted" for r in message["reports"])
+
+            await until(all_posted, "every report posted")
+        finally:
+            await server.close()
+    assert (
+        metrics.registry.get_sample_value("smsbot_deliveries_total", {"status": "delivered"}) == 1
+    )
