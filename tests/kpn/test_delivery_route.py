@@ -18,7 +18,7 @@ from smsbot.deliveries import DeliveryRecorder
 from smsbot.errors import ConfigurationError
 from smsbot.kpn.client import KpnClient
 from smsbot.kpn.delivery import MAX_REPORT_BYTES, DeliveryReport, DeliveryUrls
-from smsbot.kpn.delivery.route import add_delivery_routes
+from smsbot.kpn.delivery.route import LOG_EVERY_SECONDS, SignatureRefusals, add_delivery_routes
 from smsbot.metrics import Metrics
 from smsbot.sandbox.testing import running_sandbox
 from smsbot.settings import KpnSettings, Settings
@@ -407,3 +407,16 @@ async def test_a_report_posted_while_the_bot_restarts_is_retried_and_stored_once
     assert (
         metrics.registry.get_sample_value("smsbot_deliveries_total", {"status": "delivered"}) == 1
     )
+
+
+def test_refused_signatures_are_logged_at_most_once_per_interval(caplog):
+    now = [0.0]
+    refusals = SignatureRefusals(lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="smsbot.kpn.delivery.route"):
+        for at in (0.0, 1.0, 2.0, 9.9, LOG_EVERY_SECONDS + 0.5):
+            now[0] = at
+            refusals.refused("192.0.2.7")
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 2
+    assert "192.0.2.7" in lines[0] and "(1 refused" in lines[0]
+    assert "(4 refused" in lines[1]

@@ -16,6 +16,7 @@ over about 7 minutes). So:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -33,6 +34,7 @@ from smsbot.settings import Settings
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 16 * 1024
+LOG_EVERY_SECONDS = 10.0
 
 
 class DeliveryRecorder(Protocol):
@@ -62,17 +64,21 @@ def add_delivery_routes(
 
 
 class DeliveryEndpoint:
-    def __init__(self, urls: DeliveryUrls, recorder: DeliveryRecorder) -> None:
+    def __init__(
+        self,
+        urls: DeliveryUrls,
+        recorder: DeliveryRecorder,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.urls = urls
         self.recorder = recorder
+        self.refusals = SignatureRefusals(clock)
 
     async def handle(self, request: web.Request) -> web.Response:
         sms_id = request.match_info["sms_id"]
         if not self.urls.verify(sms_id, request.query.get(SIGNATURE_PARAMETER)):
-            log.warning(
-                "delivery report from %s refused with 401: wrong or missing signature",
-                request.remote or "an unknown address",
-            )
+            self.refusals.refused(request.remote)
             return _error(
                 401,
                 "wrong or missing signature: post reports only to the webhook_url smsbot gave "
@@ -101,6 +107,31 @@ class DeliveryEndpoint:
             log.info("delivery report for SMS %s, which is no longer stored, ignored", sms_id)
             return web.json_response({"status": "ignored", "reason": "no such SMS is stored"})
         return web.json_response({"status": "recorded", "reports": len(reports)})
+
+
+class SignatureRefusals:
+    """Logs refused signatures at WARNING, at most one line per LOG_EVERY_SECONDS: a rotated
+    secret makes KPN retry every report in flight, and a forger may post thousands; the line
+    says how many were refused since the last one."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self._last_logged: float | None = None
+        self._unlogged = 0
+
+    def refused(self, remote: str | None) -> None:
+        now = self.clock()
+        self._unlogged += 1
+        if self._last_logged is not None and now - self._last_logged < LOG_EVERY_SECONDS:
+            return
+        log.warning(
+            "delivery report from %s refused with 401: wrong or missing signature (%d refused "
+            "since the last such line; a changed SMSBOT_KPN__DELIVERY_SECRET or client secret "
+            "refuses the reports of SMS sent before it)",
+            remote or "an unknown address",
+            self._unlogged,
+        )
+        self._last_logged, self._unlogged = now, 0
 
 
 async def _body(request: web.Request, limit: int) -> bytes | None:
