@@ -36,6 +36,7 @@ from smsbot.service import KPN_CREDENTIALS_RULE
 from smsbot.settings import load_settings
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 from smsbot.store import AuditRecord, Store
+from smsbot.timezone import local_time
 
 EXIT_SENT, EXIT_NOT_SENT, EXIT_BAD_INPUT = 0, 1, 2
 NO_CREDENTIALS = (
@@ -95,7 +96,7 @@ async def run(args: argparse.Namespace) -> int:
         if not (args.wait and result.outcome == Outcome.SENT and result.request_id):
             return report(result, as_json=args.json)
         record = await wait_for_delivery(service.store, result.request_id, WAIT_SECONDS)
-    return report_delivery(result, record, as_json=args.json)
+    return report_delivery(result, record, as_json=args.json, timezone=settings.timezone)
 
 
 async def wait_for_delivery(store: Store, request_id: str, seconds: float) -> AuditRecord | None:
@@ -110,7 +111,9 @@ async def wait_for_delivery(store: Store, request_id: str, seconds: float) -> Au
         await asyncio.sleep(POLL_SECONDS)
 
 
-def report_delivery(result: SendResult, record: AuditRecord | None, *, as_json: bool) -> int:
+def report_delivery(
+    result: SendResult, record: AuditRecord | None, *, as_json: bool, timezone: str
+) -> int:
     delivered = record is not None and record.delivery == "delivered"
     if as_json:
         print(json.dumps(sent_json(result) | delivery_json(record)))
@@ -124,7 +127,7 @@ def report_delivery(result: SendResult, record: AuditRecord | None, *, as_json: 
         )
     elif delivered:
         if not as_json:
-            print(f"delivered {_when(record.delivered_at)} ({_after(record)})")
+            print(f"delivered {_when(record.delivered_at, timezone)} ({_after(record)})")
     else:
         meaning = failure_meaning(record.delivery_code) or "no reason given"
         code = f" ({record.delivery_code})" if record.delivery_code else ""
@@ -143,8 +146,8 @@ def delivery_json(record: AuditRecord | None) -> dict[str, Any]:
     }
 
 
-def _when(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M:%S %Z}" if moment else "(time not reported)"
+def _when(moment: datetime | None, timezone: str) -> str:
+    return local_time(moment, timezone, seconds=True) if moment else "(time not reported)"
 
 
 def _after(record: AuditRecord) -> str:

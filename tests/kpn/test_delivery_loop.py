@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -127,3 +128,19 @@ async def test_send_wait_needs_a_public_url(cli_environment, sandbox, capsys):
     assert await asyncio.to_thread(main, argv) == 2
     assert "SMSBOT_PUBLIC_URL" in capsys.readouterr().err
     assert sandbox.messages() == []  # refused before anything was sent
+
+
+async def test_send_wait_says_when_in_the_configured_zone(
+    bot_settings, cli_environment, unused_tcp_port: int, capsys, monkeypatch
+):
+    monkeypatch.setenv("SMSBOT_TIMEZONE", "UTC")
+    async with running_sandbox(delivery_delay_ms=0) as sandbox:
+        async with running_bot(
+            bot_settings(sandbox.url), host="127.0.0.1", port=unused_tcp_port, mode=None
+        ) as bot:
+            cli_environment(bot.url)
+            argv = ["send", "0612345678", "hi", "--sandbox", sandbox.url, "--wait"]
+            assert await asyncio.to_thread(main, argv) == 0
+    document_id, delivered = capsys.readouterr().out.splitlines()
+    assert document_id == sandbox.messages()[0]["document_id"]
+    assert re.fullmatch(r"delivered \d\d:\d\d:\d\d UTC \(\d+ s after sending\)", delivered)
