@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
+from smsbot.alerts.replies import Action, parse_reply, target
 from smsbot.alerts.silences import (
     Matcher,
     SilencesClient,
@@ -408,3 +409,29 @@ async def test_basic_auth_against_alertmanagers_own_web_config(
         async with SilencesClient(am.url) as client:
             with pytest.raises(AlertmanagerAuthError):
                 await client.silences()
+
+
+async def test_a_reply_1s_1h_then_1u_as_the_building_blocks_compose(alertmanager: Alertmanager):
+    """What an alert reply will do once replies are wired: `1s 1h` silences the group its code
+    names, with the group's labels as matchers; `1u` lifts that silence."""
+    groups = [(1, {"alertname": "CpuHot"}), (2, LABELS)]  # the phone's open groups, by code
+    silence = parse_reply("2s 1h", default_silence=timedelta(hours=2), max_silence=timedelta(1))
+    assert (silence.action, silence.code) == (Action.SILENCE, 2)
+    labels = target(silence.code, groups)
+    assert labels is not None and silence.duration is not None
+    now = datetime.now(UTC).replace(microsecond=0)
+    async with SilencesClient(alertmanager.url) as client:
+        silence_id = await client.create(
+            matchers=matchers_for(labels),
+            starts_at=now,
+            ends_at=now + silence.duration,
+            created_by="Alice",
+            comment="by SMS from +31 6 ****5678",
+        )
+        (made,) = await client.silences()
+        assert made.labels == LABELS and made.ends_at == now + timedelta(hours=1)
+
+        lift = parse_reply("2u", default_silence=timedelta(hours=2), max_silence=timedelta(1))
+        assert (lift.action, target(lift.code, groups)) == (Action.UNSILENCE, LABELS)
+        await client.expire(silence_id)
+        assert (await client.get(silence_id)).status.state == "expired"
