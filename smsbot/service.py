@@ -245,6 +245,17 @@ class SmsService:
             since=since, to=to, surfaces=ALERT_SURFACES, outcomes=outcomes, rule=rule
         )
 
+    async def storm_held_statuses(self, to: str, since: datetime) -> dict[str, int]:
+        """Alert SMS to `to` the storm cap refused since `since`, per notification status
+        (`firing`, `resolved`); rows from before statuses were recorded count as firing."""
+        counts = await self.store.held_by_status(
+            to=to, since=since, rule=STORM_RULE, surfaces=ALERT_SURFACES
+        )
+        statuses = {"firing": 0, "resolved": 0}
+        for status, n in counts.items():
+            statuses["resolved" if status == "resolved" else "firing"] += n
+        return statuses
+
     async def storms_held_since(self, since: datetime) -> list[HeldStorm]:
         """Alert SMS the storm cap held back since `since`, per number, route and source."""
         return await self.store.held_back(since=since, rule=STORM_RULE, surfaces=ALERT_SURFACES)

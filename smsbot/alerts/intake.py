@@ -51,6 +51,13 @@ REPEAT_REASON = (
     "The same alert notification (group, alerts and status) went to this number less than "
     "{seconds} s ago (alerts.repeat_window_seconds); not sent again."
 )
+# A copy of a notification whose first delivery the storm cap held back: it did not go to the
+# number, and the storm summary counts that first delivery once.
+STORM_REPEAT_REASON = (
+    "The same alert notification (group, alerts and status) came less than {seconds} s ago "
+    "and was held back by storm control (alerts.storm_max); it is counted once in the storm "
+    "summary, this copy is not sent."
+)
 
 
 class EnqueuesAlerts(Protocol):
@@ -111,11 +118,16 @@ def _after_failed(record: AuditRecord) -> str:
     return f"{record.idempotency_key}:again"
 
 
+def notification_status(alerts: Sequence[Alert]) -> str:
+    """`firing` when any of the alerts one SMS is about fires, else `resolved`."""
+    return "firing" if any(a.status == "firing" for a in alerts) else "resolved"
+
+
 def dedup_key(
     source: Surface, group: AlertGroup, alerts: Sequence[Alert], route: Route, number: str
 ) -> str:
     """Names one notification to one phone: the same key means the same SMS."""
-    status = "firing" if any(a.status == "firing" for a in alerts) else "resolved"
+    status = notification_status(alerts)
     identities = sorted(a.identity for a in alerts)
     material = "\n".join([source, group.group_key, route.name, number, status, *identities])
     return hashlib.sha256(material.encode()).hexdigest()[:40]
@@ -211,6 +223,8 @@ class AlertIntake:
             "route": route.name,
             "mirror_channel": route.mirror_channel,
             "group_key": group.group_key,
+            # What the storm summary counts: "3 firing, 1 resolved".
+            "status": notification_status(alerts),
         }
         window = self.settings.repeat_window_seconds
         request = SendRequest(
@@ -229,7 +243,9 @@ class AlertIntake:
             earlier = await self._recorded_earlier(key, now)
             if earlier is not None and earlier.outcome is not Outcome.FAILED:
                 report.duplicates += 1
-                await self._record_repeat(source, route, number, text, key, reply)
+                held = earlier.outcome is Outcome.REFUSED and earlier.rule == STORM_RULE
+                reason = STORM_REPEAT_REASON if held else REPEAT_REASON
+                await self._record_repeat(source, route, number, text, key, reply, reason)
                 log.info(
                     "alert %s for %s via route %r is a repeat within %d s: not sent again",
                     group.group_key or "(no group key)",
@@ -317,6 +333,7 @@ class AlertIntake:
         text: str,
         key: str,
         reply: dict[str, Any],
+        reason: str,
     ) -> None:
         """Put the repeat in the audit log (refused, rule `duplicate`): sent nothing, and says
         why. `refused` rows count against no cap."""
@@ -330,7 +347,7 @@ class AlertIntake:
                 idempotency_key=f"alert-repeat:{key}:{uuid.uuid4().hex}",
                 reply=reply,
             ),
-            REPEAT_REASON.format(seconds=self.settings.repeat_window_seconds),
+            reason.format(seconds=self.settings.repeat_window_seconds),
         )
 
     def _count(self, source: Surface, report: IntakeReport) -> None:

@@ -220,6 +220,7 @@ def register(
         service,
         channel_namer=_channel_namer(client) if client is not None else None,
         routes=routes,
+        timezone=settings.timezone,
     )
     intake = AlertIntake(
         settings=alerts,

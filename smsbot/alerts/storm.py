@@ -2,10 +2,12 @@
 
 The service refuses alert SMS to a number past `alerts.storm_max` per
 `alerts.storm_window_seconds` (rule `storm`). Those alerts are not lost: once the number's
-window has room again, one summary goes out, e.g. "12 more alerts since 03:10, see Slack
-#alerts". The count comes from the store (refused-by-storm rows since the storm began), so it
-includes what other replicas held back; the summary's idempotency key is the number plus the
-window it is sent in, so two replicas send it once.
+window has room again, one summary goes out, e.g. "Held back since 03:10 CET: 10 firing,
+2 resolved. See Slack #alerts" (notifications, as the SMS held back were, each counted as
+firing or resolved; the time in `SMSBOT_TIMEZONE`). The count comes from the store
+(refused-by-storm rows since the storm began), so it includes what other replicas held
+back; the summary's idempotency key is the number plus the window it is sent in, so two
+replicas send it once.
 
 Where that count starts must not depend on which replica wins the summary: each replica only
 knows when *it* first saw the cap refuse, and another replica may have held alerts of the same
@@ -20,7 +22,8 @@ refills the window) are so not counted twice.
 
 What is pending lives in memory and is rebuilt from the store when the summary task starts
 (`recover`): after a restart (or a crash) every storm of the last `RECOVER_HOURS` that still owes
-its summary gets it, counted as above, so a summary already sent is never sent again.
+its summary gets it, counted as above, so a summary already sent is never sent again, nor
+reported as owed.
 """
 
 from __future__ import annotations
@@ -29,22 +32,21 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from smsbot.alerts.intake import EnqueuesAlerts
 from smsbot.alerts.routing import Route
-from smsbot.settings import AlertSettings
+from smsbot.settings import DEFAULT_TIMEZONE, AlertSettings
 from smsbot.sms.numbers import mask_number
 from smsbot.sms.request import Outcome, SendRequest, Surface
 from smsbot.store import COUNTED_OUTCOMES, HeldStorm
+from smsbot.timezone import local_time
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEZONE = "Europe/Amsterdam"
 # How far back a starting process looks for storms whose summary is still owed. A summary much
 # later than this would tell the on-call person little the alert history does not.
 RECOVER_HOURS = 6
@@ -70,21 +72,31 @@ class SummaryService(EnqueuesAlerts, Protocol):
         self, to: str, since: datetime, *, held_by_storm: bool = False
     ) -> int: ...
 
+    async def storm_held_statuses(self, to: str, since: datetime) -> dict[str, int]: ...
+
     async def storms_held_since(self, since: datetime) -> list[HeldStorm]: ...
 
 
 def summary_text(
-    held: int, since: datetime, route: Route, source: Surface, channel_name: str | None = None
+    held: Mapping[str, int],
+    since: datetime,
+    route: Route,
+    source: Surface,
+    channel_name: str | None = None,
+    *,
+    timezone: str = DEFAULT_TIMEZONE,
+    now: datetime | None = None,
 ) -> str:
-    zone = ZoneInfo(route.quiet_hours.timezone if route.quiet_hours else DEFAULT_TIMEZONE)
-    when = since.astimezone(zone).strftime("%H:%M")
-    alerts = "alert" if held == 1 else "alerts"
+    """E.g. "Held back since 03:10 CET: 10 firing, 2 resolved. See Slack #alerts". A resolved
+    notification is no further alert, so the two are counted apart."""
+    when = local_time(since, timezone, now=now)
     if route.mirror_channel:
         channel = (channel_name or route.mirror_channel).removeprefix("#")
-        where = f"see Slack #{channel}"
+        where = f"See Slack #{channel}"
     else:
-        where = "see Grafana" if source is Surface.GRAFANA else "see Alertmanager"
-    return f"{held} more {alerts} since {when}, {where}"
+        where = "See Grafana" if source is Surface.GRAFANA else "See Alertmanager"
+    counts = f"{held.get('firing', 0)} firing, {held.get('resolved', 0)} resolved"
+    return f"Held back since {when}: {counts}. {where}"
 
 
 class StormSummaries:
@@ -98,8 +110,10 @@ class StormSummaries:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         channel_namer: ChannelNamer | None = None,
         routes: Sequence[Route] = (),
+        timezone: str = DEFAULT_TIMEZONE,
     ) -> None:
         self.settings = settings
+        self.timezone = timezone  # SMSBOT_TIMEZONE, for the time the summary shows
         self.service = service
         self.routes = {route.name: route for route in routes}
         self.recovered = False
@@ -148,7 +162,12 @@ class StormSummaries:
                 continue
             if held.recipient not in self._storms:
                 start = held.retry_at - window if held.retry_at is not None else None
-                self._storms[held.recipient] = _Storm(held.first_held, route, held.surface, start)
+                storm = _Storm(held.first_held, route, held.surface, start)
+                # Owed only when something was held back after the newest summary to the
+                # number: one sent before the restart counted all that came before it.
+                if not await self._held_since_last_summary(held.recipient, storm):
+                    continue
+                self._storms[held.recipient] = storm
                 found += 1
         self.recovered = True
         if found:
@@ -174,10 +193,10 @@ class StormSummaries:
         used = await self.service.count_alert_sends(number, now - window)
         if used >= self.settings.storm_max:
             return False  # the window is still full
-        digest = hashlib.sha256(number.encode()).hexdigest()[:24]
+        digest = _digest(number)
         start = await self._count_from(digest, storm, now)
-        held = await self.service.count_alert_sends(number, start, held_by_storm=True)
-        if held == 0:
+        held = await self.service.storm_held_statuses(number, start)
+        if not sum(held.values()):
             del self._storms[number]
             return False
         slot = self._slot(now)
@@ -191,6 +210,8 @@ class StormSummaries:
                 storm.route,
                 storm.source,
                 await self._channel_name(storm),
+                timezone=self.timezone,
+                now=now,
             ),
             channel=storm.route.mirror_channel,
             idempotency_key=f"alert-storm-summary:{digest}:{slot}",
@@ -224,6 +245,10 @@ class StormSummaries:
             return False
         self._claimed.pop(number, None)
         return not result.duplicate  # a duplicate: another replica sent this summary
+
+    async def _held_since_last_summary(self, number: str, storm: _Storm) -> int:
+        start = await self._count_from(_digest(number), storm, self.clock())
+        return await self.service.count_alert_sends(number, start, held_by_storm=True)
 
     def _slot(self, at: datetime) -> int:
         return int(at.timestamp() // self.settings.storm_window_seconds)
@@ -263,6 +288,11 @@ class StormSummaries:
                     log.exception("could not look for alert storms still owing a summary")
             await asyncio.sleep(interval)
             await self.flush()
+
+
+def _digest(number: str) -> str:
+    """A number as the summary's claim and idempotency key name it (no number in the key)."""
+    return hashlib.sha256(number.encode()).hexdigest()[:24]
 
 
 @contextlib.asynccontextmanager

@@ -36,6 +36,12 @@ class Dialect:
             return f":{name}"
         return f"CAST(:{name} AS {_pg_type(column)}{'[]' if array else ''})"
 
+    def json_text(self, column: str, key: str) -> str:
+        """The text of `key` in the JSON object in `column` (our own constant names only)."""
+        if self.name == "postgresql":
+            return f"({column}->>'{key}')"
+        return f"json_extract({column}, '$.{key}')"
+
     def lock(self, *, skip_locked: bool = False) -> str:
         if not self.row_locks:
             return ""
@@ -261,6 +267,18 @@ OUTBOX = (
     "SELECT outcome, count(*) AS n, min(created_at) AS created_at FROM smsbot_sends "
     f"WHERE outcome IN {PENDING} GROUP BY outcome"
 )
+
+
+def held_by_status(dialect: Dialect, surfaces: int) -> str:
+    """Refusals of `:rule` to `:to` since `:since`, counted per the `status` their `reply`
+    records (an alert notification's: firing or resolved)."""
+    names = ", ".join(f":surface{n}" for n in range(surfaces)) or "NULL"
+    status = dialect.json_text("reply", "status")
+    return (
+        f"SELECT {status} AS status, count(*) AS n FROM smsbot_sends "
+        "WHERE created_at >= :since AND recipient = :to AND outcome = 'refused' "
+        f"AND rule = :rule AND surface IN ({names}) GROUP BY {status}"
+    )
 
 
 def held_back(surfaces: int) -> str:

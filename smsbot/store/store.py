@@ -299,6 +299,19 @@ class Store:
             for row in rows
         ]
 
+    async def held_by_status(
+        self, *, to: str, since: datetime, rule: str, surfaces: Iterable[Surface | str]
+    ) -> dict[str | None, int]:
+        """Requests to `to` refused by `rule` since `since`, counted per the `status` key of
+        their `reply` (None for those without one)."""
+        listed = [str(surface) for surface in surfaces]
+        params: dict[str, Any] = {"since": since, "to": to, "rule": rule}
+        params |= {f"surface{n}": surface for n, surface in enumerate(listed)}
+        statement = sql.held_by_status(self._backend.sql.dialect, len(listed))
+        return {
+            row["status"]: int(row["n"]) for row in await self._backend.fetch(statement, params)
+        }
+
     async def outbox_state(self) -> OutboxState:
         """How many rows are queued and sending, and when the oldest queued one was recorded."""
         rows = {row["outcome"]: row for row in await self._backend.fetch(sql.OUTBOX, {})}

@@ -73,7 +73,10 @@ async def test_500_alerts_send_the_cap_and_then_one_summary(sandbox, sqlite_url)
         await eventually(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
         summary = sandbox.messages()[-1]
         assert summary["mobile_number"] == ON_CALL
-        assert re.fullmatch(r"97 more alerts since \d\d:\d\d, see Alertmanager", summary["content"])
+        assert re.fullmatch(
+            r"Held back since \d\d:\d\d CES?T: 97 firing, 0 resolved\. See Alertmanager",
+            summary["content"],
+        )
         assert alerts.app[STORM_SUMMARIES].pending == 0
         await asyncio.sleep(1.0)  # a few more ticks of the summary task: nothing more
         assert len(sandbox.messages()) == CAP + 1
@@ -93,20 +96,18 @@ async def test_two_replicas_send_one_summary_counting_both(sandbox, sqlite_url):
             within=WINDOW,
         )
         await asyncio.sleep(0.5)
-    summaries = [m for m in sandbox.messages() if "more alerts since" in m["content"]]
-    assert len(summaries) == 1
-    assert summaries[0]["content"].startswith("37 more alerts since ")
+    summaries = [m["content"] for m in sandbox.messages() if is_summary(m["content"])]
+    assert [held_counts(s) for s in summaries] == ["37 firing, 0 resolved"]
 
 
-def test_summary_text_names_the_time_in_the_route_zone_and_where_to_look():
+def test_summary_text_counts_firing_and_resolved_apart_in_smsbot_timezone():
     from datetime import UTC, datetime
 
-    from smsbot.alerts.routing import load_routes
     from smsbot.alerts.storm import summary_text
-    from smsbot.sms.request import Surface
 
     since = datetime(2024, 1, 15, 2, 10, tzinfo=UTC)  # 03:10 in Amsterdam (CET)
-    plain, mirrored, tokyo = load_routes(
+    now = since + timedelta(minutes=20)
+    plain, mirrored, quiet = load_routes(
         [
             {"name": "a", "recipients": [ON_CALL]},
             {"name": "b", "recipients": [ON_CALL], "mirror_channel": "#alerts"},
@@ -118,13 +119,30 @@ def test_summary_text_names_the_time_in_the_route_zone_and_where_to_look():
             },
         ]
     )
-    assert summary_text(12, since, mirrored, Surface.ALERTMANAGER) == (
-        "12 more alerts since 03:10, see Slack #alerts"
+    held = {"firing": 10, "resolved": 2}
+    assert summary_text(held, since, mirrored, Surface.ALERTMANAGER, now=now) == (
+        "Held back since 03:10 CET: 10 firing, 2 resolved. See Slack #alerts"
     )
-    assert summary_text(1, since, plain, Surface.GRAFANA) == "1 more alert since 03:10, see Grafana"
-    assert summary_text(2, since, tokyo, Surface.ALERTMANAGER, "ops-alerts") == (
-        "2 more alerts since 11:10, see Slack #ops-alerts"
+    assert summary_text({"firing": 1}, since, plain, Surface.GRAFANA, now=now) == (
+        "Held back since 03:10 CET: 1 firing, 0 resolved. See Grafana"
     )
+    # One rule for every time a person reads: SMSBOT_TIMEZONE, not a route's quiet hours.
+    text = summary_text(held, since, quiet, Surface.ALERTMANAGER, "ops-alerts", now=now)
+    assert text == "Held back since 03:10 CET: 10 firing, 2 resolved. See Slack #ops-alerts"
+    assert summary_text(held, since, plain, Surface.ALERTMANAGER, timezone="UTC", now=now) == (
+        "Held back since 02:10 UTC: 10 firing, 2 resolved. See Alertmanager"
+    )
+
+
+def is_summary(text: str | None) -> bool:
+    return bool(text) and text.startswith("Held back since ")  # type: ignore[union-attr]
+
+
+def held_counts(text: str) -> str:
+    """ "Held back since 03:10 CET: 3 firing, 0 resolved. See ..." -> "3 firing, 0 resolved" """
+    found = re.search(r": (\d+ firing, \d+ resolved)\.", text)
+    assert found, text
+    return found.group(1)
 
 
 class FailsOnce:
@@ -170,7 +188,7 @@ async def test_a_summary_the_store_failed_to_take_stays_pending(sandbox, sqlite_
         assert await summaries.flush() == 1
         assert summaries.pending == 0
         texts = [r.text for r in await service.recent()]
-    assert sum(1 for t in texts if t and t.startswith("1 more alert since")) == 1
+    assert [held_counts(t) for t in texts if is_summary(t)] == ["1 firing, 0 resolved"]
 
 
 class RefusesOnce:
@@ -280,8 +298,8 @@ async def test_the_summary_counts_what_another_replica_held_back_before_it(sandb
             results[-1].retry_at - timedelta(seconds=61),
         )
         assert await one.flush() == 1
-        texts = [r.text for r in await service.recent(100) if r.text and "since" in r.text]
-    assert [t.split(" since ")[0] for t in sorted(texts)] == ["1 more alert", "3 more alerts"]
+        texts = [r.text for r in await service.recent(100) if is_summary(r.text)]
+    assert sorted(held_counts(t) for t in texts) == ["1 firing, 0 resolved", "3 firing, 0 resolved"]
 
 
 async def test_a_storm_pending_at_a_restart_still_gets_its_summary(sandbox, sqlite_url):
@@ -296,17 +314,95 @@ async def test_a_storm_pending_at_a_restart_still_gets_its_summary(sandbox, sqli
         await eventually(lambda: after.app[STORM_SUMMARIES].recovered)
         await eventually(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
         await asyncio.sleep(0.5)  # more ticks: nothing more
-    summaries = [m for m in sandbox.messages() if "more alerts since" in m["content"]]
-    assert [s["content"].split(" since ")[0] for s in summaries] == [f"{20 - CAP} more alerts"]
+    summaries = [m["content"] for m in sandbox.messages() if is_summary(m["content"])]
+    assert [held_counts(s) for s in summaries] == [f"{20 - CAP} firing, 0 resolved"]
 
 
-async def test_a_summary_sent_before_a_restart_is_not_sent_again(sandbox, sqlite_url):
+async def test_a_summary_sent_before_a_restart_is_not_sent_again(sandbox, sqlite_url, caplog):
     settings = alert_settings(sandbox.url, sqlite_url, storm_max=CAP, storm_window_seconds=WINDOW)
     async with running_alert_app(settings) as before:
         await post_all(before, storm_of(10))
         await eventually(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
-    async with running_alert_app(settings) as after:
-        await eventually(lambda: after.app[STORM_SUMMARIES].recovered)
-        await asyncio.sleep(WINDOW + 1)  # a whole window of ticks after the restart
-        assert after.app[STORM_SUMMARIES].pending == 0
+    with caplog.at_level("INFO", logger="smsbot.alerts.storm"):
+        async with running_alert_app(settings) as after:
+            summaries = after.app[STORM_SUMMARIES]
+            await eventually(lambda: summaries.recovered)
+            # The storm's summary went out before the restart: nothing is owed, nor said to be.
+            assert summaries.pending == 0
+            assert await summaries.recover() == 0
+            assert await summaries.flush() == 0
+    assert not [m for m in caplog.messages if "still owing a summary" in m]
     assert len(sandbox.messages()) == CAP + 1
+
+
+async def test_resolved_notifications_are_counted_apart_in_the_summary(sandbox, sqlite_url):
+    routes = [{"name": "on-call", "recipients": [ON_CALL], "send_resolved": True}]
+    settings = alert_settings(
+        sandbox.url, sqlite_url, storm_max=CAP, storm_window_seconds=WINDOW, routes=routes
+    )
+    firing = storm_of(CAP + 4)
+    resolved = [
+        json.dumps(
+            {
+                **json.loads(body),
+                "status": "resolved",
+                "alerts": [{**a, "status": "resolved"} for a in json.loads(body)["alerts"]],
+            }
+        ).encode()
+        for body in firing[:2]
+    ]
+    async with running_alert_app(settings) as alerts:
+        for body in [*firing, *resolved]:  # in order: the cap takes the first firing ones
+            status, _ = await alerts.alertmanager(body)
+            assert status == 200
+        await eventually(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
+    summary = sandbox.messages()[-1]["content"]
+    assert held_counts(summary) == "4 firing, 2 resolved"
+
+
+async def test_a_copy_of_a_held_back_notification_says_it_was_held_back(sandbox, sqlite_url):
+    settings = alert_settings(sandbox.url, sqlite_url, storm_max=1, storm_window_seconds=600)
+    first, second = storm_of(2)
+    async with running_alert_app(settings) as alerts:
+        await alerts.alertmanager(first)
+        _, held = await alerts.alertmanager(second)
+        _, copy = await alerts.alertmanager(second)  # the HA pair's other node
+        assert (held["storm_held"], copy["duplicates"]) == (1, 1)
+        records = await alerts.service.recent()
+    [repeat] = [r for r in records if r.rule == "duplicate"]
+    assert "held back by storm control" in repeat.error
+    assert "went to this number" not in repeat.error
+
+
+async def test_the_store_counts_held_back_rows_per_status(store) -> None:
+    from datetime import datetime
+
+    from smsbot.store import NewRecord
+
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    for n, reply in enumerate(
+        [{"status": "firing"}, {"status": "resolved"}, {"status": "resolved"}, {}]
+    ):
+        await store.admit(
+            NewRecord(
+                actor="alert:on-call",
+                surface=Surface.ALERTMANAGER,
+                idempotency_key=f"held-{n}",
+                outcome=Outcome.REFUSED,
+                text_length=5,
+                recipient=ON_CALL,
+                rule=STORM_RULE,
+                error="Storm control",
+                reply=reply,
+            )
+        )
+    counts = await store.held_by_status(
+        to=ON_CALL, since=since, rule=STORM_RULE, surfaces=[Surface.ALERTMANAGER]
+    )
+    assert counts == {"firing": 1, "resolved": 2, None: 1}
+    assert (
+        await store.held_by_status(
+            to="+31687654321", since=since, rule=STORM_RULE, surfaces=[Surface.ALERTMANAGER]
+        )
+        == {}
+    )
