@@ -104,8 +104,8 @@ async def test_storm_summary_points_to_the_mirror_channel_by_name(
     async with running_alert_app(settings) as alerts:
         await post_all(alerts, storm_of(5, alerts_each=1))
         await eventually(lambda: len(sandbox.messages()) == 2, within=8)
-    assert sandbox.messages()[-1]["content"].startswith("4 more alerts since ")
-    assert sandbox.messages()[-1]["content"].endswith(", see Slack #alerts")
+    assert sandbox.messages()[-1]["content"].startswith("Held back since ")
+    assert sandbox.messages()[-1]["content"].endswith(": 4 firing, 0 resolved. See Slack #alerts")
 
 
 def test_mirror_without_a_bot_token_is_a_configuration_error(sandbox, sqlite_url):
