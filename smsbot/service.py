@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, overload
 
@@ -140,6 +141,9 @@ class SmsService:
             cache_seconds=settings.slack.usergroup_cache_seconds,
         )
         self.quota = QuotaGate(timezone=settings.timezone)
+        # App ids whose workflow runs may send when Slack names no person; the Slack layer
+        # puts a live one here (smsbot.slack.step_permissions).
+        self.allowed_workflows: Collection[str] = ()
         self._kpn = kpn
         self._delivery_urls = DeliveryUrls.from_settings(settings)  # None: no reports asked
         self._notifiers: dict[Surface, Notifier] = {}
@@ -287,7 +291,7 @@ class SmsService:
         refusal = await check_access(
             request,
             self.allowlist,
-            allowed_workflows=self.settings.allow.workflows,
+            allowed_workflows=self.allowed_workflows,
             admin_contact=self.settings.slack.admin_contact,
         )
         if refusal is None and not hold_for_quota:

@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -91,13 +91,22 @@ class SlackSettings(BaseModel):
     # Who people are told to ask when the allowlist refuses them.
     admin_contact: str = "your Slack admin"
     usergroup_cache_seconds: float = 300.0
+    # smsbot's Slack app id (A...); found from the bot token when not set.
+    app_id: str | None = None
+    # An org-wide install: the workspace (T...) whose user groups the allowlist names.
+    team_id: str | None = None
+    # Who may add the "Send SMS" workflow step to workflows: "allowlist" sets it in Slack to
+    # the people on the allowlist (at start-up and `smsbot check`); "off" leaves it alone, and
+    # then workflow runs that name no person may not send.
+    step_permissions: Literal["allowlist", "off"] = "allowlist"
 
 
 class AllowSettings(BaseModel):
     users: IdList = Field(default_factory=list)
     usergroups: IdList = Field(default_factory=list)
     channels: IdList = Field(default_factory=list)
-    # Workflow and app IDs allowed to run the "Send SMS" step when Slack names no user.
+    # Retired (it could not tell workflows apart): set, it stops the start with what to do
+    # instead (smsbot.slack.step_permissions.RETIRED_WORKFLOWS).
     workflows: IdList = Field(default_factory=list)
 
     _split = field_validator("users", "usergroups", "channels", "workflows", mode="before")(

@@ -2,7 +2,9 @@
 
 One line per check, `OK` or `FAIL` with what to fix. Exit code 0 when all pass, 2 when settings
 are missing or wrong (nothing was tried with them), 1 when KPN or Slack refused or could not be
-reached. Nothing is sent: KPN is asked for a token, Slack for `auth.test`.
+reached. No SMS is sent: KPN is asked for a token, Slack for `auth.test`, whose
+`x-oauth-scopes` header names the token's scopes (each missing one is named, with what it is
+for). The workflow step's permissions in Slack are set to the allowlist, as at start-up.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ import argparse
 import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from smsbot.cli.serve_cmd import (
     SlackMode,
@@ -23,7 +27,13 @@ from smsbot.cli.serve_cmd import (
     slack_problems,
 )
 from smsbot.errors import SmsbotError
+from smsbot.policy.allowlist import Allowlist
 from smsbot.settings import Settings, load_settings
+from smsbot.slack import scopes
+from smsbot.slack.directory import SlackDirectory
+from smsbot.slack.retry import web_client
+from smsbot.slack.step_permissions import SYNC as STEP_PERMISSIONS_SYNC
+from smsbot.slack.step_permissions import StepPermissions
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_SETTINGS = 0, 1, 2
 # Each remote check gets this long; a hanging endpoint is a failed check, not a hung command.
@@ -71,7 +81,14 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
     if not slack_bad:
         mode = slack_mode(settings)
         results.append(CheckResult("settings (Slack)", True, f"{mode} mode"))
-        results.append(await _remote("Slack auth.test", _slack_auth_test(settings)))
+        client = _web_client(settings, secret_text(settings.slack.bot_token))
+        auth: dict[str, Any] = {}
+        results.append(await _remote("Slack auth.test", _slack_auth_test(client, auth)))
+        if auth:
+            results += _after_auth_test(settings, auth["answer"])
+            if settings.slack.step_permissions == STEP_PERMISSIONS_SYNC:
+                check = _step_permissions(settings, client, auth["answer"].get("bot_id"))
+                results.append(await _remote("Slack step permissions", check))
         if mode is SlackMode.SOCKET:
             results.append(await _remote("Slack app token", _slack_app_token(settings)))
     return results
@@ -100,13 +117,62 @@ async def _kpn_token(settings: Settings) -> str:
 
 
 def _web_client(settings: Settings, token: str) -> AsyncWebClient:
-    api_url = settings.slack.api_url
-    return AsyncWebClient(token=token, base_url=api_url if api_url.endswith("/") else api_url + "/")
+    return web_client(token, settings.slack.api_url)
 
 
-async def _slack_auth_test(settings: Settings) -> str:
-    answer = await _web_client(settings, secret_text(settings.slack.bot_token)).auth_test()
+async def _slack_auth_test(client: AsyncWebClient, keep: dict[str, Any]) -> str:
+    answer = await client.auth_test()
+    keep["answer"] = answer
     return f"bot {answer.get('user')} in workspace {answer.get('team')}"
+
+
+def _after_auth_test(settings: Settings, answer: AsyncSlackResponse) -> list[CheckResult]:
+    """What `auth.test`'s answer tells: the token's scopes, and an org-wide install."""
+    results = []
+    header = answer.headers.get("x-oauth-scopes") if answer.headers else None
+    lacking = scopes.missing(header)
+    if header is None:
+        results.append(CheckResult("Slack scopes", False, "Slack did not list the scopes"))
+    elif lacking:
+        named = "; ".join(f"{scope} ({scopes.BOT_SCOPES[scope]})" for scope in lacking)
+        results.append(
+            CheckResult(
+                "Slack scopes",
+                False,
+                f"the bot token lacks {named}. Add them under OAuth & Permissions > Scopes (or "
+                "update the app from manifest.yml) and reinstall the app",
+            )
+        )
+    else:
+        results.append(
+            CheckResult("Slack scopes", True, f"all {len(scopes.BOT_SCOPES)} scopes granted")
+        )
+    if answer.get("is_enterprise_install") and settings.allow.usergroups:
+        if settings.slack.team_id:
+            detail = f"org-wide install; user groups are read in {settings.slack.team_id}"
+            results.append(CheckResult("Slack org install", True, detail))
+        else:
+            results.append(
+                CheckResult(
+                    "Slack org install",
+                    False,
+                    "the app is installed org-wide, so Slack needs to know in which workspace "
+                    "the allowlist's user groups are: set SMSBOT_SLACK__TEAM_ID (T...)",
+                )
+            )
+    return results
+
+
+async def _step_permissions(settings: Settings, client: AsyncWebClient, bot_id: str | None) -> str:
+    directory = SlackDirectory(client, team_id=settings.slack.team_id)
+    allowlist = Allowlist(
+        users=settings.allow.users, usergroups=settings.allow.usergroups, directory=directory
+    )
+    permissions = StepPermissions(client, settings, allowlist, bot_id=bot_id)
+    changed, wanted = await permissions.sync()
+    return f"{wanted.describe()} may add Send SMS to workflows" + (
+        " (updated now)" if changed else " (already so)"
+    )
 
 
 async def _slack_app_token(settings: Settings) -> str:
@@ -125,10 +191,24 @@ _SLACK_ADVICE: dict[str, str] = {
     "not_allowed_token_type": "wrong kind of token: the bot token starts with xoxb-, "
     "the app token with xapp-",
     "missing_scope": "the token lacks a scope; give the app-level token connections:write",
+    "function_not_found": "the app has no Send SMS step: update the app from manifest.yml "
+    "(functions: send_sms, function_runtime: remote)",
+    "app_not_found": "Slack does not know SMSBOT_SLACK__APP_ID; remove it or copy the app id "
+    "from Basic Information",
+    "access_denied": "the bot may not change who can use the Send SMS step; ask a Slack admin, "
+    "or set SMSBOT_SLACK__STEP_PERMISSIONS=off (then runs naming no person may not send)",
 }
 
 
 def _slack_error_advice(exc: SlackApiError) -> str:
     error = str(exc.response.get("error", "")) if exc.response is not None else ""
+    if error == "missing_scope" and exc.response.get("needed"):
+        needed = exc.response["needed"]
+        why = scopes.BOT_SCOPES.get(needed, "")
+        return (
+            f"Slack answered missing_scope: the token lacks {needed}"
+            + (f" ({why})" if why else "")
+            + ". Add it under OAuth & Permissions > Scopes and reinstall the app"
+        )
     advice = _SLACK_ADVICE.get(error, "see the app settings")
     return f"Slack answered {error or 'an error'}: {advice}"

@@ -106,7 +106,9 @@ def slack_problems(settings: Settings) -> list[str]:
             "Socket Mode, or SMSBOT_SLACK__SIGNING_SECRET (or SLACK_SIGNING_SECRET, from Basic "
             "Information > App Credentials) for HTTP mode at POST /slack/events"
         )
-    return problems
+    from smsbot.slack.step_permissions import retired_settings
+
+    return problems + retired_settings(settings)
 
 
 def kpn_problems(settings: Settings) -> list[str]:
@@ -170,9 +172,11 @@ async def running_bot(
         slack_app = socket = None
         if mode is not None:
             from smsbot.slack.app import build_slack_app, warm_up_authorization
+            from smsbot.slack.step_permissions import sync_step_permissions
 
             slack_app = build_slack_app(settings, service, metrics=metrics, session=slack_session)
             await warm_up_authorization(slack_app)
+            await sync_step_permissions(service)
         if mode is SlackMode.SOCKET:
             from smsbot.slack.socket_mode import SocketModeConnection
 

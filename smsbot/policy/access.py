@@ -3,7 +3,8 @@
 - Slack surfaces (slash command, modal, shortcut): the allowlist decides on the user and the
   channel the request came from.
 - Workflow step: the allowlist when Slack names the user who ran the workflow; otherwise the
-  workflow (or app) id must be in `SMSBOT_ALLOW__WORKFLOWS`.
+  run's app id must be in `allowed_workflows`: the Slack layer lists smsbot's own app there
+  while Slack's permissions limit who may add the step to workflows to the allowlist.
 - CLI and alert webhooks are trusted: they already needed machine access or the alert token.
 """
 
@@ -41,8 +42,10 @@ async def check_access(
             return None
         return Refusal(
             "allowlist",
-            f"Workflow {workflow} may not send SMS. Ask {admin_contact} to add it to "
-            "SMSBOT_ALLOW__WORKFLOWS.",
+            f"Workflow {workflow} may not send SMS: Slack names no person for this run, and "
+            "smsbot could not limit who may add the Send SMS step to workflows to the "
+            "allowlist (SMSBOT_SLACK__STEP_PERMISSIONS; see `smsbot check`). Map the step's "
+            f"interactivity input so Slack names the person, or ask {admin_contact}.",
         )
     try:
         permitted = await allowlist.permits(request.actor, request.channel)

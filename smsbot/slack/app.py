@@ -42,6 +42,8 @@ from smsbot.slack.context import SlackDeps
 from smsbot.slack.directory import SlackDirectory
 from smsbot.slack.notifier import SlackNotifier
 from smsbot.slack.retry import web_client
+from smsbot.slack.step_permissions import SYNC as STEP_PERMISSIONS_SYNC
+from smsbot.slack.step_permissions import StepPermissions
 from smsbot.sms.request import Surface
 
 if TYPE_CHECKING:
@@ -83,8 +85,12 @@ def build_slack_app(
         client=client,
         process_before_response=False,
     )
-    directory = SlackDirectory(client, cache_seconds=slack.usergroup_cache_seconds)
+    directory = SlackDirectory(
+        client, cache_seconds=slack.usergroup_cache_seconds, team_id=slack.team_id
+    )
     service.allowlist.directory = directory
+    if slack.step_permissions == STEP_PERMISSIONS_SYNC:
+        service.allowed_workflows = StepPermissions(client, settings, service.allowlist)
     notifier = SlackNotifier(client, settings)
     for surface in SLACK_SURFACES:
         service.register_notifier(surface, notifier)

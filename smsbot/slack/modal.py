@@ -100,7 +100,7 @@ async def _refuse_inline(
     refusal = await check_access(
         probe,
         deps.service.allowlist,
-        allowed_workflows=deps.settings.allow.workflows,
+        allowed_workflows=deps.service.allowed_workflows,
         admin_contact=deps.settings.slack.admin_contact,
     )
     assert refusal is not None

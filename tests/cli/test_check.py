@@ -44,6 +44,8 @@ async def test_all_checks_pass_against_sandbox_and_slack(sandbox, fake_slack):
         ("KPN token", True),
         ("settings (Slack)", True),
         ("Slack auth.test", True),
+        ("Slack scopes", True),
+        ("Slack step permissions", True),
         ("Slack app token", True),
     ]
     assert sandbox.token_requests == 1
@@ -108,7 +110,7 @@ async def test_command_exit_codes_and_lines(sandbox, fake_slack, tmp_path):
     }
     code, out, _ = await run_check_command(env, tmp_path)
     assert code == 0, out
-    assert [line.split()[0] for line in out.splitlines()] == ["OK"] * 5
+    assert [line.split()[0] for line in out.splitlines()] == ["OK"] * 7
 
     code, out, _ = await run_check_command({**env, "SLACK_BOT_TOKEN": "xoxb-revoked"}, tmp_path)
     assert code == 1
@@ -118,3 +120,56 @@ async def test_command_exit_codes_and_lines(sandbox, fake_slack, tmp_path):
     assert code == 2
     assert "SMSBOT_KPN__CLIENT_ID" in out and "SMSBOT_SLACK__BOT_TOKEN" in out
     assert "OK" not in out.split()
+
+
+async def test_each_missing_scope_is_named_with_what_it_is_for(sandbox, fake_slack):
+    fake_slack.scopes -= {"groups:read", "chat:write.public"}
+    results = await run_checks(good_settings(sandbox, fake_slack))
+    [scopes] = [r for r in results if r.name == "Slack scopes"]
+    assert not scopes.ok
+    assert "chat:write.public (confirmations in public channels" in scopes.detail
+    assert "groups:read (conversations.info when the alert mirror channel is private)" in (
+        scopes.detail
+    )
+    assert "reinstall" in scopes.detail and "commands" not in scopes.detail
+
+
+async def test_the_step_permissions_are_set_to_the_allowlist(sandbox, fake_slack):
+    fake_slack.add_user("U1", "alice")
+    fake_slack.add_user("U2", "bob")
+    fake_slack.add_usergroup("S1", ["U2"])
+    settings = good_settings(sandbox, fake_slack)
+    settings.allow.users, settings.allow.usergroups = ["U1"], ["S1"]
+    [step] = [r for r in await run_checks(settings) if r.name == "Slack step permissions"]
+    assert step.ok and "2 people on the allowlist" in step.detail and "updated" in step.detail
+    assert fake_slack.distributions["send_sms"]["user_ids"] == ["U1", "U2"]
+    [step] = [r for r in await run_checks(settings) if r.name == "Slack step permissions"]
+    assert "already so" in step.detail
+    assert len(fake_slack.calls_to("functions.distributions.permissions.set")) == 1
+
+
+async def test_step_permissions_slack_refuses_fail_with_advice(sandbox, fake_slack):
+    fake_slack.script(
+        "functions.distributions.permissions.list", {"ok": False, "error": "function_not_found"}
+    )
+    results = await run_checks(good_settings(sandbox, fake_slack))
+    [step] = [r for r in results if r.name == "Slack step permissions"]
+    assert not step.ok and "manifest.yml" in step.detail
+    settings = good_settings(sandbox, fake_slack, step_permissions="off")
+    assert "Slack step permissions" not in [r.name for r in await run_checks(settings)]
+
+
+async def test_the_retired_workflows_allowlist_stops_with_the_migration(sandbox, fake_slack):
+    settings = good_settings(sandbox, fake_slack)
+    settings.allow.workflows = ["A0SMSBOT"]
+    [bad] = [r for r in await run_checks(settings) if not r.ok]
+    assert bad.name == "settings (Slack)"
+    assert "SMSBOT_ALLOW__WORKFLOWS is retired" in bad.detail and "Remove it" in bad.detail
+
+
+async def test_an_org_wide_install_needs_the_team_of_the_user_groups(sandbox, fake_slack):
+    fake_slack.enterprise_install = True
+    settings = good_settings(sandbox, fake_slack)
+    settings.allow.usergroups = ["S1"]
+    [org] = [r for r in await run_checks(settings) if r.name == "Slack org install"]
+    assert not org.ok and "SMSBOT_SLACK__TEAM_ID" in org.detail

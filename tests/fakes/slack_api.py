@@ -67,6 +67,7 @@ METHOD_SCOPES: dict[str, str] = {
     "team.profile.get": "users.profile:read",
     "usergroups.users.list": "usergroups:read",
     "usergroups.list": "usergroups:read",
+    "bots.info": "users:read",
 }
 
 RESPONSE_URL_USES = 5
@@ -158,6 +159,11 @@ class FakeSlackApi:
         self.team_profile_fields: list[dict[str, Any]] = []
         self._rate_limits: dict[str, list[int]] = {}
         self._holds: dict[str, asyncio.Event] = {}
+        # Who may add each of the app's workflow steps to workflows; Slack's default for a
+        # newly deployed function is its collaborators.
+        self.distributions: dict[str, dict[str, Any]] = {
+            "send_sms": {"permission_type": "app_collaborators", "user_ids": []}
+        }
         self.users: dict[str, FakeUser] = {}
         self.usergroups: dict[str, list[str]] = {}
         self.channels: dict[str, FakeChannel] = {}
@@ -593,6 +599,50 @@ class FakeSlackApi:
         if error:
             return error
         return {"ok": True, "profile": self._profile(self.users[args["user"]])}
+
+    def _bots_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args.get("bot") != BOT_ID:
+            return {"ok": False, "error": "bot_not_found"}
+        return {"ok": True, "bot": {"id": BOT_ID, "app_id": APP_ID, "name": "smsbot"}}
+
+    def _distribution(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        if args.get("function_app_id") != APP_ID:
+            return "app_not_found"
+        found = self.distributions.get(args.get("function_callback_id", ""))
+        return found if found is not None else "function_not_found"
+
+    def _distribution_answer(self, found: dict[str, Any]) -> dict[str, Any]:
+        users = [
+            {"user_id": u, "username": self.users[u].name if u in self.users else u}
+            for u in found["user_ids"]
+        ]
+        answer: dict[str, Any] = {"ok": True, "permission_type": found["permission_type"]}
+        if found["permission_type"] == "named_entities":
+            answer["users"] = users
+        return answer
+
+    def _functions_distributions_permissions_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        found = self._distribution(args)
+        if isinstance(found, str):
+            return {"ok": False, "error": found}
+        return self._distribution_answer(found)
+
+    def _functions_distributions_permissions_set(self, args: dict[str, Any]) -> dict[str, Any]:
+        found = self._distribution(args)
+        if isinstance(found, str):
+            return {"ok": False, "error": found}
+        kind = args.get("permission_type")
+        if kind not in ("everyone", "app_collaborators", "named_entities"):
+            return {"ok": False, "error": "invalid_permission_type"}
+        user_ids = _json_arg(args.get("user_ids")) or []
+        if isinstance(user_ids, str):
+            user_ids = [u for u in user_ids.split(",") if u]
+        if any(u not in self.users for u in user_ids):
+            return {"ok": False, "error": "user_not_found"}
+        if kind == "named_entities" and not user_ids:
+            return {"ok": False, "error": "invalid_arguments"}
+        found.update(permission_type=kind, user_ids=list(user_ids))
+        return self._distribution_answer(found)
 
     def _team_profile_get(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "profile": {"fields": list(self.team_profile_fields)}}

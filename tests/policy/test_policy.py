@@ -80,7 +80,7 @@ async def test_access_by_surface() -> None:
     refused = await access(request("U2", Surface.SLACK_COMMAND), allowlist)
     assert refused.rule == "allowlist" and "Ask #it-help" in refused.message
     refused = await access(request("workflow:Wf2", Surface.WORKFLOW), allowlist)
-    assert "Workflow Wf2" in refused.message and "SMSBOT_ALLOW__WORKFLOWS" in refused.message
+    assert "Workflow Wf2" in refused.message and "SMSBOT_SLACK__STEP_PERMISSIONS" in refused.message
 
 
 async def test_slack_failing_during_the_check_refuses_safely() -> None:

@@ -109,9 +109,10 @@ async def test_allowlist_by_surface(sandbox: SandboxHandle, sqlite_url: str) -> 
     settings = settings_for(
         sandbox.url,
         sqlite_url,
-        allow={"users": ["U1"], "channels": ["COPS"], "workflows": ["Wf1"]},
+        allow={"users": ["U1"], "channels": ["COPS"]},
     )
     async with open_service(settings) as service:
+        service.allowed_workflows = ["Wf1"]  # the Slack layer's: while the step is limited
 
         async def outcome(actor: str, surface: Surface, channel: str | None = None) -> Outcome:
             request = SendRequest(actor, surface, "0612345678", "hi", channel=channel)
@@ -128,7 +129,7 @@ async def test_allowlist_by_surface(sandbox: SandboxHandle, sqlite_url: str) -> 
         refusals = [r for r in await service.recent() if r.outcome == Outcome.REFUSED]
     assert len(sandbox.messages()) == 5
     assert {r.rule for r in refusals} == {"allowlist"}
-    assert any("SMSBOT_ALLOW__WORKFLOWS" in r.error for r in refusals)
+    assert any("SMSBOT_SLACK__STEP_PERMISSIONS" in r.error for r in refusals)
     assert any("SMSBOT_ALLOW__USERS" in r.error for r in refusals)
 
 

@@ -20,6 +20,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from smsbot.bootstrap import open_service
 from smsbot.settings import Settings
 from smsbot.slack.app import build_slack_app
+from smsbot.slack.step_permissions import sync_step_permissions
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
 from tests.slack.conftest import serving_bot
@@ -39,6 +40,7 @@ async def record_without_sending(settings: Settings, event: dict[str, Any]) -> N
         open_service(settings, run_outbox=False) as service,
     ):
         bolt = build_slack_app(settings, service, session=to_slack)
+        assert await sync_step_permissions(service)
         body = json.dumps(sr.event_callback(event))
         headers = {"content-type": "application/json", **sr.signature_headers(body)}
         answer = await bolt.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
@@ -89,7 +91,8 @@ async def test_a_step_slack_will_not_let_end_is_logged_clearly(
         fake.advance(16 * 60)  # Slack's clock: the step's token has expired there
         fake.script("functions.completeSuccess", {"ok": False, "error": "invalid_auth"})
         with caplog.at_level(logging.ERROR, logger="smsbot.slack.step_completion"):
-            async with serving_bot(settings) as (_service, _metrics, slack):
+            async with serving_bot(settings) as (service, _metrics, slack):
+                assert await sync_step_permissions(service)
                 await slack.event(sr.event_callback(event))
                 await fake.wait_for(lambda: len(fake.calls_to("functions.completeSuccess")) == 2)
                 await fake.wait_for(lambda: caplog.records)

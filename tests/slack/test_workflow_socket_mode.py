@@ -14,7 +14,7 @@ from smsbot.settings import Settings
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlackApi
 from tests.fakes.slack_socket_mode import FakeSocketMode
-from tests.slack.test_workflow_step import ALLOWED_APP, ending_of, function_event, outputs_of
+from tests.slack.test_workflow_step import ending_of, function_event, outputs_of
 
 
 @pytest.fixture
@@ -31,8 +31,9 @@ async def test_function_executed_over_the_socket_ends_the_step(
         _env_file=None,
         database_url=f"sqlite:///{tmp_path / 'bot.db'}",
         slack={"bot_token": BOT_TOKEN, "app_token": APP_TOKEN, "api_url": fake_slack.api_url},
-        allow={"workflows": [ALLOWED_APP]},
+        allow={"users": ["U0ALICE"]},  # start-up limits the step to alice's workflows
     ).with_sandbox(sandbox.url)
+    fake_slack.add_user("U0ALICE", "alice")
     async with running_bot(settings, host="127.0.0.1", port=0, mode=SlackMode.SOCKET) as bot:
         async with asyncio.timeout(5):
             await bot.socket.wait_connected()

@@ -16,12 +16,13 @@ import pytest
 from smsbot.sandbox.testing import SandboxHandle
 from smsbot.service import SmsService
 from smsbot.settings import Settings
+from smsbot.slack.step_permissions import sync_step_permissions
 from smsbot.sms.request import Surface
 from tests.fakes import slack_requests as sr
-from tests.fakes.slack_api import FakeSlackApi, SlackCall
+from tests.fakes.slack_api import APP_ID, FakeSlackApi, SlackCall
 from tests.slack.conftest import ADMIN_CONTACT, bot_settings, serving_bot, set_up_workspace
 
-ALLOWED_APP = "A0ALLOWED"
+ALLOWED_APP = APP_ID  # every run names smsbot's own app
 
 
 def function_event(
@@ -101,14 +102,14 @@ async def step_bot(sandbox: SandboxHandle, tmp_path: Path) -> AsyncIterator[Step
     async with FakeSlackApi() as fake:
         settings = step_settings(fake, sandbox, tmp_path)
         async with serving_bot(settings) as (service, _metrics, sender):
+            # As `smsbot serve` does at start-up: who may add the step, set from the allowlist.
+            assert await sync_step_permissions(service)
             yield StepBot(service, fake, sandbox, sender)
 
 
 def step_settings(fake: FakeSlackApi, sandbox: SandboxHandle, tmp_path: Path) -> Settings:
     set_up_workspace(fake)
-    settings = bot_settings(fake, sandbox, tmp_path)
-    allow = settings.allow.model_copy(update={"workflows": [ALLOWED_APP]})
-    return settings.model_copy(update={"allow": allow})
+    return bot_settings(fake, sandbox, tmp_path)
 
 
 async def test_allowed_workflow_sends_and_the_step_completes_with_outputs(step_bot):
@@ -131,20 +132,14 @@ async def test_allowed_workflow_sends_and_the_step_completes_with_outputs(step_b
 
 async def test_a_typed_sent_by_input_is_not_trusted_as_who_asks(step_bot):
     # Whoever edits a workflow could type an allowlisted person's id into such an input.
-    ending = await step_bot.run_step(
-        {"recipient": "0612345678", "message": "x", "sent_by": "U0ALICE"}, app_id="A0OTHER"
-    )
-    assert ending.method == "functions.completeError"
-    assert "Workflow A0OTHER may not send SMS" in ending.args["error"]
-    assert step_bot.sandbox.messages() == []
+    await step_bot.run_step({"recipient": "0612345678", "message": "x", "sent_by": "U0DAVE"})
     (record,) = await step_bot.service.recent()
-    assert record.actor == "workflow:A0OTHER"
+    assert record.actor == f"workflow:{APP_ID}"
 
 
 async def test_the_person_slack_names_as_interactor_is_who_asks(step_bot):
     ending = await step_bot.run_step(
         {"recipient": "0612345678", "message": "x", "interactivity": clicked_by("U0ALICE")},
-        app_id="A0OTHER",  # not listed: the person's own permission is what counts
         extra_parameters=INTERACTIVITY_INPUT,
     )
     assert ending.method == "functions.completeSuccess"
@@ -153,13 +148,12 @@ async def test_the_person_slack_names_as_interactor_is_who_asks(step_bot):
 
 
 async def test_an_interactor_in_an_input_not_declared_as_interactivity_is_ignored(step_bot):
-    ending = await step_bot.run_step(
-        {"recipient": "0612345678", "message": "x", "interactivity": clicked_by("U0ALICE")},
-        app_id="A0OTHER",  # and the step declares no interactivity input
+    # dave is not on the allowlist, but only a declared interactivity input names a person.
+    await step_bot.run_step(
+        {"recipient": "0612345678", "message": "x", "interactivity": clicked_by("U0DAVE")},
     )
-    assert ending.method == "functions.completeError"
     (record,) = await step_bot.service.recent()
-    assert record.actor == "workflow:A0OTHER"
+    assert record.actor == f"workflow:{APP_ID}"
 
 
 async def test_person_as_recipient_uses_their_profile_phone(step_bot):
@@ -186,16 +180,27 @@ async def test_a_person_variable_in_the_message_reads_as_their_name(step_bot):
     assert step_bot.sandbox.messages()[0]["content"] == "Please call @bob about the outage"
 
 
-async def test_workflow_without_a_person_needs_its_app_allowed(step_bot):
-    refused = await step_bot.run_step({"recipient": "0612345678", "message": "x"}, app_id="A0OTHER")
-    assert refused.method == "functions.completeError"
-    assert "Workflow A0OTHER may not send SMS" in refused.args["error"]
-    assert "SMSBOT_ALLOW__WORKFLOWS" in refused.args["error"]
+async def test_the_step_may_be_added_to_workflows_by_the_allowlisted_people_only(step_bot):
+    # Set at start-up: alice by user id, bob as a member of the user group S0ONCALL. carol
+    # may send only from #ops, which Slack's permissions cannot express.
+    assert step_bot.fake.distributions["send_sms"] == {
+        "permission_type": "named_entities",
+        "user_ids": ["U0ALICE", "U0BOB"],
+    }
+
+
+async def test_runs_naming_no_person_send_only_while_the_step_is_limited_to_the_allowlist(
+    step_bot,
+):
     allowed = await step_bot.run_step({"recipient": "0612345678", "message": "x"})
     assert allowed.method == "functions.completeSuccess"
+    # Say Slack refused the permissions at start-up: anyone might have built this workflow.
+    step_bot.service.allowed_workflows.in_sync = False
+    refused = await step_bot.run_step({"recipient": "0612345678", "message": "x"})
+    assert refused.method == "functions.completeError"
+    assert f"Workflow {APP_ID} may not send SMS" in refused.args["error"]
+    assert "SMSBOT_SLACK__STEP_PERMISSIONS" in refused.args["error"]
     assert len(step_bot.sandbox.messages()) == 1
-    actors = sorted(r.actor for r in await step_bot.service.recent())
-    assert actors == [f"workflow:{ALLOWED_APP}", "workflow:A0OTHER"]
 
 
 async def test_person_not_on_the_allowlist_is_refused_with_who_to_ask(step_bot):
