@@ -11,8 +11,9 @@ import argparse
 import json
 
 from smsbot.bootstrap import open_service
-from smsbot.settings import load_settings
+from smsbot.settings import DEFAULT_TIMEZONE, load_settings
 from smsbot.store import AuditRecord
+from smsbot.timezone import zone
 
 COLUMNS = ("time", "actor", "surface", "to", "parts", "outcome", "delivery", "document_id / reason")
 
@@ -50,14 +51,18 @@ async def run(args: argparse.Namespace) -> int:
     elif not records:
         print("No SMS requests recorded yet.")
     else:
-        print(render(records, mask_numbers=mask))
+        print(render(records, mask_numbers=mask, timezone=settings.timezone))
     return 0
 
 
-def render(records: list[AuditRecord], *, mask_numbers: bool) -> str:
+def render(
+    records: list[AuditRecord], *, mask_numbers: bool, timezone: str = DEFAULT_TIMEZONE
+) -> str:
+    """The table a person reads: times in `SMSBOT_TIMEZONE`, with the zone (JSON keeps UTC)."""
+    tz = zone(timezone)
     rows = [COLUMNS] + [
         (
-            f"{r.time:%Y-%m-%d %H:%M:%S}",
+            f"{r.time.astimezone(tz):%Y-%m-%d %H:%M:%S %Z}",
             r.actor,
             str(r.surface),
             r.shown_number(mask_numbers=mask_numbers) or "-",

@@ -120,3 +120,15 @@ def test_audit_reads_through_the_service_not_the_store():
     }
     assert ("smsbot.bootstrap", "open_service") in imported
     assert ("smsbot.store", "Store") not in imported
+
+
+async def test_plain_table_times_follow_smsbot_timezone(recorded: str, capsys, monkeypatch):
+    assert await smsbot("audit", "--json") == 0
+    utc_time = json.loads(capsys.readouterr().out)[0]["time"]
+    assert await smsbot("audit", "--limit", "1") == 0
+    [_, row] = capsys.readouterr().out.splitlines()
+    assert row.split()[2] in ("CET", "CEST")  # Europe/Amsterdam by default
+    monkeypatch.setenv("SMSBOT_TIMEZONE", "UTC")
+    assert await smsbot("audit", "--limit", "1") == 0
+    [_, row] = capsys.readouterr().out.splitlines()
+    assert row.split()[:3] == [utc_time[:10], utc_time[11:19], "UTC"]
