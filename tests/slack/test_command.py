@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import partial
 
 from smsbot.sms.request import Outcome
@@ -116,6 +117,8 @@ async def test_history_is_ephemeral_and_masked(slack_bot: SlackBot) -> None:
     assert answer["text"].count("+31 6 ****5678") == 1  # alice's one send, not bob's
     assert slack_bot.sandbox.messages()[0]["document_id"] in answer["text"]
     assert "612345678" not in answer["text"]
+    # The time in SMSBOT_TIMEZONE (Europe/Amsterdam by default), with its abbreviation.
+    assert re.search(r"\b\d\d:\d\d CES?T\b", answer["text"]), answer["text"]
 
 
 async def test_a_legal_sms_heavy_in_escapes_is_still_confirmed(slack_bot: SlackBot) -> None:
