@@ -93,6 +93,8 @@ class SlackSettings(BaseModel):
     usergroup_cache_seconds: float = 300.0
     # smsbot's Slack app id (A...); found from the bot token when not set.
     app_id: str | None = None
+    # A custom profile field (its label, e.g. "Mobile", or its id Xf...) holding the phone.
+    phone_field: str | None = None
     # An org-wide install: the workspace (T...) whose user groups the allowlist names.
     team_id: str | None = None
     # Who may add the "Send SMS" workflow step to workflows: "allowlist" sets it in Slack to

@@ -86,7 +86,10 @@ def build_slack_app(
         process_before_response=False,
     )
     directory = SlackDirectory(
-        client, cache_seconds=slack.usergroup_cache_seconds, team_id=slack.team_id
+        client,
+        cache_seconds=slack.usergroup_cache_seconds,
+        team_id=slack.team_id,
+        phone_field=slack.phone_field,
     )
     service.allowlist.directory = directory
     if slack.step_permissions == STEP_PERMISSIONS_SYNC:

@@ -7,6 +7,11 @@ cached for `cache_seconds`, so a burst of sends costs one lookup, and a profile 
 takes effect within minutes. `cached_person` answers from the cache alone, for the moments
 before an ack where nothing may wait on Slack.
 
+`phone_field` names a custom profile field (its label, e.g. "Mobile", or its id, `Xf...`) that
+holds the phone instead of the standard Phone field: then `users.profile.get` is asked too
+(custom fields are only in its answer), and the field's id is found once with
+`team.profile.get`. An empty custom field falls back to the standard Phone.
+
 `team_id` (an org-wide install: the token spans workspaces) goes with `usergroups.users.list`,
 which Slack then needs to know the workspace.
 """
@@ -23,12 +28,23 @@ from slack_sdk.web.async_client import AsyncWebClient
 T = TypeVar("T")
 
 
+class UnknownProfileField(LookupError):
+    """SMSBOT_SLACK__PHONE_FIELD names no profile field of the workspace."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            f"The workspace has no profile field {field!r} (SMSBOT_SLACK__PHONE_FIELD): ask "
+            "your Slack admin to fix the setting or add the field (Admin > Profiles)."
+        )
+
+
 @dataclass(frozen=True)
 class Person:
     id: str
     name: str  # display name, else real name, else the user name, else the id
     phone: str | None  # as the person wrote it on their profile; None when empty
     locale: str | None = None  # Slack's language for them, e.g. "nl-NL"
+    phone_source: str = "Phone"  # the profile field people fill in, for "how to fix it"
 
 
 class SlackDirectory:
@@ -39,10 +55,13 @@ class SlackDirectory:
         *,
         clock: Callable[[], float] = time.monotonic,
         team_id: str | None = None,
+        phone_field: str | None = None,
     ) -> None:
         self.client = client
         self.cache_seconds = cache_seconds
         self.team_id = team_id
+        self.phone_field = phone_field
+        self._phone_field_id: str | None = None
         self._clock = clock
         self._cache: dict[tuple[str, str], tuple[float, object]] = {}
 
@@ -70,9 +89,36 @@ class SlackDirectory:
                 or user_id
             )
             phone = (profile.get("phone") or "").strip() or None
-            return Person(user_id, name, phone, user.get("locale"))
+            if not self.phone_field:
+                return Person(user_id, name, phone, user.get("locale"))
+            custom = await self._custom_phone(user_id)
+            return Person(
+                user_id, name, custom or phone, user.get("locale"), phone_source=self.phone_field
+            )
 
         return await self._cached("person", user_id, ask)
+
+    async def _custom_phone(self, user_id: str) -> str | None:
+        field_id = await self._field_id()
+        answer = await self.client.users_profile_get(user=user_id)
+        fields = (answer.get("profile") or {}).get("fields") or {}
+        value = (fields.get(field_id) or {}).get("value") if isinstance(fields, dict) else None
+        return (value or "").strip() or None
+
+    async def _field_id(self) -> str:
+        """The custom field's id; raises `UnknownProfileField` when the workspace has none."""
+        if self._phone_field_id is None:
+            wanted = (self.phone_field or "").strip()
+            answer = await self.client.team_profile_get()
+            for field in (answer.get("profile") or {}).get("fields") or []:
+                if wanted in (field.get("id"), field.get("label")) or (
+                    (field.get("label") or "").casefold() == wanted.casefold()
+                ):
+                    self._phone_field_id = field["id"]
+                    break
+            else:
+                raise UnknownProfileField(wanted)
+        return self._phone_field_id
 
     def cached_person(self, user_id: str) -> Person | None:
         """The person if a recent answer is cached; never asks Slack."""

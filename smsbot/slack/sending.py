@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from smsbot.errors import InvalidNumber
 from smsbot.slack import blocks
 from smsbot.slack.context import SlackDeps
-from smsbot.slack.directory import Person, SlackDirectory
+from smsbot.slack.directory import Person, SlackDirectory, UnknownProfileField
 from smsbot.slack.escaping import decode, mentioned_ids
 from smsbot.sms.numbers import mask_number, normalize_number
 from smsbot.sms.request import SendRequest, SendResult
@@ -45,6 +45,8 @@ async def profile_phone(
     each message with what the asker can do instead of using the profile."""
     try:
         person = await directory.person(user_id)
+    except UnknownProfileField as exc:
+        raise InvalidNumber(f"{exc} Until then, {instead}.") from exc
     except SlackApiError as exc:
         who = f"@{label}" if label else f"<@{user_id}>"
         raise InvalidNumber(
@@ -68,7 +70,7 @@ def phone_from(
     if not phone:
         raise InvalidNumber(
             f"{who} has no phone number on their Slack profile. Ask them to add their mobile "
-            f"number (Profile > Edit profile > Phone), or {instead}."
+            f"number (Profile > Edit profile > {person.phone_source}), or {instead}."
         )
     try:
         return normalize_number(phone)
