@@ -59,18 +59,19 @@ class Codec:
     kinds: Mapping[str, Kind] = field(default_factory=lambda: column_kinds(metadata))
 
     def bind(self, value: Any) -> Any:
-        if type(value) in _AS_IS:
+        kind = type(value)
+        if kind in _AS_IS:
             return value
-        if isinstance(value, enum.Enum):
-            return value.value
+        if kind is list or kind is tuple:
+            return [self.bind(item) for item in value]
         if isinstance(value, datetime):
             if value.tzinfo is None:
                 raise ValueError("smsbot stores aware datetimes only (use datetime.now(UTC))")
             return self.datetime_out(value.astimezone(UTC))
-        if isinstance(value, Mapping):
+        if isinstance(value, enum.Enum):
+            return value.value
+        if isinstance(value, dict | Mapping):
             return json.dumps(dict(value))
-        if isinstance(value, list | tuple):
-            return [self.bind(item) for item in value]
         return value
 
     _readers: dict[tuple[str, ...], Callable[[Sequence[Any]], dict[str, Any]]] = field(

@@ -76,8 +76,7 @@ class AuditRecord:
     def from_row(cls, row: Mapping[str, Any]) -> AuditRecord:
         """From a row of `smsbot_sends`: each field is the column of the same name (but for
         `request_id` and `time`); columns without a field (`not_before`) are left out."""
-        values = {_FIELD_OF.get(name, name): value for name, value in row.items()}
-        values = {name: values[name] for name in _RECORD_FIELDS if name in values}
+        values = {field: row[column] for column, field in _FIELDS if column in row}
         values["surface"] = Surface(values["surface"])
         values["outcome"] = Outcome(values["outcome"])
         values["reply"] = values["reply"] or {}
@@ -143,9 +142,9 @@ class AuditRecord:
         )
 
 
-# The columns of `smsbot_sends` whose record field has another name.
-_FIELD_OF = {"id": "request_id", "created_at": "time"}
-_RECORD_FIELDS = tuple(f.name for f in fields(AuditRecord))
+# Each record field and the column it comes from: the column of the same name, but for these.
+_COLUMN_OF = {"request_id": "id", "time": "created_at"}
+_FIELDS = tuple((_COLUMN_OF.get(f.name, f.name), f.name) for f in fields(AuditRecord))
 
 
 @dataclass(frozen=True)
