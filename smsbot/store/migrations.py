@@ -105,11 +105,55 @@ def _v3_delivery(conn: Connection) -> None:
     )
 
 
+def _v4_alert_groups(conn: Connection) -> None:
+    """The on-call loop: alert groups with their state, the phones (and codes) that got each
+    group's SMS, and the escalation steps as durable timers."""
+    time = _time(conn)
+    conn.execute(
+        text(
+            "CREATE TABLE smsbot_alert_groups (id VARCHAR(32) NOT NULL, "
+            "source VARCHAR(32) NOT NULL, route VARCHAR(200) NOT NULL, "
+            "group_key VARCHAR(300) NOT NULL, labels JSON NOT NULL, summary TEXT, "
+            "state VARCHAR(16) NOT NULL, episode INTEGER NOT NULL, "
+            f"opened_at {time} NOT NULL, updated_at {time} NOT NULL, acked_by VARCHAR(200), "
+            f"acked_via VARCHAR(16), acked_at {time}, ack_until {time}, "
+            f"silence_id VARCHAR(64), silenced_until {time}, mirror_channel VARCHAR(64), "
+            "mirror_ts VARCHAR(32), PRIMARY KEY (id), UNIQUE (source, route, group_key))"
+        )
+    )
+    conn.execute(
+        text(
+            "CREATE TABLE smsbot_alert_phones (group_id VARCHAR(32) NOT NULL, "
+            f"phone VARCHAR(20) NOT NULL, code INTEGER NOT NULL, notified_at {time} NOT NULL, "
+            "PRIMARY KEY (group_id, phone))"
+        )
+    )
+    # A reply finds the phone's groups by phone.
+    conn.execute(text("CREATE INDEX ix_smsbot_alert_phones_phone ON smsbot_alert_phones (phone)"))
+    conn.execute(
+        text(
+            "CREATE TABLE smsbot_escalations (group_id VARCHAR(32) NOT NULL, "
+            f"episode INTEGER NOT NULL, step INTEGER NOT NULL, due_at {time} NOT NULL, "
+            f"step_state VARCHAR(16) NOT NULL, lease_until {time}, fired_at {time}, "
+            "PRIMARY KEY (group_id, episode, step))"
+        )
+    )
+    # The timer loop looks for due steps.
+    conn.execute(
+        text("CREATE INDEX ix_smsbot_escalations_due ON smsbot_escalations (step_state, due_at)")
+    )
+
+
 def _is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-STEPS: tuple[Callable[[Connection], None], ...] = (_v1_initial, _v2_cap_indexes, _v3_delivery)
+STEPS: tuple[Callable[[Connection], None], ...] = (
+    _v1_initial,
+    _v2_cap_indexes,
+    _v3_delivery,
+    _v4_alert_groups,
+)
 LATEST = len(STEPS)
 
 

@@ -108,3 +108,55 @@ deliveries = Table(
     Column("code", String(8)),
     Column("reported_at", UtcDateTime, nullable=False),
 )
+
+# Alert groups as the on-call loop sees them: one row per (source, route, group key), reopened
+# when a resolved group fires again (`episode` counts the openings, so the escalation steps and
+# the acknowledgement of one episode never carry over to the next). `state` is
+# `smsbot.store.alert_groups.GroupState`.
+alert_groups = Table(
+    "smsbot_alert_groups",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("route", String(200), nullable=False),
+    Column("group_key", String(300), nullable=False),
+    Column("labels", JSON, nullable=False),  # the group's labels: a silence's matchers
+    Column("summary", Text),  # the newest alert SMS's text (no number in it), for Slack
+    Column("state", String(16), nullable=False),
+    Column("episode", Integer, nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("acked_by", String(200)),  # the person's name
+    Column("acked_via", String(16)),  # sms, slack
+    Column("acked_at", UtcDateTime),
+    Column("ack_until", UtcDateTime),  # None: the acknowledgement stands until resolved
+    Column("silence_id", String(64)),  # the Alertmanager silence smsbot made
+    Column("silenced_until", UtcDateTime),
+    Column("mirror_channel", String(64)),
+    Column("mirror_ts", String(32)),  # the group's mirror message; its events in its thread
+)
+
+# The phones that got a group's SMS, each with the code its SMS showed (`1a`, `2s`): the lowest
+# number free among that phone's open groups.
+alert_phones = Table(
+    "smsbot_alert_phones",
+    metadata,
+    Column("group_id", String(32), primary_key=True),
+    Column("phone", String(20), primary_key=True),
+    Column("code", Integer, nullable=False),
+    Column("notified_at", UtcDateTime, nullable=False),
+)
+
+# Escalation steps: durable timers, one row per step of one episode of a group. `step_state` is
+# pending, firing (taken by a replica until `lease_until`), fired or cancelled.
+escalations = Table(
+    "smsbot_escalations",
+    metadata,
+    Column("group_id", String(32), primary_key=True),
+    Column("episode", Integer, primary_key=True),
+    Column("step", Integer, primary_key=True),  # 0-based, as in the route's `escalate`
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("step_state", String(16), nullable=False),
+    Column("lease_until", UtcDateTime),
+    Column("fired_at", UtcDateTime),
+)

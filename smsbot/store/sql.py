@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 
 from smsbot.sms.request import Outcome, Surface
 from smsbot.store.records import COUNTED_OUTCOMES
-from smsbot.store.schema import deliveries, sends
+from smsbot.store.schema import alert_groups, alert_phones, deliveries, escalations, sends
 
 # What tells two caps' SQL apart: the column counted and the surfaces counted (values vary).
 CapShape = tuple[str, frozenset[Surface] | None]
@@ -168,6 +168,7 @@ class Sql:
             "ORDER BY n) AS u"
         )
         self.ping = "SELECT 1 AS ok"
+        self.alerts = AlertGroupSql(dialect)
 
     def _finished(self, ref: str) -> str:
         """The SET list of `finish`, its values from parameters (`:`) or an unnest row (`v.`)."""
@@ -290,3 +291,95 @@ def held_back(surfaces: int) -> str:
         f"AND outcome = 'refused' AND rule = :rule AND surface IN ({names}) "
         "AND recipient IS NOT NULL GROUP BY recipient, actor, surface ORDER BY min(created_at)"
     )
+
+
+# -- alert groups, the phones that got them, escalation steps --------------------------------
+
+GROUPS = _names(alert_groups)
+STEPS = _names(escalations)
+OPEN_GROUP = "state <> 'resolved'"
+
+
+class AlertGroupSql:
+    """The statements of `smsbot.store.alert_groups`."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        by_key = "source = :source AND route = :route AND group_key = :group_key"
+        self.by_key_locked = (
+            f"SELECT {GROUPS} FROM smsbot_alert_groups WHERE {by_key}{dialect.lock()}"
+        )
+        self.by_id = f"SELECT {GROUPS} FROM smsbot_alert_groups WHERE id = :id"
+        self.by_id_locked = self.by_id + dialect.lock()
+        self.insert = (
+            f"INSERT INTO smsbot_alert_groups ({GROUPS}) VALUES ({_names(alert_groups, ':')}) "
+            f"ON CONFLICT (source, route, group_key) DO NOTHING RETURNING {GROUPS}"
+        )
+        # Every transition writes the whole mutable state, computed from the locked row.
+        mutable = [
+            c.name
+            for c in alert_groups.c
+            if c.name not in ("id", "source", "route", "group_key", "opened_at", "updated_at")
+        ]
+        self.update = (
+            "UPDATE smsbot_alert_groups SET "
+            + ", ".join(f"{name} = :{name}" for name in mutable)
+            + ", opened_at = :opened_at, updated_at = :now "
+            f"WHERE id = :id RETURNING {GROUPS}"
+        )
+
+        self.code_of = (
+            "SELECT code FROM smsbot_alert_phones WHERE group_id = :group_id AND phone = :phone"
+        )
+        self.codes_taken = (
+            "SELECT p.code FROM smsbot_alert_phones AS p JOIN smsbot_alert_groups AS g "
+            f"ON g.id = p.group_id WHERE p.phone = :phone AND g.{OPEN_GROUP}"
+        )
+        self.add_phone = (
+            f"INSERT INTO smsbot_alert_phones ({_names(alert_phones)}) "
+            f"VALUES ({_names(alert_phones, ':')})"
+        )
+        self.touch_phone = (
+            "UPDATE smsbot_alert_phones SET notified_at = :notified_at "
+            "WHERE group_id = :group_id AND phone = :phone"
+        )
+        self.phones_of = (
+            "SELECT phone, code FROM smsbot_alert_phones WHERE group_id = :group_id ORDER BY code"
+        )
+        self.forget_phones = "DELETE FROM smsbot_alert_phones WHERE group_id = :group_id"
+        # A phone's open groups, the one it was paged for last at the end.
+        self.groups_of_phone = (
+            f"SELECT p.code, {_names(alert_groups, 'g.')} FROM smsbot_alert_phones AS p "
+            f"JOIN smsbot_alert_groups AS g ON g.id = p.group_id "
+            f"WHERE p.phone = :phone AND g.{OPEN_GROUP} ORDER BY p.notified_at, p.code"
+        )
+
+        self.add_step = (
+            f"INSERT INTO smsbot_escalations ({STEPS}) VALUES ({_names(escalations, ':')}) "
+            "ON CONFLICT (group_id, episode, step) DO NOTHING"
+        )
+        self.cancel_steps = (
+            "UPDATE smsbot_escalations SET step_state = 'cancelled' "
+            "WHERE group_id = :group_id AND step_state IN ('pending', 'firing')"
+        )
+        # Due steps, and steps whose taker's lease ran out (it died before it finished them),
+        # each taken by one replica: the rows are locked and others skip them.
+        due = (
+            "(step_state = 'pending' AND due_at <= :now) "
+            "OR (step_state = 'firing' AND lease_until <= :now)"
+        )
+        self.take_steps = (
+            "WITH due AS MATERIALIZED (SELECT group_id, episode, step FROM smsbot_escalations "
+            f"WHERE {due} ORDER BY due_at LIMIT :limit{dialect.lock(skip_locked=True)}) "
+            "UPDATE smsbot_escalations SET step_state = 'firing', lease_until = :lease_until "
+            "WHERE (group_id, episode, step) IN (SELECT group_id, episode, step FROM due) "
+            f"AND ({due}) RETURNING {STEPS}"
+        )
+        self.finish_step = (
+            "UPDATE smsbot_escalations SET step_state = :step_state, fired_at = :now "
+            "WHERE group_id = :group_id AND episode = :episode AND step = :step "
+            "AND step_state = 'firing'"
+        )
+        self.steps_of = (
+            f"SELECT {STEPS} FROM smsbot_escalations WHERE group_id = :group_id "
+            "ORDER BY episode, step"
+        )

@@ -24,12 +24,23 @@ Correctness across replicas rests on the database, not on in-process locks:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, overload
 
 from smsbot.sms.request import Outcome, Surface
 from smsbot.store import sql
+from smsbot.store.alert_groups import (
+    AlertGroupRecord,
+    AssignCode,
+    ChangeGroup,
+    EscalationStep,
+    FinishStep,
+    Observed,
+    ObserveGroup,
+    StepState,
+    TakeSteps,
+)
 from smsbot.store.backends import Backend, open_backend
 from smsbot.store.clock import Clock, utcnow
 from smsbot.store.delivery import ApplyDelivery
@@ -236,6 +247,92 @@ class Store:
             ApplyDelivery(request_id, report, self.clock())
         )
         return applied
+
+    # -- alert groups (smsbot.store.alert_groups) -------------------------------------------
+
+    async def observe_group(
+        self,
+        *,
+        source: str,
+        route: str,
+        group_key: str,
+        labels: Mapping[str, str],
+        firing: bool,
+        steps: Sequence[timedelta] = (),
+        mirror_channel: str | None = None,
+    ) -> Observed | None:
+        """Record what an alert notification says of its group (one per source, route and
+        group key): the first firing opens it and arms its escalation `steps` (each due that
+        long after the opening); a resolve closes it, cancels its pending steps and frees its
+        phones' codes; firing again after a resolve opens a new episode, with nothing of the
+        old one's acknowledgement or silence. A resolve of a group never seen firing: None."""
+        observed: Observed | None = await self._writes.run(
+            ObserveGroup(
+                source,
+                route,
+                group_key,
+                labels,
+                firing,
+                tuple(steps),
+                mirror_channel,
+                self.clock(),
+            )
+        )
+        return observed
+
+    async def assign_code(self, group_id: str, phone: str) -> int:
+        """The code `phone` uses for the group: the one it has, else the lowest number free
+        among that phone's open groups (chosen under a per-phone lock across replicas). Also
+        marks the group as the phone's newest."""
+        code: int = await self._writes.run(AssignCode(group_id, phone, self.clock()))
+        return code
+
+    async def change_group(
+        self,
+        group_id: str,
+        changes: Mapping[str, object],
+        *,
+        stops_escalation: bool = False,
+        only_open: bool = True,
+    ) -> AlertGroupRecord | None:
+        """Apply `changes` (field name -> value of `AlertGroupRecord`) to the group, cancelling
+        its pending escalation steps with `stops_escalation`; a resolved group is returned as it
+        is unless `only_open=False`. None when no such group is stored."""
+        changed: AlertGroupRecord | None = await self._writes.run(
+            ChangeGroup(group_id, changes, self.clock(), stops_escalation, only_open)
+        )
+        return changed
+
+    async def take_due_steps(self, lease: timedelta, limit: int = 20) -> list[EscalationStep]:
+        """Due escalation steps, each now `firing` for `lease`: taken by this caller alone
+        (across replicas) until the lease ends. A step taken but not finished within its lease
+        (its taker died) is due again."""
+        taken: list[EscalationStep] = await self._writes.run(TakeSteps(self.clock(), lease, limit))
+        return taken
+
+    async def finish_step(self, step: EscalationStep, outcome: StepState) -> bool:
+        """Mark a taken step `fired` (or `cancelled`); False when it was cancelled meanwhile
+        (the group was acknowledged, silenced or resolved)."""
+        done: bool = await self._writes.run(FinishStep(step, outcome, self.clock()))
+        return done
+
+    async def alert_group(self, group_id: str) -> AlertGroupRecord | None:
+        rows = await self._backend.fetch(self._backend.sql.alerts.by_id, {"id": group_id})
+        return AlertGroupRecord.from_row(rows[0]) if rows else None
+
+    async def groups_of_phone(self, phone: str) -> list[tuple[int, AlertGroupRecord]]:
+        """The phone's open groups as (code, group), the one it was paged for last at the end."""
+        rows = await self._backend.fetch(self._backend.sql.alerts.groups_of_phone, {"phone": phone})
+        return [(int(row["code"]), AlertGroupRecord.from_row(row)) for row in rows]
+
+    async def phones_of_group(self, group_id: str) -> dict[str, int]:
+        """The phones that got the group's SMS (this episode), with their codes."""
+        rows = await self._backend.fetch(self._backend.sql.alerts.phones_of, {"group_id": group_id})
+        return {row["phone"]: int(row["code"]) for row in rows}
+
+    async def steps_of_group(self, group_id: str) -> list[EscalationStep]:
+        rows = await self._backend.fetch(self._backend.sql.alerts.steps_of, {"group_id": group_id})
+        return [EscalationStep.from_row(row) for row in rows]
 
     # -- reading -------------------------------------------------------------------------------
 

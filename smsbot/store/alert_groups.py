@@ -1,0 +1,286 @@
+"""Alert groups as stored state, the phones (with their codes) that got each group's SMS, and
+the escalation steps as durable timers (see `Store.observe_group` and the methods after it).
+
+Every transition reads the group's row locked (PostgreSQL: `FOR UPDATE`; SQLite: its one
+writer), computes the new state in Python and writes it back in one statement, in the same
+transaction as what goes with it (escalation steps armed or cancelled, codes freed). So two
+replicas acting on one group (an HA pair's two notifications, an SMS reply and a Slack click)
+act one after the other, each on the state the other left.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from smsbot.store.writes import Defaults, Transaction, first
+
+
+class GroupState(StrEnum):
+    FIRING = "firing"
+    ACKNOWLEDGED = "acknowledged"
+    SILENCED = "silenced"
+    RESOLVED = "resolved"
+
+
+class StepState(StrEnum):
+    PENDING = "pending"
+    FIRING = "firing"  # taken by one replica, until its lease ends
+    FIRED = "fired"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class AlertGroupRecord:
+    id: str
+    source: str
+    route: str
+    group_key: str
+    labels: Mapping[str, str]
+    summary: str | None
+    state: GroupState
+    episode: int
+    opened_at: datetime
+    updated_at: datetime
+    acked_by: str | None = None
+    acked_via: str | None = None
+    acked_at: datetime | None = None
+    ack_until: datetime | None = None
+    silence_id: str | None = None
+    silenced_until: datetime | None = None
+    mirror_channel: str | None = None
+    mirror_ts: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> AlertGroupRecord:
+        values = {f.name: row[f.name] for f in fields(cls)}
+        values["state"] = GroupState(values["state"])
+        values["labels"] = dict(values["labels"] or {})
+        return cls(**values)
+
+    def row(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is not GroupState.RESOLVED
+
+    def acknowledged_at(self, now: datetime) -> bool:
+        """Whether an acknowledgement stands at `now` (it may have a time limit)."""
+        return self.acked_at is not None and (self.ack_until is None or now < self.ack_until)
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    group_id: str
+    episode: int
+    step: int
+    due_at: datetime
+    step_state: StepState
+    lease_until: datetime | None = None
+    fired_at: datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> EscalationStep:
+        values = {f.name: row[f.name] for f in fields(cls)}
+        values["step_state"] = StepState(values["step_state"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What an alert notification did to its group: `opened` when this notification began
+    a new episode (the first firing, or firing again after resolved)."""
+
+    group: AlertGroupRecord
+    opened: bool = False
+    resolved: bool = False
+
+
+async def _locked(tx: Transaction, group_id: str) -> AlertGroupRecord | None:
+    found = await first(tx, tx.sql.alerts.by_id_locked, {"id": group_id})
+    return AlertGroupRecord.from_row(found) if found is not None else None
+
+
+async def _save(tx: Transaction, group: AlertGroupRecord, now: datetime) -> AlertGroupRecord:
+    [row] = await tx.fetch(tx.sql.alerts.update, group.row() | {"now": now})
+    return AlertGroupRecord.from_row(row)
+
+
+async def _arm(tx: Transaction, group: AlertGroupRecord, steps: Sequence[timedelta]) -> None:
+    for n, after in enumerate(steps):
+        step = {
+            "group_id": group.id,
+            "episode": group.episode,
+            "step": n,
+            "due_at": group.opened_at + after,
+            "step_state": StepState.PENDING,
+            "lease_until": None,
+            "fired_at": None,
+        }
+        await tx.execute(tx.sql.alerts.add_step, step)
+
+
+def _cleared(group: AlertGroupRecord) -> AlertGroupRecord:
+    return replace(
+        group,
+        acked_by=None,
+        acked_via=None,
+        acked_at=None,
+        ack_until=None,
+        silence_id=None,
+        silenced_until=None,
+    )
+
+
+@dataclass
+class ObserveGroup(Defaults):
+    """See `Store.observe_group`."""
+
+    source: str
+    route: str
+    group_key: str
+    labels: Mapping[str, str]
+    firing: bool
+    steps: Sequence[timedelta]
+    mirror_channel: str | None
+    now: datetime
+    several_statements = True
+
+    async def run(self, tx: Transaction) -> Observed | None:
+        key = {"source": self.source, "route": self.route, "group_key": self.group_key}
+        found = await first(tx, tx.sql.alerts.by_key_locked, key)
+        if found is None:
+            if not self.firing:
+                return None  # resolved before smsbot ever saw it fire: nothing to track
+            new = AlertGroupRecord(
+                id=secrets.token_hex(16),
+                source=self.source,
+                route=self.route,
+                group_key=self.group_key,
+                labels=dict(self.labels),
+                summary=None,
+                state=GroupState.FIRING,
+                episode=1,
+                opened_at=self.now,
+                updated_at=self.now,
+                mirror_channel=self.mirror_channel,
+            )
+            inserted = await first(tx, tx.sql.alerts.insert, new.row())
+            if inserted is not None:
+                group = AlertGroupRecord.from_row(inserted)
+                await _arm(tx, group, self.steps)
+                return Observed(group, opened=True)
+            # Another replica inserted it meanwhile: act on its row.
+            found = await first(tx, tx.sql.alerts.by_key_locked, key)
+            assert found is not None
+        group = AlertGroupRecord.from_row(found)
+        if not self.firing:
+            if not group.is_open:
+                return Observed(group)
+            await tx.execute(tx.sql.alerts.cancel_steps, {"group_id": group.id})
+            await tx.execute(tx.sql.alerts.forget_phones, {"group_id": group.id})
+            resolved = replace(group, state=GroupState.RESOLVED)
+            return Observed(await _save(tx, resolved, self.now), resolved=True)
+        if group.is_open:
+            if group.labels != dict(self.labels):
+                group = await _save(tx, replace(group, labels=dict(self.labels)), self.now)
+            return Observed(group)
+        reopened = replace(
+            _cleared(group),
+            labels=dict(self.labels),
+            state=GroupState.FIRING,
+            episode=group.episode + 1,
+            opened_at=self.now,
+            mirror_channel=self.mirror_channel,
+            mirror_ts=None,
+            summary=None,
+        )
+        group = await _save(tx, reopened, self.now)
+        await _arm(tx, group, self.steps)
+        return Observed(group, opened=True)
+
+
+@dataclass
+class AssignCode(Defaults):
+    """See `Store.assign_code`."""
+
+    group_id: str
+    phone: str
+    now: datetime
+    several_statements = True
+
+    def __post_init__(self) -> None:
+        # One phone's codes are chosen one at a time across replicas (PostgreSQL).
+        self.subjects = (f"smsbot:alert-codes:{self.phone}",)
+
+    async def run(self, tx: Transaction) -> int:
+        params = {"group_id": self.group_id, "phone": self.phone}
+        held = await first(tx, tx.sql.alerts.code_of, params)
+        if held is not None:
+            await tx.execute(tx.sql.alerts.touch_phone, params | {"notified_at": self.now})
+            return int(held["code"])
+        taken = {int(r["code"]) for r in await tx.fetch(tx.sql.alerts.codes_taken, params)}
+        code = 1
+        while code in taken:
+            code += 1
+        await tx.execute(tx.sql.alerts.add_phone, params | {"code": code, "notified_at": self.now})
+        return code
+
+
+@dataclass
+class ChangeGroup(Defaults):
+    """A person's action on a group (acknowledge, silence, lift the silence) or smsbot's own
+    note on it (summary, mirror message): `changes` applied to the locked row. Acknowledging
+    or silencing cancels the episode's pending escalation steps in the same transaction.
+    None when the group is gone; the row unchanged when it is resolved (too late to act)."""
+
+    group_id: str
+    changes: Mapping[str, Any]
+    now: datetime
+    stops_escalation: bool = False
+    only_open: bool = True
+    several_statements = True
+
+    async def run(self, tx: Transaction) -> AlertGroupRecord | None:
+        group = await _locked(tx, self.group_id)
+        if group is None or (self.only_open and not group.is_open):
+            return group
+        if self.stops_escalation:
+            await tx.execute(tx.sql.alerts.cancel_steps, {"group_id": group.id})
+        return await _save(tx, replace(group, **self.changes), self.now)
+
+
+@dataclass
+class TakeSteps(Defaults):
+    """See `Store.take_due_steps`."""
+
+    now: datetime
+    lease: timedelta
+    limit: int
+
+    async def run(self, tx: Transaction) -> list[EscalationStep]:
+        params = {"now": self.now, "lease_until": self.now + self.lease, "limit": self.limit}
+        rows = await tx.fetch(tx.sql.alerts.take_steps, params)
+        return sorted((EscalationStep.from_row(r) for r in rows), key=lambda s: s.due_at)
+
+
+@dataclass
+class FinishStep(Defaults):
+    step: EscalationStep
+    outcome: StepState
+    now: datetime
+
+    async def run(self, tx: Transaction) -> bool:
+        params = {
+            "group_id": self.step.group_id,
+            "episode": self.step.episode,
+            "step": self.step.step,
+            "step_state": self.outcome,
+            "now": self.now,
+        }
+        return await tx.execute(tx.sql.alerts.finish_step, params) > 0

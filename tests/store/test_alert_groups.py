@@ -1,0 +1,99 @@
+"""Alert groups, their phones' codes and escalation steps in the store, on both engines."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from smsbot.store import ManualClock, Store
+from smsbot.store.alert_groups import GroupState, StepState
+
+A, B = "+31612345678", "+31687654321"
+LABELS = {"alertname": "HighCPU", "team": "db"}
+STEPS = (timedelta(minutes=5), timedelta(minutes=15))
+
+
+async def observe(store: Store, key: str = "g1", *, firing: bool = True):
+    return await store.observe_group(
+        source="alertmanager",
+        route="db",
+        group_key=key,
+        labels=LABELS,
+        firing=firing,
+        steps=STEPS,
+        mirror_channel="C1",
+    )
+
+
+async def test_a_group_opens_once_and_a_resolve_closes_it(database_url: str) -> None:
+    store = await Store.open(database_url, clock=ManualClock())
+    try:
+        first, again = await asyncio.gather(observe(store), observe(store))
+        assert sorted([first.opened, again.opened]) == [False, True]
+        assert first.group.id == again.group.id
+        assert (first.group.state, first.group.labels) == (GroupState.FIRING, LABELS)
+        steps = await store.steps_of_group(first.group.id)
+        assert [(s.step, s.step_state) for s in steps] == [(0, StepState.PENDING), (1, "pending")]
+        closed = await observe(store, firing=False)
+        assert closed.resolved and closed.group.state is GroupState.RESOLVED
+        assert {s.step_state for s in await store.steps_of_group(first.group.id)} == {"cancelled"}
+        reopened = await observe(store)
+        assert reopened.opened and reopened.group.episode == 2
+        assert await observe(store, "never-fired", firing=False) is None
+    finally:
+        await store.close()
+
+
+async def test_codes_are_the_lowest_free_per_phone_and_freed_by_resolve(store: Store) -> None:
+    g1, g2, g3 = [(await observe(store, key)).group for key in ("g1", "g2", "g3")]
+    assert await store.assign_code(g1.id, A) == 1
+    assert await store.assign_code(g2.id, A) == 2
+    assert await store.assign_code(g2.id, B) == 1  # codes are per phone
+    assert await store.assign_code(g1.id, A) == 1  # kept
+    await observe(store, "g1", firing=False)
+    assert await store.assign_code(g3.id, A) == 1  # g1's code is free again
+    assert [(code, g.group_key) for code, g in await store.groups_of_phone(A)] == [
+        (2, "g2"),
+        (1, "g3"),
+    ]
+    assert await store.phones_of_group(g2.id) == {A: 2, B: 1}
+
+
+async def test_concurrent_codes_for_one_phone_differ(store: Store) -> None:
+    groups = [(await observe(store, f"g{n}")).group for n in range(6)]
+    codes = await asyncio.gather(*(store.assign_code(g.id, A) for g in groups))
+    assert sorted(codes) == [1, 2, 3, 4, 5, 6]
+
+
+async def test_steps_are_due_once_each_and_stopped_by_an_acknowledgement(
+    database_url: str,
+) -> None:
+    clock = ManualClock()
+    store = await Store.open(database_url, clock=clock)
+    try:
+        group = (await observe(store)).group
+        assert await store.take_due_steps(timedelta(minutes=1)) == []
+        clock.advance(timedelta(minutes=5))
+        taken = await asyncio.gather(
+            *(store.take_due_steps(timedelta(minutes=1)) for _ in range(4))
+        )
+        steps = [step for batch in taken for step in batch]
+        assert [(s.group_id, s.step) for s in steps] == [(group.id, 0)]
+        # Its taker died: after the lease the step is due again, and finished once.
+        clock.advance(timedelta(minutes=2))
+        [retaken] = await store.take_due_steps(timedelta(minutes=1))
+        assert retaken.step == 0
+        assert await store.finish_step(retaken, StepState.FIRED)
+        assert not await store.finish_step(retaken, StepState.FIRED)
+        acked = await store.change_group(
+            group.id,
+            {"state": GroupState.ACKNOWLEDGED, "acked_by": "Alice", "acked_at": clock()},
+            stops_escalation=True,
+        )
+        assert acked.state is GroupState.ACKNOWLEDGED and acked.acked_by == "Alice"
+        clock.advance(timedelta(hours=1))
+        assert await store.take_due_steps(timedelta(minutes=1)) == []
+        states = [s.step_state for s in await store.steps_of_group(group.id)]
+        assert states == [StepState.FIRED, StepState.CANCELLED]
+    finally:
+        await store.close()
