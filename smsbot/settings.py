@@ -66,6 +66,9 @@ class KpnSettings(BaseModel):
     reply_number: str | None = None
     # Secret path segment of the inbound-SMS webhook: POST /kpn/inbound/{token}.
     inbound_token: SecretStr | None = None
+    # Optional HTTP basic auth KPN's webhook must also present (both set, or neither).
+    inbound_user: str | None = None
+    inbound_password: SecretStr | None = None
 
     @field_validator("reply_number")
     @classmethod
@@ -172,6 +175,8 @@ class RepliesSettings(BaseModel):
     window_hours: float = Field(default=24, gt=0)
     # Slack channel for replies that find no conversation; none: audited and dropped.
     channel: str | None = None
+    # What one phone may post into Slack per minute; the excess is audited, not posted.
+    per_number_per_minute: int = Field(default=20, ge=1)
     # Silences asked for by SMS reply: `<n>s` alone, and the longest `<n>s 3d` may ask for.
     default_silence: Duration = timedelta(hours=2)
     max_silence: Duration = timedelta(days=1)

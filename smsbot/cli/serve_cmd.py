@@ -25,7 +25,9 @@ from pydantic import SecretStr
 
 from smsbot.deliveries import DeliveryRecorder
 from smsbot.errors import ConfigurationError
+from smsbot.inbound import InboundService
 from smsbot.kpn.delivery.route import delivery_routes
+from smsbot.kpn.inbound_route import inbound_routes
 from smsbot.metrics import Metrics
 from smsbot.settings import Settings, load_settings
 from smsbot.web import RouteRegistrar, create_app
@@ -147,6 +149,7 @@ class RunningBot:
     metrics: Metrics
     slack_app: AsyncApp | None  # None: running without Slack (the demo without tokens)
     socket: SocketModeConnection | None  # None: HTTP mode, or no Slack
+    inbound: InboundService | None = None  # what KPN's inbound webhook hands SMS to
 
 
 @contextlib.asynccontextmanager
@@ -187,6 +190,8 @@ async def running_bot(
                 metrics=metrics,
             )
             metrics.watch_slack(socket)
+        # Inbound SMS: reply handlers in order, the first taker wins (`smsbot.inbound`).
+        inbound = InboundService.from_settings(settings, service.store)
         app = create_app(
             settings,
             service,
@@ -196,6 +201,7 @@ async def running_bot(
             routes=(
                 _alert_routes(settings, service, metrics),
                 delivery_routes(settings, DeliveryRecorder(service.store, metrics=metrics)),
+                inbound_routes(settings, inbound),
                 *routes,
             ),
         )
@@ -230,7 +236,7 @@ async def running_bot(
             # times rarer. The cyclic garbage they free waits longer (~4000 objects per 1000
             # commands here, so some MB at most).
             gc.set_threshold(thresholds[0], thresholds[1], FULL_COLLECTION_AFTER)
-            yield RunningBot(_url_of(runner, host), service, metrics, slack_app, socket)
+            yield RunningBot(_url_of(runner, host), service, metrics, slack_app, socket, inbound)
         finally:
             gc.set_threshold(*thresholds)
             gc.unfreeze()  # collectable again, for a process that runs the bot more than once

@@ -144,6 +144,30 @@ def _v4_alert_groups(conn: Connection) -> None:
     )
 
 
+def _v5_inbound(conn: Connection) -> None:
+    """Two-way SMS: the Slack message each SMS is discussed under, and the SMS phones send to
+    the reply number (one row per KPN message_id)."""
+    time = _time(conn)
+    for column in ("slack_channel VARCHAR(64)", "slack_ts VARCHAR(32)"):
+        conn.execute(text(f"ALTER TABLE smsbot_sends ADD COLUMN {column}"))
+    conn.execute(
+        text(
+            "CREATE TABLE smsbot_inbound (id VARCHAR(32) NOT NULL, "
+            f"message_id VARCHAR(256) NOT NULL, received_at {time} NOT NULL, "
+            f"updated_at {time} NOT NULL, sent_at {time}, sender VARCHAR(64) NOT NULL, "
+            "recipient VARCHAR(64) NOT NULL, text_length INTEGER NOT NULL, text TEXT, "
+            "outcome VARCHAR(16) NOT NULL, handler VARCHAR(32), conversation VARCHAR(32), "
+            "slack_channel VARCHAR(64), slack_ts VARCHAR(32), "
+            "PRIMARY KEY (id), UNIQUE (message_id))"
+        )
+    )
+    # The rate limit counts one phone's recent messages; the audit lists by time.
+    conn.execute(
+        text("CREATE INDEX ix_smsbot_inbound_sender ON smsbot_inbound (sender, received_at)")
+    )
+    conn.execute(text("CREATE INDEX ix_smsbot_inbound_time ON smsbot_inbound (received_at)"))
+
+
 def _is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
@@ -153,6 +177,7 @@ STEPS: tuple[Callable[[Connection], None], ...] = (
     _v2_cap_indexes,
     _v3_delivery,
     _v4_alert_groups,
+    _v5_inbound,
 )
 LATEST = len(STEPS)
 

@@ -71,6 +71,9 @@ class AuditRecord:
     delivery: Delivery | None = None  # what the delivery reports said, None before any came
     delivered_at: datetime | None = None  # when `delivery` was reached
     delivery_code: str | None = None  # KPN's failure code ("007") of a failed delivery
+    # The Slack message this SMS is discussed under (confirmation or alert mirror), if any.
+    slack_channel: str | None = None
+    slack_ts: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> AuditRecord:
@@ -112,6 +115,7 @@ class AuditRecord:
             "delivery": str(self.delivery) if self.delivery else None,
             "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
             "delivery_code": self.delivery_code,
+            "direction": "outbound",
         }
 
     def to_result(self, *, duplicate: bool = False) -> SendResult:
@@ -229,3 +233,99 @@ class OutboxState:
     queued: int
     sending: int
     oldest_queued: datetime | None  # when the oldest row still queued was recorded
+
+
+class InboundOutcome(StrEnum):
+    """What became of an SMS a phone sent to the reply number."""
+
+    RECEIVED = "received"  # stored; no reply handler has finished with it (yet)
+    THREADED = "threaded"  # posted as a thread reply in its conversation
+    POSTED = "posted"  # no conversation: posted to SMSBOT_REPLIES__CHANNEL
+    LOGGED = "logged"  # Slack is off: written to the bot's log (without number or text)
+    DROPPED = "dropped"  # no conversation and no replies channel: audited only
+    LIMITED = "limited"  # over the per-number rate limit: audited only, nobody told
+    HANDLED = "handled"  # taken by a reply handler before the thread replies (`handler`)
+    FAILED = "failed"  # posting it failed (Slack refused or was unreachable)
+
+
+@dataclass(frozen=True)
+class NewInbound:
+    """An inbound SMS about to be stored; `text` is kept only with SMSBOT_AUDIT__STORE_TEXT."""
+
+    message_id: str
+    sender: str
+    recipient: str
+    text: str
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """An inbound SMS as stored."""
+
+    request_id: str
+    message_id: str
+    time: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+    sender: str
+    recipient: str
+    text_length: int
+    text: str | None
+    outcome: InboundOutcome
+    handler: str | None
+    conversation: str | None
+    slack_channel: str | None
+    slack_ts: str | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> InboundRecord:
+        values = {_INBOUND_FIELD_OF.get(name, name): value for name, value in row.items()}
+        values = {name: values[name] for name in _INBOUND_FIELDS if name in values}
+        values["outcome"] = InboundOutcome(values["outcome"])
+        return cls(**values)
+
+    def shown(self, number: str, *, mask_numbers: bool = True) -> str:
+        return mask_number(number) if mask_numbers and number.startswith("+") else number
+
+    def to_json(self, *, mask_numbers: bool = True) -> dict[str, Any]:
+        """The record for `smsbot audit --json`, in the outbound records' keys (what has no
+        meaning for an inbound SMS is null) and `direction: inbound`; numbers masked."""
+        return {
+            "request_id": self.request_id,
+            "time": self.time.isoformat(),
+            "actor": self.shown(self.sender, mask_numbers=mask_numbers),
+            "surface": "kpn_inbound",
+            "channel": self.slack_channel,
+            "from": self.shown(self.sender, mask_numbers=mask_numbers),
+            "to": self.shown(self.recipient, mask_numbers=mask_numbers),
+            "sender": None,
+            "characters": self.text_length,
+            "parts": None,
+            "encoding": None,
+            "outcome": str(self.outcome),
+            "rule": self.handler,
+            "document_id": None,
+            "message_id": self.message_id,
+            "error": None,
+            "attempts": None,
+            "retry_at": None,
+            "delivery": None,
+            "delivered_at": None,
+            "delivery_code": None,
+            "conversation": self.conversation,
+            "direction": "inbound",
+        }
+
+
+_INBOUND_FIELD_OF = {"id": "request_id", "received_at": "time"}
+_INBOUND_FIELDS = tuple(f.name for f in fields(InboundRecord))
+
+
+@dataclass(frozen=True)
+class InboundAdmission:
+    """What `Store.admit_inbound` did: the stored record, and whether it was already there
+    (KPN posted the same message_id again)."""
+
+    record: InboundRecord
+    duplicate: bool

@@ -86,6 +86,10 @@ sends = Table(
     Column("delivery", String(16)),
     Column("delivered_at", UtcDateTime),
     Column("delivery_code", String(8)),
+    # The Slack message this SMS is discussed under (its confirmation, or its alert's mirror):
+    # a reply from its phone becomes a thread reply there.
+    Column("slack_channel", String(64)),
+    Column("slack_ts", String(32)),
 )
 
 # Keys claimed for a while, atomically across replicas (alert de-duplication).
@@ -159,4 +163,25 @@ escalations = Table(
     Column("step_state", String(16), nullable=False),
     Column("lease_until", UtcDateTime),
     Column("fired_at", UtcDateTime),
+)
+
+# One row per SMS a phone sent to the reply number (KPN's inbound webhook), stored once per
+# KPN message_id, and what became of it (`smsbot.store.records.InboundOutcome`).
+inbound = Table(
+    "smsbot_inbound",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("message_id", String(256), nullable=False, unique=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),  # KPN's timestamp_utc
+    Column("sender", String(64), nullable=False),  # the phone, E.164 when it is a number
+    Column("recipient", String(64), nullable=False),  # the virtual number it was sent to
+    Column("text_length", Integer, nullable=False),
+    Column("text", Text),  # only with SMSBOT_AUDIT__STORE_TEXT
+    Column("outcome", String(16), nullable=False),
+    Column("handler", String(32)),  # the reply handler that took it
+    Column("conversation", String(32)),  # the smsbot_sends id whose thread it went to
+    Column("slack_channel", String(64)),
+    Column("slack_ts", String(32)),  # the thread it was posted in (the conversation's ts)
 )

@@ -19,7 +19,14 @@ from sqlalchemy.dialects import postgresql
 
 from smsbot.sms.request import Outcome, Surface
 from smsbot.store.records import COUNTED_OUTCOMES
-from smsbot.store.schema import alert_groups, alert_phones, deliveries, escalations, sends
+from smsbot.store.schema import (
+    alert_groups,
+    alert_phones,
+    deliveries,
+    escalations,
+    inbound,
+    sends,
+)
 
 # What tells two caps' SQL apart: the column counted and the surfaces counted (values vary).
 CapShape = tuple[str, frozenset[Surface] | None]
@@ -67,6 +74,9 @@ def _in(values: Iterable[str]) -> str:
 
 
 SENDS = _names(sends)
+INBOUND = _names(inbound)
+# What a reply can thread with: SMS that went out, or may have (KPN took it, no answer came).
+WENT_OUT = _in((Outcome.SENT, Outcome.UNKNOWN, Outcome.SENDING))
 PENDING = _in((Outcome.QUEUED, Outcome.SENDING))
 BEING_SENT = _in((Outcome.SENDING, Outcome.UNKNOWN))
 
@@ -139,6 +149,7 @@ class Sql:
         )
         self.purge_sends = f"DELETE FROM smsbot_sends WHERE {old}"
         self.purge_claims = "DELETE FROM smsbot_claims WHERE expires_at <= :now"
+        self.purge_inbound = "DELETE FROM smsbot_inbound WHERE received_at < :before"
 
         # A dedup claim: inserted, or taken over once expired; a row comes back when won.
         self.claim = (
@@ -158,6 +169,30 @@ class Sql:
             "UPDATE smsbot_sends SET delivery = :delivery, delivered_at = :delivered_at, "
             "delivery_code = :delivery_code, outcome = :outcome, error = :error, "
             f"updated_at = :now WHERE id = :rid RETURNING {SENDS}"
+        )
+
+        # Two-way SMS: the Slack message an SMS is discussed under; the SMS phones send to
+        # the reply number, stored once per KPN message_id; a phone's recent ones (its rate
+        # limit: those not already over it); what became of one.
+        self.set_conversation = (
+            "UPDATE smsbot_sends SET slack_channel = :slack_channel, slack_ts = :slack_ts "
+            "WHERE id = :rid RETURNING id"
+        )
+        self.insert_inbound = (
+            f"INSERT INTO smsbot_inbound ({INBOUND}) VALUES ({_names(inbound, ':')}) "
+            f"ON CONFLICT (message_id) DO NOTHING RETURNING {INBOUND}"
+        )
+        self.inbound_by_message_id = (
+            f"SELECT {INBOUND} FROM smsbot_inbound WHERE message_id = :message_id"
+        )
+        self.inbound_counted = (
+            "SELECT count(*) AS n FROM smsbot_inbound WHERE sender = :sender "
+            "AND received_at >= :since AND outcome <> 'limited'"
+        )
+        self.finish_inbound = (
+            "UPDATE smsbot_inbound SET outcome = :outcome, handler = :handler, "
+            "conversation = :conversation, slack_channel = :slack_channel, "
+            f"slack_ts = :slack_ts, updated_at = :now WHERE id = :rid RETURNING {INBOUND}"
         )
 
         # PostgreSQL: the advisory locks of a group's actors and recipients, taken in the
@@ -261,6 +296,18 @@ def count_recent(equal: Iterable[str], within: dict[str, int]) -> str:
         names = ", ".join(f":{column}{n}" for n in range(count))
         where.append(f"{column} IN ({names})" if count else "1 = 0")
     return f"SELECT count(*) AS n FROM smsbot_sends WHERE {' AND '.join(where)}"
+
+
+def recent_inbound() -> str:
+    return f"SELECT {INBOUND} FROM smsbot_inbound ORDER BY received_at DESC, id LIMIT :limit"
+
+
+# The newest SMS that went out to `:phone` from `:sender` since `:since`: the conversation a
+# reply from that phone belongs to.
+CONVERSATION = (
+    f"SELECT {SENDS} FROM smsbot_sends WHERE recipient = :phone AND sender = :sender "
+    f"AND created_at >= :since AND outcome IN {WENT_OUT} ORDER BY created_at DESC, id LIMIT 1"
+)
 
 
 # The outbox now: rows queued and sending, and the oldest queued one's time.

@@ -45,6 +45,7 @@ from smsbot.store.backends import Backend, open_backend
 from smsbot.store.clock import Clock, utcnow
 from smsbot.store.delivery import ApplyDelivery
 from smsbot.store.group import GroupCommit
+from smsbot.store.inbound import AdmitInbound, FinishInbound, SetConversation, inbound_row
 from smsbot.store.records import (
     Admission,
     AuditRecord,
@@ -52,6 +53,10 @@ from smsbot.store.records import (
     DeliveryApplied,
     DeliveryReport,
     HeldStorm,
+    InboundAdmission,
+    InboundOutcome,
+    InboundRecord,
+    NewInbound,
     NewRecord,
     OutboxState,
 )
@@ -333,6 +338,65 @@ class Store:
     async def steps_of_group(self, group_id: str) -> list[EscalationStep]:
         rows = await self._backend.fetch(self._backend.sql.alerts.steps_of, {"group_id": group_id})
         return [EscalationStep.from_row(row) for row in rows]
+
+    # -- two-way SMS ---------------------------------------------------------------------------
+
+    async def admit_inbound(
+        self, new: NewInbound, *, limit: int, window: timedelta
+    ) -> InboundAdmission:
+        """Store an SMS a phone sent to the reply number, once per KPN `message_id` (a repeat
+        returns the stored record, `duplicate=True`). When its phone already sent `limit`
+        messages within `window` that were not over the limit themselves, it is stored
+        `limited`. Atomic across replicas: of two posts of one message_id, one is stored, and
+        two replicas cannot both admit the phone's `limit + 1`-th message."""
+        row = inbound_row(new, self.clock(), store_text=self.store_text)
+        admitted: InboundAdmission = await self._writes.run(AdmitInbound(row, limit, window))
+        return admitted
+
+    async def finish_inbound(
+        self,
+        request_id: str,
+        outcome: InboundOutcome,
+        *,
+        handler: str | None = None,
+        conversation: str | None = None,
+        slack_channel: str | None = None,
+        slack_ts: str | None = None,
+    ) -> InboundRecord | None:
+        """Record what became of an inbound SMS (which handler took it, where it was posted)."""
+        write = FinishInbound(
+            request_id,
+            outcome,
+            self.clock(),
+            handler=handler,
+            conversation=conversation,
+            slack_channel=slack_channel,
+            slack_ts=slack_ts,
+        )
+        finished: InboundRecord | None = await self._writes.run(write)
+        return finished
+
+    async def set_conversation(self, request_id: str, slack_channel: str, slack_ts: str) -> bool:
+        """Remember the Slack message SMS `request_id` is discussed under (its confirmation or
+        its alert's mirror), so a reply from its phone finds it; False when no such SMS."""
+        found: bool = await self._writes.run(SetConversation(request_id, slack_channel, slack_ts))
+        return found
+
+    async def conversation_for(
+        self, phone: str, *, sender: str, since: datetime
+    ) -> AuditRecord | None:
+        """The newest SMS that went out (or may have) to `phone` from `sender` (the reply
+        number) since `since`: the conversation a reply from `phone` belongs to. Its
+        `slack_channel` / `slack_ts` are None when it has no Slack message."""
+        found = await self._records(
+            sql.CONVERSATION, {"phone": phone, "sender": sender, "since": since}
+        )
+        return found[0] if found else None
+
+    async def recent_inbound(self, limit: int = 20) -> list[InboundRecord]:
+        """The newest inbound SMS first."""
+        rows = await self._backend.fetch(sql.recent_inbound(), {"limit": limit})
+        return [InboundRecord.from_row(row) for row in rows]
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -256,4 +256,5 @@ class Purge(Defaults):
         await tx.execute(tx.sql.purge_parts, {"before": self.before})
         deleted = await tx.execute(tx.sql.purge_sends, {"before": self.before})
         await tx.execute(tx.sql.purge_claims, {"now": self.now})
+        await tx.execute(tx.sql.purge_inbound, {"before": self.before})
         return deleted

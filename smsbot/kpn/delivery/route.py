@@ -84,7 +84,7 @@ class DeliveryEndpoint:
                 "wrong or missing signature: post reports only to the webhook_url smsbot gave "
                 "with the SMS",
             )
-        body = await _body(request, MAX_REPORT_BYTES)
+        body = await read_body(request, MAX_REPORT_BYTES)
         if body is None:
             return _error(413, f"body is over {MAX_REPORT_BYTES} bytes; a report is far smaller")
         try:
@@ -134,7 +134,7 @@ class SignatureRefusals:
         self._last_logged, self._unlogged = now, 0
 
 
-async def _body(request: web.Request, limit: int) -> bytes | None:
+async def read_body(request: web.Request, limit: int) -> bytes | None:
     """The body, or None as soon as it is known to be over `limit` bytes."""
     if request.content_length is not None and request.content_length > limit:
         return None
