@@ -96,6 +96,9 @@ class SlackSettings(BaseModel):
     usergroup_cache_seconds: float = 300.0
     # smsbot's Slack app id (A...); found from the bot token when not set.
     app_id: str | None = None
+    # Where a sent SMS is confirmed: "channel" (everyone there sees it) or "sender" (only the
+    # person who sent it, like refusals and failures).
+    confirmations: Literal["channel", "sender"] = "channel"
     # A custom profile field (its label, e.g. "Mobile", or its id Xf...) holding the phone.
     phone_field: str | None = None
     # An org-wide install: the workspace (T...) whose user groups the allowlist names.

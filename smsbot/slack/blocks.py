@@ -37,11 +37,13 @@ class ModalOrigin:
     surface: str
     channel: str | None = None
     response_url: str | None = None
+    thread_ts: str | None = None  # the message a message shortcut was used on
 
     def dump(self) -> str:
-        return json.dumps(
-            {"surface": self.surface, "channel": self.channel, "response_url": self.response_url}
-        )
+        data = {"surface": self.surface, "channel": self.channel, "response_url": self.response_url}
+        if self.thread_ts:
+            data["thread_ts"] = self.thread_ts
+        return json.dumps(data)
 
     @classmethod
     def load(cls, metadata: str | None) -> ModalOrigin:
@@ -50,6 +52,7 @@ class ModalOrigin:
             surface=data.get("surface", "slack_modal"),
             channel=data.get("channel"),
             response_url=data.get("response_url"),
+            thread_ts=data.get("thread_ts"),
         )
 
 
@@ -242,6 +245,12 @@ def confirmation(
         {"type": "context", "elements": [_mrkdwn(details)]},
     ]
     return fallback, blocks
+
+
+def pending(to: str) -> tuple[str, list[dict[str, Any]]]:
+    """The line the sender sees while their SMS goes out; the outcome replaces it."""
+    text = f"Sending to {to}…"
+    return text, [{"type": "context", "elements": [_mrkdwn(f":hourglass: {escape_mrkdwn(text)}")]}]
 
 
 def problem(headline: str, advice: str) -> tuple[str, list[dict[str, Any]]]:

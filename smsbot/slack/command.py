@@ -20,6 +20,7 @@ from smsbot.slack.context import SlackDeps
 from smsbot.slack.history import history_message
 from smsbot.slack.modal_open import FormNotOpened, open_modal
 from smsbot.slack.sending import hand_over, name_or_none, phone_of_person, readable_text
+from smsbot.sms.numbers import normalize_number
 from smsbot.sms.request import SendRequest, Surface
 
 COMMAND = "/sms"
@@ -92,6 +93,13 @@ async def _send(
     }
     if recipient_name:
         reply["recipient_name"] = recipient_name
+    try:
+        shown = normalize_number(to)
+    except InvalidNumber:
+        pass  # the service explains what is wrong with it
+    else:
+        # Before the request is handed over, so the outcome always comes after it.
+        reply = await deps.notifier.show_pending(reply, shown)
     request = SendRequest(
         actor=command["user_id"],
         surface=Surface.SLACK_COMMAND,

@@ -205,6 +205,8 @@ def _request(
         "channel": origin.channel,
         **(extra or {}),
     }
+    if origin.thread_ts:
+        reply["thread_ts"] = origin.thread_ts
     if refusal:
         reply["told"] = True
     # One modal sends one SMS: a double click on Send submits the same view twice. A refused

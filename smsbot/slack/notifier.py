@@ -4,9 +4,13 @@ It works only from what the request carries: `request.reply` holds the `response
 user and the channel, stored with the request, so an SMS the outbox finishes after a restart
 is still answered.
 
-- Sent: a confirmation in the channel (`chat.postMessage`). Where the bot may not post there
-  (not a member, a private channel, a DM) it answers through the `response_url` with
-  `in_channel`, and with neither (a global shortcut) it writes to the person directly.
+- Sent: a confirmation in the channel (`chat.postMessage`; in the thread of the message a
+  message shortcut was used on). Where the bot may not post there (a private channel it is
+  not in, a DM) it answers through the `response_url` with `in_channel`, and with neither (a
+  global shortcut) it writes to the person directly. With `SMSBOT_SLACK__CONFIRMATIONS=sender`
+  the confirmation is only the sender's, like the answers below.
+- `/sms 06… text` shows "Sending to +31 6 ****5678…" at once (`show_pending`); the outcome
+  replaces that line, or removes it when the confirmation went to the channel.
 - Anything else (refused, invalid, failed, unknown): only the sender sees it, through the
   `response_url` while Slack still accepts it (30 minutes), else `chat.postEphemeral`, else a
   direct message.
@@ -92,19 +96,24 @@ class SlackNotifier:
             encoding=result.encoding,
             document_id=result.document_id,
         )
+        if self.settings.slack.confirmations == "sender":
+            await self.tell_privately(reply, text, message_blocks)
+            return
         channel = reply.get("channel")
+        thread = {"thread_ts": reply["thread_ts"]} if reply.get("thread_ts") else {}
         # DMs: the bot cannot post in a conversation between people; the response_url can.
         if channel and not str(channel).startswith("D"):
             try:
-                await self._post_message(channel, text, message_blocks)
+                await self._post_message(channel, text, message_blocks, **thread)
+                await self._clear_pending(reply)
                 return
             except SlackApiError as exc:
                 if exc.response.get("error") not in CANNOT_POST_HERE:
                     raise
                 log.info("cannot post in %s (%s); answering another way", channel, exc)
-        if await self._respond(reply, text, message_blocks, response_type="in_channel"):
-            return
-        await self._direct_message(reply, text, message_blocks)
+        if not await self._respond(reply, text, message_blocks, response_type="in_channel"):
+            await self._direct_message(reply, text, message_blocks)
+        await self._clear_pending(reply)
 
     async def tell_privately(
         self, reply: Mapping[str, Any], text: str, message_blocks: list[dict[str, Any]]
@@ -122,6 +131,20 @@ class SlackNotifier:
                 log.info("cannot answer %s ephemerally in %s (%s)", user, channel, exc)
         await self._direct_message(reply, text, message_blocks)
 
+    async def show_pending(self, reply: Mapping[str, Any], to: str) -> dict[str, Any]:
+        """ "Sending to +31 6 ****5678…" at once, only to the sender, through the response_url;
+        the outcome replaces it. Returns the reply to store with the request."""
+        text, message_blocks = blocks.pending(self.shown_number(to, to))
+        shown = await self._post_to_response_url(
+            reply, {"response_type": "ephemeral", "text": text, "blocks": message_blocks}
+        )
+        return {**reply, "pending_shown": True} if shown else dict(reply)
+
+    async def _clear_pending(self, reply: Mapping[str, Any]) -> None:
+        """The confirmation went elsewhere (the channel): the "Sending…" line goes away."""
+        if reply.get("pending_shown"):
+            await self._post_to_response_url(reply, {"delete_original": True})
+
     async def _respond(
         self,
         reply: Mapping[str, Any],
@@ -129,6 +152,19 @@ class SlackNotifier:
         message_blocks: list[dict[str, Any]],
         *,
         response_type: str,
+    ) -> bool:
+        # An ephemeral answer takes the place of the "Sending…" line, when there is one.
+        replace = response_type == "ephemeral" and bool(reply.get("pending_shown"))
+        payload = {
+            "response_type": response_type,
+            "replace_original": replace,
+            "text": text,
+            "blocks": message_blocks,
+        }
+        return await self._post_to_response_url(reply, payload)
+
+    async def _post_to_response_url(
+        self, reply: Mapping[str, Any], payload: dict[str, Any]
     ) -> bool:
         url = reply.get("response_url")
         if not url:
@@ -138,14 +174,7 @@ class SlackNotifier:
             webhook = AsyncWebhookClient(
                 url, session=self.client.session, retry_handlers=self.client.retry_handlers
             )
-            answer = await webhook.send_dict(
-                {
-                    "response_type": response_type,
-                    "replace_original": False,
-                    "text": text,
-                    "blocks": message_blocks,
-                }
-            )
+            answer = await webhook.send_dict(payload)
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.info("response_url unreachable (%s); answering another way", type(exc).__name__)
             return False

@@ -81,6 +81,8 @@ async def _open_prefilled(
             surface=Surface.SLACK_SHORTCUT,
             channel=(shortcut.get("channel") or {}).get("id"),
             response_url=shortcut.get("response_url"),
+            # The confirmation goes in the message's thread (the thread it is in, if any).
+            thread_ts=message.get("thread_ts") or message.get("ts"),
         ),
         user_id=(shortcut.get("user") or {}).get("id"),
         text=decode(raw, known),

@@ -273,6 +273,27 @@ class FakeSlackApi:
     def posts_to(self, response_id: str) -> list[dict[str, Any]]:
         return [post.body for post in self.response_posts if post.response_id == response_id]
 
+    def visible(self, response_id: str) -> list[dict[str, Any]]:
+        """What a response_url's posts leave on the person's screen: `replace_original`
+        replaces the message the first post made, `delete_original` removes it."""
+        shown: list[dict[str, Any]] = []
+        original: dict[str, Any] | None = None
+        for body in self.posts_to(response_id):
+            if body.get("delete_original"):
+                if original in shown:
+                    shown.remove(original)
+                original = None
+            elif body.get("replace_original") and original in shown:
+                shown[shown.index(original)] = original = body
+            else:
+                shown.append(body)
+                original = original or body
+        return shown
+
+    def answers(self, response_id: str) -> list[dict[str, Any]]:
+        """`visible`, without a "Sending to …" line still waiting for its outcome."""
+        return [b for b in self.visible(response_id) if not b.get("text", "").startswith("Sending")]
+
     async def wait_for(self, condition: Callable[[], object], within: float = 5.0) -> None:
         """Wait until `condition()` is true; the bot works after its ack, so tests wait here."""
         deadline = time.monotonic() + within

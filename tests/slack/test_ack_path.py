@@ -102,7 +102,7 @@ async def test_calls_to_slack_share_their_connections(
             await bot.wait_for(lambda n=n: len(fake_slack.messages) == n + 1)
         # Not a member there: chat.postMessage is refused, the response_url answers instead.
         _, _, response_id = await bot.command("0612345678 answered by URL", channel="G0PRIVATE")
-        await bot.wait_for(lambda: fake_slack.posts_to(response_id))
+        await bot.wait_for(lambda: fake_slack.answers(response_id))
     # auth.test, 5 chat.postMessage and 1 response_url post, all through the one session ...
     calls = len(fake_slack.calls) + len(fake_slack.response_posts)
     assert calls >= 7 and len(requests) == calls

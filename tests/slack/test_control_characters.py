@@ -25,8 +25,8 @@ async def test_slash_command_refuses_naming_the_character(
 ) -> None:
     status, body, response_id = await slack_bot.command(f"0612345678 {text}")
     assert (status, body) == (200, "")
-    await slack_bot.wait_for(lambda: slack_bot.fake.posts_to(response_id))
-    [answer] = slack_bot.fake.posts_to(response_id)
+    await slack_bot.wait_for(lambda: slack_bot.fake.answers(response_id))
+    [answer] = slack_bot.fake.answers(response_id)
     assert answer["response_type"] == "ephemeral"
     assert named in answer["text"] and "Delete it" in answer["text"]
     [record] = await slack_bot.records(1)

@@ -36,8 +36,8 @@ async def test_allowlist_lets_listed_people_send(slack_bot: SlackBot, user: str,
 async def test_refusal_is_private_audited_and_says_who_to_ask(slack_bot: SlackBot) -> None:
     status, body, response_id = await slack_bot.command("0612345678 hi", user="U0CAROL")
     assert (status, body) == (200, "")
-    await slack_bot.wait_for(lambda: slack_bot.fake.posts_to(response_id))
-    [answer] = slack_bot.fake.posts_to(response_id)
+    await slack_bot.wait_for(lambda: slack_bot.fake.answers(response_id))
+    [answer] = slack_bot.fake.answers(response_id)
     assert answer["response_type"] == "ephemeral"
     assert ADMIN_CONTACT in answer["text"]
     [record] = await slack_bot.records(1)
@@ -54,8 +54,8 @@ async def test_group_membership_is_cached(slack_bot: SlackBot) -> None:
 
 async def test_confirmation_falls_back_to_response_url(slack_bot: SlackBot) -> None:
     _, _, response_id = await slack_bot.command("0612345678 hi", channel="G0PRIVATE")
-    await slack_bot.wait_for(lambda: slack_bot.fake.posts_to(response_id))
-    [post] = slack_bot.fake.posts_to(response_id)
+    await slack_bot.wait_for(lambda: slack_bot.fake.answers(response_id))
+    [post] = slack_bot.fake.answers(response_id)
     assert post["response_type"] == "in_channel"
     assert slack_bot.sandbox.messages()[0]["document_id"] in post["text"]
     [attempt] = slack_bot.fake.calls_to("chat.postMessage")
@@ -70,7 +70,7 @@ async def test_a_public_channel_the_bot_is_not_in_still_gets_the_confirmation(
     _, _, response_id = await slack_bot.command("0612345678 hi", channel="C0OUTSIDE")
     await slack_bot.wait_for(lambda: slack_bot.fake.messages)
     assert slack_bot.fake.messages[0]["channel"] == "C0OUTSIDE"
-    assert slack_bot.fake.posts_to(response_id) == []
+    assert slack_bot.fake.answers(response_id) == []
 
 
 async def test_slack_retry_sends_nothing_twice(slack_bot: SlackBot) -> None:
@@ -86,7 +86,7 @@ async def test_slack_retry_sends_nothing_twice(slack_bot: SlackBot) -> None:
     assert len(slack_bot.sandbox.messages()) == 1
     assert len(slack_bot.fake.messages) == 1
     assert len(await slack_bot.service.recent()) == 1
-    assert slack_bot.fake.posts_to(response_id) == []
+    assert slack_bot.fake.answers(response_id) == []
 
 
 async def test_forged_and_stale_signatures_are_refused(slack_bot: SlackBot) -> None:
@@ -139,8 +139,8 @@ async def test_store_failure_after_the_ack_is_still_answered(slack_bot: SlackBot
     )
     status, body, response_id = await slack_bot.command("0612345678 lost?")
     assert (status, body) == (200, "")
-    await slack_bot.wait_for(lambda: slack_bot.fake.posts_to(response_id))
-    [answer] = slack_bot.fake.posts_to(response_id)
+    await slack_bot.wait_for(lambda: slack_bot.fake.answers(response_id))
+    [answer] = slack_bot.fake.answers(response_id)
     assert answer["response_type"] == "ephemeral"
     assert "most likely not sent" in answer["text"] and ADMIN_CONTACT in answer["text"]
     assert slack_bot.sandbox.messages() == []
