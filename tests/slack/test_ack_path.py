@@ -98,8 +98,10 @@ async def test_calls_to_slack_share_their_connections(
     ):
         bot = SlackBot(settings, service, metrics, fake_slack, sandbox, slack)
         for n in range(4):
-            await bot.command(f"0612345678 confirmed in the channel {n}")
+            _, _, sent = await bot.command(f"0612345678 confirmed in the channel {n}")
             await bot.wait_for(lambda n=n: len(fake_slack.messages) == n + 1)
+            # One at a time: the "Sending…" line is gone before the next command.
+            await bot.wait_for(lambda sent=sent: len(fake_slack.posts_to(sent)) == 2)
         # Not a member there: chat.postMessage is refused, the response_url answers instead.
         _, _, response_id = await bot.command("0612345678 answered by URL", channel="G0PRIVATE")
         await bot.wait_for(lambda: fake_slack.answers(response_id))
