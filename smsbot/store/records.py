@@ -11,6 +11,24 @@ from typing import Any
 from smsbot.sms.numbers import mask_number
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 
+# What `smsbot.store` exports of this module: a new public record type is named here.
+__all__ = [
+    "COUNTED_OUTCOMES",
+    "Admission",
+    "AuditRecord",
+    "Cap",
+    "Delivery",
+    "DeliveryApplied",
+    "DeliveryReport",
+    "HeldStorm",
+    "InboundAdmission",
+    "InboundOutcome",
+    "InboundRecord",
+    "NewInbound",
+    "NewRecord",
+    "OutboxState",
+]
+
 # Outcomes that used up a send: they count against rate limits and storm caps. Refused, invalid
 # and failed requests sent nothing, so a person who got them wrong can correct and try again.
 COUNTED_OUTCOMES = (Outcome.QUEUED, Outcome.SENDING, Outcome.SENT, Outcome.UNKNOWN)

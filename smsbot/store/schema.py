@@ -50,9 +50,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 metadata = MetaData()
 
 schema_version = Table(
-    "smsbot_schema_version",
-    metadata,
-    Column("version", Integer, nullable=False),
+    "smsbot_schema_version", metadata, Column("version", Integer, nullable=False)
 )
 
 # One row per request: the audit record, the outbox entry and the idempotency key in one place,
