@@ -75,7 +75,8 @@ def build_slack_app(
             )
         client = web_client(slack.bot_token.get_secret_value(), slack.api_url, session=session)
     app = AsyncApp(
-        name="smsbot",
+        # Bolt sets the root's level on a logger of this name: not "smsbot", smsbot's own.
+        name="smsbot-bolt",
         # Bolt takes the token from the client (and authorizes with auth.test on first use).
         # HTTP requests are verified before Bolt sees them, at the seam (`slack.http`), with
         # the same slack_sdk verifier: Bolt's own check parses the body first and logs all of
