@@ -95,7 +95,7 @@ def build_slack_app(
     service.allowlist.directory = directory
     if slack.step_permissions == STEP_PERMISSIONS_SYNC:
         service.allowed_workflows = StepPermissions(client, settings, service.allowlist)
-    notifier = SlackNotifier(client, settings)
+    notifier = SlackNotifier(client, settings, directory)
     for surface in SLACK_SURFACES:
         service.register_notifier(surface, notifier)
     deps = SlackDeps(settings, service, directory, notifier, metrics)

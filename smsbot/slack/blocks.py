@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from smsbot.slack.escaping import escape_mrkdwn
+from smsbot.slack.texts import ENGLISH, Texts
 from smsbot.sms.text import TextInfo
 
 MODAL_CALLBACK_ID = "sms_modal"
@@ -81,8 +82,8 @@ def _plain(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": fit(text), "emoji": True}
 
 
-def _mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": fit(text), "verbatim": True}
+def _mrkdwn(text: str, cut_note: str = CUT_NOTE) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": fit(text, note=cut_note), "verbatim": True}
 
 
 def counter_text(info: TextInfo | None, max_characters: int) -> str:
@@ -229,34 +230,41 @@ def confirmation(
     parts: int | None,
     encoding: str | None,
     document_id: str | None,
+    texts: Texts = ENGLISH,
 ) -> tuple[str, list[dict[str, Any]]]:
     """The message posted after a send: who, to which (masked) number, how, KPN's id."""
-    parts_text = "1 part" if parts == 1 else f"{parts} parts"
-    summary = f":outbox_tray: <@{actor}> sent an SMS to {escape_mrkdwn(to)}"
-    details = f"{parts_text} · {encoding} · KPN document `{escape_mrkdwn(document_id or '?')}`"
+    parts_text = texts.parts_text(parts)
+    summary = texts.sent_summary.format(actor=actor, to=escape_mrkdwn(to))
+    document = f"{texts.kpn_document} `{escape_mrkdwn(document_id or '?')}`"
+    details = f"{parts_text} · {encoding} · {document}"
     quoted = "\n".join("> " + line for line in escape_mrkdwn(text).splitlines() or [""])
     fallback = fit(
-        f"SMS sent to {to} ({parts_text}, {encoding}), KPN document {document_id}",
+        texts.sent_fallback.format(
+            to=to, parts=parts_text, encoding=encoding, document_id=document_id
+        ),
         MESSAGE_TEXT_LIMIT,
+        texts.cut_note,
     )
     blocks = [
-        {"type": "section", "text": _mrkdwn(summary)},
-        {"type": "section", "text": _mrkdwn(quoted)},
-        {"type": "context", "elements": [_mrkdwn(details)]},
+        {"type": "section", "text": _mrkdwn(summary, texts.cut_note)},
+        {"type": "section", "text": _mrkdwn(quoted, texts.cut_note)},
+        {"type": "context", "elements": [_mrkdwn(details, texts.cut_note)]},
     ]
     return fallback, blocks
 
 
-def pending(to: str) -> tuple[str, list[dict[str, Any]]]:
+def pending(to: str, texts: Texts = ENGLISH) -> tuple[str, list[dict[str, Any]]]:
     """The line the sender sees while their SMS goes out; the outcome replaces it."""
-    text = f"Sending to {to}…"
+    text = texts.sending.format(to=to)
     return text, [{"type": "context", "elements": [_mrkdwn(f":hourglass: {escape_mrkdwn(text)}")]}]
 
 
-def problem(headline: str, advice: str) -> tuple[str, list[dict[str, Any]]]:
+def problem(headline: str, advice: str, texts: Texts = ENGLISH) -> tuple[str, list[dict[str, Any]]]:
     """An ephemeral answer when something was refused or failed: what happened, what to do."""
-    text = fit(f"{headline} {advice}".strip(), MESSAGE_TEXT_LIMIT)
-    blocks = [{"type": "section", "text": _mrkdwn(f":warning: {escape_mrkdwn(text)}")}]
+    text = fit(f"{headline} {advice}".strip(), MESSAGE_TEXT_LIMIT, texts.cut_note)
+    blocks = [
+        {"type": "section", "text": _mrkdwn(f":warning: {escape_mrkdwn(text)}", texts.cut_note)}
+    ]
     return text, blocks
 
 

@@ -29,6 +29,8 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from smsbot.settings import Settings
 from smsbot.slack import blocks
+from smsbot.slack.directory import SlackDirectory
+from smsbot.slack.texts import ENGLISH, Texts, for_locale
 from smsbot.sms.numbers import mask_number
 from smsbot.sms.request import Outcome, SendRequest, SendResult
 
@@ -41,9 +43,12 @@ CANNOT_POST_HERE = frozenset(
 
 
 class SlackNotifier:
-    def __init__(self, client: AsyncWebClient, settings: Settings) -> None:
+    def __init__(
+        self, client: AsyncWebClient, settings: Settings, directory: SlackDirectory | None = None
+    ) -> None:
         self.client = client
         self.settings = settings
+        self.directory = directory  # for the reader's Slack language
 
     async def notify(self, request: SendRequest, result: SendResult) -> None:
         reply = request.reply
@@ -52,7 +57,8 @@ class SlackNotifier:
         if result.outcome is Outcome.SENT:
             await self._confirm(request, result, reply)
         elif result.outcome.is_final:
-            text, message_blocks = self.problem_message(request, result)
+            texts = await self.texts_for(reply.get("user"))
+            text, message_blocks = self.problem_message(request, result, texts)
             await self.tell_privately(reply, text, message_blocks)
 
     def shown_number(self, e164: str | None, fallback: str) -> str:
@@ -67,28 +73,44 @@ class SlackNotifier:
         return f"@{name} ({number})" if name else number
 
     def problem_message(
-        self, request: SendRequest, result: SendResult
+        self, request: SendRequest, result: SendResult, texts: Texts = ENGLISH
     ) -> tuple[str, list[dict[str, Any]]]:
-        to = self.shown_number(result.to, "that number")
+        to = self.shown_number(result.to, texts.that_number)
         reason = (result.reason or "").rstrip(".")
         match result.outcome:
             case Outcome.REFUSED | Outcome.INVALID:
                 # The service's reason already says what to do (and for the allowlist, whom
                 # to ask: SMSBOT_SLACK__ADMIN_CONTACT).
-                return blocks.problem(f"Not sent: {reason}.", "")
+                return blocks.problem(texts.not_sent.format(reason=reason), "", texts)
             case Outcome.UNKNOWN:
                 # The reason says to check with the recipient; the request id finds the record.
                 return blocks.problem(
-                    f"Your SMS to {to} may not have arrived: {reason}.",
-                    f"smsbot does not resend it on its own (request {result.request_id}).",
+                    texts.may_not_have_arrived.format(to=to, reason=reason),
+                    texts.no_resend.format(request_id=result.request_id),
+                    texts,
                 )
             case _:
-                return blocks.problem(f"Your SMS to {to} was not sent: {reason}.", "")
+                return blocks.problem(texts.was_not_sent.format(to=to, reason=reason), "", texts)
+
+    async def texts_for(self, user: str | None) -> Texts:
+        """The catalogue in the reader's Slack language (English when it cannot be read)."""
+        if not user or self.directory is None:
+            return ENGLISH
+        try:
+            return for_locale((await self.directory.person(user)).locale)
+        except Exception as exc:  # Slack's answer only picks the language
+            log.info("no Slack language for the reader (%s); answering in English", exc)
+            return ENGLISH
 
     async def _confirm(
         self, request: SendRequest, result: SendResult, reply: Mapping[str, Any]
     ) -> None:
+        private = self.settings.slack.confirmations == "sender"
+        # In the channel everyone reads it: the channel's language is not known, so English
+        # unless only the sender sees it.
+        texts = await self.texts_for(reply.get("user")) if private else ENGLISH
         text, message_blocks = blocks.confirmation(
+            texts=texts,
             actor=reply.get("user") or request.actor,
             to=self.recipient(reply, result),
             text=request.text,
@@ -96,7 +118,7 @@ class SlackNotifier:
             encoding=result.encoding,
             document_id=result.document_id,
         )
-        if self.settings.slack.confirmations == "sender":
+        if private:
             await self.tell_privately(reply, text, message_blocks)
             return
         channel = reply.get("channel")
@@ -134,7 +156,8 @@ class SlackNotifier:
     async def show_pending(self, reply: Mapping[str, Any], to: str) -> dict[str, Any]:
         """ "Sending to +31 6 ****5678…" at once, only to the sender, through the response_url;
         the outcome replaces it. Returns the reply to store with the request."""
-        text, message_blocks = blocks.pending(self.shown_number(to, to))
+        texts = await self.texts_for(reply.get("user"))
+        text, message_blocks = blocks.pending(self.shown_number(to, to), texts)
         shown = await self._post_to_response_url(
             reply, {"response_type": "ephemeral", "text": text, "blocks": message_blocks}
         )

@@ -291,8 +291,9 @@ class FakeSlackApi:
         return shown
 
     def answers(self, response_id: str) -> list[dict[str, Any]]:
-        """`visible`, without a "Sending to …" line still waiting for its outcome."""
-        return [b for b in self.visible(response_id) if not b.get("text", "").startswith("Sending")]
+        """`visible`, without smsbot's ":hourglass: Sending to …" line still waiting for its
+        outcome (in any language)."""
+        return [b for b in self.visible(response_id) if ":hourglass:" not in json.dumps(b)]
 
     async def wait_for(self, condition: Callable[[], object], within: float = 5.0) -> None:
         """Wait until `condition()` is true; the bot works after its ack, so tests wait here."""

@@ -6,8 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from smsbot.sandbox.testing import SandboxHandle
+from smsbot.slack import blocks, texts
 from tests.fakes import slack_requests as sr
+from tests.fakes.block_kit import block_problems
 from tests.fakes.slack_api import FakeSlackApi
 from tests.slack.conftest import SlackBot, bot_settings, serving_bot, set_up_workspace
 from tests.slack.test_modal import form_values
@@ -71,3 +75,36 @@ async def test_confirmations_for_the_sender_only(
     assert shown["response_type"] == "ephemeral" and shown["replace_original"] is True
     assert sandbox.messages()[0]["document_id"] in json.dumps(shown)
     assert fake_slack.messages == []  # nothing in the channel
+
+
+async def test_people_whose_slack_is_dutch_read_dutch(slack_bot: SlackBot) -> None:
+    slack_bot.fake.users["U0DAVE"].locale = "nl-NL"
+    _, _, response_id = await slack_bot.command("0612345678 hoi", user="U0DAVE")
+    await slack_bot.wait_for(lambda: slack_bot.fake.answers(response_id))
+    assert slack_bot.fake.posts_to(response_id)[0]["text"] == "Versturen naar +31 6 ****5678…"
+    [shown] = slack_bot.fake.visible(response_id)
+    assert shown["text"].startswith("Niet verstuurd: ")
+    # Everyone else still reads English.
+    _, _, other = await slack_bot.command("0612345678 hi", user="U0ERIN")
+    await slack_bot.wait_for(lambda: slack_bot.fake.answers(other))
+    assert slack_bot.fake.visible(other)[0]["text"].startswith("Not sent: ")
+
+
+@pytest.mark.parametrize(
+    ("locale", "language"),
+    [("nl-NL", "nl"), ("nl_BE", "nl"), ("nl", "nl"), ("en-GB", "en"), (None, "en"), ("", "en")],
+)
+def test_the_catalogue_follows_the_slack_language(locale, language) -> None:
+    assert texts.for_locale(locale).language == language
+
+
+def test_both_catalogues_say_everything_and_fit_slacks_limits() -> None:
+    for catalogue in (texts.ENGLISH, texts.DUTCH):
+        assert all(getattr(catalogue, f) for f in catalogue.__dataclass_fields__)
+        _, message = blocks.confirmation(
+            actor="U1", to="+31 6 ****5678", text="&" * 1000, parts=7, encoding="GSM-7",
+            document_id="d", texts=catalogue,
+        )  # fmt: skip
+        assert block_problems(message) == []
+        assert message[1]["text"]["text"].endswith(catalogue.cut_note)
+        assert block_problems(blocks.pending("+31 6 ****5678", catalogue)[1]) == []
