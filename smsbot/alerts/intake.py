@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from smsbot.alerts.payloads import Alert, AlertGroup
 from smsbot.alerts.recipients import RecipientResolver
@@ -39,6 +39,10 @@ from smsbot.settings import AlertSettings
 from smsbot.sms.numbers import mask_number
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 from smsbot.store import AuditRecord
+from smsbot.store.alert_groups import Observed
+
+if TYPE_CHECKING:
+    from smsbot.alerts.groups import AlertGroups
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,12 @@ STORM_REPEAT_REASON = (
     "The same alert notification (group, alerts and status) came less than {seconds} s ago "
     "and was held back by storm control (alerts.storm_max); it is counted once in the storm "
     "summary, this copy is not sent."
+)
+
+
+ACKED_REASON = (
+    "The alert group is acknowledged: a repeat notification goes to nobody while the "
+    "acknowledgement stands (the route's ack_expires_after; by default until it resolves)."
 )
 
 
@@ -146,7 +156,11 @@ class AlertIntake:
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         takeover_wait: float = TAKEOVER_WAIT_SECONDS,
+        groups: AlertGroups | None = None,
     ) -> None:
+        """`groups` (the on-call loop) tracks each group's state: reply hints with per-phone
+        codes, escalation, and repeats of an acknowledged group held back."""
+        self.groups = groups
         self.settings = settings
         self.takeover_wait = takeover_wait
         self.service = service
@@ -163,6 +177,7 @@ class AlertIntake:
         now = self.clock()
         report = IntakeReport()
         per_route = self._route(source, group, now, report)
+        await self._track_resolved(source, group, {route.name for route, _ in per_route})
         # Every number is looked up before anything is queued: a Slack failure then leaves
         # nothing half-done, and the sender's retry starts from a clean slate.
         plans = [
@@ -171,20 +186,83 @@ class AlertIntake:
         ]
         delivered: set[tuple[str, str]] = set()
         for route, alerts, numbers in plans:
-            text = render(
-                group,
-                alerts,
-                max_parts=self.settings.max_parts,
-                template=self.template,
-                route=route.name,
-            )
+            text = self._render(group, alerts, route)
+            tracked = await self._track(source, group, route, alerts, text)
+            if tracked is not None and self.groups is not None:
+                if self.groups.holds_back_repeat(tracked):
+                    await self._hold_back_acknowledged(source, group, alerts, route, numbers, text)
+                    report.duplicates += len(numbers)
+                    continue
             for number in numbers:
+                sms = text
+                if tracked is not None and self.groups is not None and tracked.group.is_open:
+                    code = await self.groups.code_for(tracked.group.id, number)
+                    sms = self._render(group, alerts, route, self.groups.hint(code, route))
                 # Two routes (with `continue`) naming one phone for the same text: one SMS.
-                if (number, text) not in delivered:
-                    delivered.add((number, text))
-                    await self._send(source, group, alerts, route, number, text, now, report)
+                if (number, sms) not in delivered:
+                    delivered.add((number, sms))
+                    group_id = tracked.group.id if tracked is not None else None
+                    await self._send(
+                        source, group, alerts, route, number, sms, now, report, group_id
+                    )
         self._count(source, report)
         return report
+
+    def _render(
+        self, group: AlertGroup, alerts: list[Alert], route: Route, hint: str | None = None
+    ) -> str:
+        return render(
+            group,
+            alerts,
+            max_parts=self.settings.max_parts,
+            template=self.template,
+            route=route.name,
+            hint=hint,
+        )
+
+    async def _track(
+        self, source: Surface, group: AlertGroup, route: Route, alerts: list[Alert], text: str
+    ) -> Observed | None:
+        if self.groups is None:
+            return None
+        observed = await self.groups.observe(str(source), group, route, alerts)
+        if observed is not None and observed.group.is_open and observed.group.summary != text:
+            await self.groups.note_summary(observed.group.id, text)
+        return observed
+
+    async def _track_resolved(self, source: Surface, group: AlertGroup, sent: set[str]) -> None:
+        """A resolved notification closes the group on every route that tracks it, also on
+        routes that send no resolved SMS (it stops their escalation)."""
+        if self.groups is None or group.status != "resolved":
+            return
+        tracked: dict[str, tuple[Route, list[Alert]]] = {}
+        for alert in group.alerts:
+            for route in routes_for(self.routes, alert.labels):
+                if route.name not in sent:
+                    tracked.setdefault(route.name, (route, []))[1].append(alert)
+        for route, alerts in tracked.values():
+            await self.groups.observe(str(source), group, route, alerts)
+
+    async def _hold_back_acknowledged(
+        self,
+        source: Surface,
+        group: AlertGroup,
+        alerts: list[Alert],
+        route: Route,
+        numbers: list[str],
+        text: str,
+    ) -> None:
+        """A repeat of an acknowledged group: audited per phone (refused, rule `duplicate`),
+        sent to nobody."""
+        for number in numbers:
+            key = dedup_key(source, group, alerts, route, number)
+            reply = {"route": route.name, "group_key": group.group_key}
+            await self._record_repeat(source, route, number, text, key, reply, ACKED_REASON)
+        log.info(
+            "alert %s via route %r is acknowledged: repeat sent to nobody",
+            group.group_key or "(no group key)",
+            route.name,
+        )
 
     def _route(
         self, source: Surface, group: AlertGroup, now: datetime, report: IntakeReport
@@ -217,15 +295,18 @@ class AlertIntake:
         text: str,
         now: datetime,
         report: IntakeReport,
+        group_id: str | None = None,
     ) -> None:
         key = dedup_key(source, group, alerts, route, number)
-        reply = {
+        reply: dict[str, Any] = {
             "route": route.name,
             "mirror_channel": route.mirror_channel,
             "group_key": group.group_key,
             # What the storm summary counts: "3 firing, 1 resolved".
             "status": notification_status(alerts),
         }
+        if group_id is not None:
+            reply["alert_group"] = group_id
         window = self.settings.repeat_window_seconds
         request = SendRequest(
             actor=f"alert:{route.name}",

@@ -247,6 +247,26 @@ def render_default(fields: AlertFields, max_parts: int) -> str:
     return _fit(lambda summary: f"{fixed} - {summary}", fields.summary, max_parts)
 
 
+def with_hint(text: str, hint: str | None, max_parts: int) -> str:
+    """`text`, then on a line of its own `hint` (the reply hint, `Reply 1a ack, ...`), the
+    text's end cut with `...` so that both fit `max_parts` parts: the hint is never cut."""
+    if not hint:
+        return text
+    suffix = "\n" + hint
+    if _fits(text + suffix, max_parts):
+        return text + suffix
+    low, high = 0, len(text)
+    while low < high:  # largest n with text[:n] + "..." + suffix fitting
+        mid = (low + high + 1) // 2
+        if _fits(text[:mid].rstrip() + ELLIPSIS + suffix, max_parts):
+            low = mid
+        else:
+            high = mid - 1
+    if low == 0:
+        return text  # no room at all for the hint: the alert itself matters more
+    return text[: _at_word(text, low)].rstrip() + ELLIPSIS + suffix
+
+
 def render(
     group: AlertGroup,
     alerts: Sequence[Alert],
@@ -254,9 +274,11 @@ def render(
     max_parts: int = 1,
     template: AlertTemplate | None = None,
     route: str = "",
+    hint: str | None = None,
 ) -> str:
-    """The SMS text for `alerts` of `group`, at most `max_parts` parts long."""
+    """The SMS text for `alerts` of `group`, at most `max_parts` parts long, ending with
+    `hint` (the reply hint) when one is given."""
     fields = fields_of(group, alerts, route)
     if template is not None:
-        return template.render(fields, max_parts)
-    return render_default(fields, max_parts)
+        return with_hint(template.render(fields, max_parts), hint, max_parts)
+    return with_hint(render_default(fields, max_parts), hint, max_parts)

@@ -22,6 +22,10 @@ from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
 from smsbot.alerts.auth import AlertAuth, RefusalLog, Unauthorized
+from smsbot.alerts.commands import AlertCommandHandler
+from smsbot.alerts.escalation import EscalationTimer
+from smsbot.alerts.escalation import running as escalating
+from smsbot.alerts.groups import AlertGroups
 from smsbot.alerts.intake import AlertIntake
 from smsbot.alerts.mirror import SlackMirror
 from smsbot.alerts.payloads import (
@@ -33,7 +37,7 @@ from smsbot.alerts.payloads import (
 )
 from smsbot.alerts.recipients import PeopleDirectory, RecipientLookupFailed, RecipientResolver
 from smsbot.alerts.render import AlertTemplate
-from smsbot.alerts.routing import load_routes
+from smsbot.alerts.routing import Route, load_routes
 from smsbot.alerts.storm import StormSummaries, running
 from smsbot.errors import ConfigurationError
 from smsbot.metrics import Metrics
@@ -48,9 +52,14 @@ READ_CHUNK = 64 * 1024
 # How often held-back storms are checked for a reopened window, at most / at least.
 STORM_TICK_MAX_SECONDS = 30.0
 STORM_TICK_MIN_SECONDS = 0.2
+ESCALATION_TICK_SECONDS = 5.0
 
 STORM_SUMMARIES = web.AppKey("alert_storm_summaries", StormSummaries)
 ALERT_INTAKE = web.AppKey("alert_intake", AlertIntake)
+ALERT_GROUPS = web.AppKey("alert_groups", AlertGroups)
+# The reply handler for alert commands, for the inbound SMS pipeline to put first.
+ALERT_COMMANDS = web.AppKey("alert_commands", AlertCommandHandler)
+ESCALATION_TIMER = web.AppKey("escalation_timer", EscalationTimer)
 
 
 class _TooLarge(Exception):
@@ -189,8 +198,15 @@ def register(
     service: Any,
     metrics: Metrics | None = None,
     directory: PeopleDirectory | None = None,
+    groups: AlertGroups | None = None,
+    escalation_tick: float | None = None,
 ) -> None:
     """Add the alert routes, the mirror notifier and the storm summary task to `app`.
+
+    `groups` is the on-call loop (reply commands, escalation, acknowledged repeats held back);
+    by default it is built on the service's store when a reply number is set or a route
+    escalates or names an Alertmanager. Then the escalation timer runs every
+    `escalation_tick` seconds, and `app[ALERT_COMMANDS]` is the alert reply handler.
 
     Raises `ConfigurationError` for wrong routes or template, so `smsbot serve` stops at start
     with what to fix rather than failing on the first alert at night.
@@ -222,11 +238,17 @@ def register(
         routes=routes,
         timezone=settings.timezone,
     )
+    if groups is None and _wants_groups(settings, routes):
+        store = getattr(service, "store", None)
+        if store is not None:
+            groups = AlertGroups(store, settings, routes)
+    resolver = RecipientResolver(directory)
     intake = AlertIntake(
+        groups=groups,
         settings=alerts,
         service=service,
         routes=routes,
-        resolver=RecipientResolver(directory),
+        resolver=resolver,
         template=template,
         storm=summaries,
         metrics=metrics,
@@ -262,3 +284,25 @@ def register(
             yield
 
     app.cleanup_ctx.append(storm_summaries)
+    if groups is None:
+        return
+    app[ALERT_GROUPS] = groups
+    app[ALERT_COMMANDS] = AlertCommandHandler(groups, service)
+    timer = app[ESCALATION_TIMER] = EscalationTimer(
+        groups, service, resolver, max_parts=alerts.max_parts
+    )
+
+    async def escalation(_app: web.Application):
+        async with escalating(timer, escalation_tick or ESCALATION_TICK_SECONDS):
+            yield
+        await groups.close()
+
+    app.cleanup_ctx.append(escalation)
+
+
+def _wants_groups(settings: Settings, routes: list[Route]) -> bool:
+    return bool(
+        settings.kpn.reply_number
+        or settings.alerts.alertmanager_url
+        or any(route.escalate or route.alertmanager_url for route in routes)
+    )

@@ -8,6 +8,12 @@ recipients = ["+31612345678", "U024BE7LH", "S0614TZR7"]     # numbers, Slack use
 send_resolved = true          # default false
 mirror_channel = "C0123ALERTS"  # every alert SMS is also posted there, with its document_id
 continue = false              # default: the first matching route wins
+alertmanager_url = "http://alertmanager:9093"  # silences from replies (default: the global one)
+default_silence = "2h"        # `1s` alone (default: SMSBOT_REPLIES__DEFAULT_SILENCE)
+max_silence = "1d"            # the longest `1s 3d` may ask (default: SMSBOT_REPLIES__MAX_SILENCE)
+ack_expires_after = "4h"      # an acknowledgement holds back repeats this long (default: until
+                              # the group resolves)
+escalate = [{after = "5m", to = ["U0SECOND"]}, {after = "15m", to = ["S0TEAMLEADS"]}]
 [alerts.routes.quiet_hours]
 start = "22:00"
 end = "07:00"
@@ -27,7 +33,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -149,6 +155,32 @@ def _parse_recipient(text: str) -> Recipient:
         ) from None
 
 
+def _parse_recipients(values: Any) -> Any:
+    if isinstance(values, list):
+        return [_parse_recipient(v) if isinstance(v, str) else v for v in values]
+    return values
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, str):
+        from smsbot.alerts.replies import parse_duration
+
+        return parse_duration(value)
+    return value
+
+
+class EscalationStepConfig(_Config):
+    """One `escalate` step: who is paged when the group is still unacknowledged `after` its
+    first SMS."""
+
+    after: timedelta
+    to: list[Recipient] = Field(min_length=1)
+
+    _after = field_validator("after", mode="before")(_duration)
+
+    _to = field_validator("to", mode="before")(_parse_recipients)
+
+
 class Route(_Config):
     name: str
     matchers: list[Matcher] = Field(default_factory=list)
@@ -157,19 +189,30 @@ class Route(_Config):
     mirror_channel: str | None = None
     continue_: bool = Field(default=False, alias="continue")
     quiet_hours: QuietHours | None = None
+    alertmanager_url: str | None = None
+    default_silence: timedelta | None = None
+    max_silence: timedelta | None = None
+    ack_expires_after: timedelta | None = None
+    escalate: list[EscalationStepConfig] = Field(default_factory=list)
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, arbitrary_types_allowed=True, populate_by_name=True
     )
 
     _parse = field_validator("matchers", mode="before")(_parse_matchers)
+    _durations = field_validator(
+        "default_silence", "max_silence", "ack_expires_after", mode="before"
+    )(_duration)
 
-    @field_validator("recipients", mode="before")
+    @field_validator("escalate")
     @classmethod
-    def _recipients(cls, values: Any) -> Any:
-        if isinstance(values, list):
-            return [_parse_recipient(v) if isinstance(v, str) else v for v in values]
-        return values
+    def _steps_in_order(cls, steps: list[EscalationStepConfig]) -> list[EscalationStepConfig]:
+        afters = [step.after for step in steps]
+        if afters != sorted(afters):
+            raise ValueError("escalate steps must be in order of `after`, shortest first")
+        return steps
+
+    _recipients = field_validator("recipients", mode="before")(_parse_recipients)
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         return all(m.matches(labels) for m in self.matchers)
@@ -205,7 +248,9 @@ def _problem(error: Any) -> str:
     nearest known one (`recipents` -> `recipients`)."""
     where = ".".join(str(p) for p in error["loc"]) or "route"
     if error["type"] == "extra_forbidden":
-        model = QuietHours if error["loc"][0] == "quiet_hours" else Route
+        model: type[_Config] = {"quiet_hours": QuietHours, "escalate": EscalationStepConfig}.get(
+            str(error["loc"][0]), Route
+        )
         known = [f.alias or name for name, f in model.model_fields.items()]
         return f"unknown key {where}{did_you_mean(str(error['loc'][-1]), known)}"
     return f"{where}: {error['msg'].removeprefix('Value error, ')}"

@@ -1,0 +1,144 @@
+"""The on-call loop running for real: alert routes on loopback, the service and its outbox,
+the sandbox as KPN, the store on an injected clock (escalation steps fall due when the test
+moves it), and replies handed to the alert reply handler as the inbound pipeline hands them."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from smsbot.alerts.commands import AlertCommandHandler
+from smsbot.alerts.escalation import EscalationTimer
+from smsbot.alerts.groups import AlertGroups
+from smsbot.alerts.routes import ALERT_COMMANDS, ESCALATION_TIMER, register
+from smsbot.alerts.routing import load_routes
+from smsbot.bootstrap import open_service
+from smsbot.metrics import Metrics
+from smsbot.service import SmsService
+from smsbot.settings import Settings
+from smsbot.store import ManualClock
+from tests.alerts.harness import TOKEN, WithoutStore
+from tests.alerts.payloads import load
+
+ON_CALL = "+31612345678"
+SECOND = "+31687654321"
+REPLY_NUMBER = "+3197012345678"
+
+
+def oncall_settings(sandbox_url: str, database_url: str, **route: Any) -> Settings:
+    """One route to `ON_CALL` that escalates to `SECOND` after 5 minutes (unless `route`
+    says otherwise), with a reply number."""
+    table = {
+        "name": "on-call",
+        "recipients": [ON_CALL],
+        "escalate": [{"after": "5m", "to": [SECOND]}],
+        **route,
+    }
+    settings = Settings(
+        _env_file=None,
+        database_url=database_url,
+        alerts={"token": TOKEN, "routes": [table]},
+        kpn={
+            "read_timeout": 2.0,
+            "connect_timeout": 1.0,
+            "max_retry_seconds": 1.0,
+            "reply_number": REPLY_NUMBER,
+        },
+    )
+    return settings.with_sandbox(sandbox_url)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """An inbound SMS as the reply handlers see it."""
+
+    sender: str
+    text: str
+    request_id: str = field(default_factory=lambda: secrets.token_hex(16))
+
+
+@dataclass
+class OnCall:
+    url: str
+    service: SmsService
+    groups: AlertGroups
+    commands: AlertCommandHandler
+    timer: EscalationTimer
+    clock: ManualClock
+    session: aiohttp.ClientSession
+
+    async def alert(self, body: dict[str, Any]) -> dict[str, Any]:
+        async with self.session.post(
+            self.url + "/alerts/alertmanager",
+            data=json.dumps(body),
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        ) as response:
+            assert response.status == 200, await response.text()
+            return await response.json()
+
+    async def reply(self, sender: str, text: str) -> bool:
+        return await self.commands.handle(Inbound(sender, text))
+
+    async def later(self, by: timedelta) -> list[Any]:
+        """Move the clock on by `by` and run the escalation timer once; the steps it fired."""
+        self.clock.advance(by)
+        return await self.timer.tick()
+
+
+@asynccontextmanager
+async def running_oncall(
+    settings: Settings, *, clock: ManualClock | None = None, groups_clock: Any = None
+) -> AsyncIterator[OnCall]:
+    clock = clock or ManualClock()
+    async with open_service(settings, retry_delays=(0.05, 0.2)) as service:
+        service.store.clock = clock
+        routes = load_routes(settings.alerts.routes)
+        kwargs = {"clock": groups_clock} if groups_clock else {}
+        groups = AlertGroups(service.store, settings, routes, **kwargs)
+        app = web.Application()
+        register(
+            app,
+            settings=settings,
+            service=WithoutStore(service),
+            metrics=Metrics(),
+            groups=groups,
+            escalation_tick=3600.0,  # the test runs the timer itself, on its clock
+        )
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        try:
+            async with aiohttp.ClientSession() as session:
+                yield OnCall(
+                    str(server.make_url("")).rstrip("/"),
+                    service,
+                    groups,
+                    app[ALERT_COMMANDS],
+                    app[ESCALATION_TIMER],
+                    clock,
+                    session,
+                )
+        finally:
+            await server.close()
+
+
+def firing(**changes: Any) -> dict[str, Any]:
+    body = load("alertmanager_firing")
+    body.update(changes)
+    return body
+
+
+def resolved(body: dict[str, Any]) -> dict[str, Any]:
+    done = json.loads(json.dumps(body))
+    done["status"] = "resolved"
+    for alert in done["alerts"]:
+        alert["status"] = "resolved"
+    return done
