@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,7 +20,8 @@ from smsbot.alerts.commands import AlertCommandHandler
 from smsbot.alerts.escalation import EscalationTimer
 from smsbot.alerts.groups import AlertGroups
 from smsbot.alerts.routes import ALERT_COMMANDS, ESCALATION_TIMER, register
-from smsbot.alerts.routing import load_routes
+from smsbot.alerts.routing import Route, load_routes
+from smsbot.alerts.silences import SilencesClient
 from smsbot.bootstrap import open_service
 from smsbot.metrics import Metrics
 from smsbot.service import SmsService
@@ -96,14 +97,17 @@ class OnCall:
 
 @asynccontextmanager
 async def running_oncall(
-    settings: Settings, *, clock: ManualClock | None = None, groups_clock: Any = None
+    settings: Settings,
+    *,
+    clock: ManualClock | None = None,
+    silences: Callable[[Route], SilencesClient] | None = None,
 ) -> AsyncIterator[OnCall]:
+    """`silences` gives the Alertmanager client (default: from the settings)."""
     clock = clock or ManualClock()
     async with open_service(settings, retry_delays=(0.05, 0.2)) as service:
         service.store.clock = clock
         routes = load_routes(settings.alerts.routes)
-        kwargs = {"clock": groups_clock} if groups_clock else {}
-        groups = AlertGroups(service.store, settings, routes, **kwargs)
+        groups = AlertGroups(service.store, settings, routes, silences=silences)
         app = web.Application()
         register(
             app,
