@@ -138,6 +138,14 @@ def _alert_routes(settings: Settings, service: SmsService, metrics: Metrics) -> 
     return register
 
 
+def _alert_commands_first(app: web.Application, inbound: InboundService) -> None:
+    """Alert reply commands (`1a`, `1s 2h`) are taken before a reply goes to its thread."""
+    from smsbot.alerts.routes import ALERT_COMMANDS
+
+    if ALERT_COMMANDS in app:
+        inbound.add_handler(app[ALERT_COMMANDS], first=True)
+
+
 def slack_mode(settings: Settings) -> SlackMode:
     return SlackMode.SOCKET if secret_text(settings.slack.app_token) else SlackMode.HTTP
 
@@ -205,6 +213,7 @@ async def running_bot(
                 *routes,
             ),
         )
+        _alert_commands_first(app, inbound)
         # No access log: probes hit /healthz every few seconds; /metrics counts what matters.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_SECONDS)
         await runner.setup()

@@ -5,9 +5,15 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+import aiohttp
+from pydantic import SecretStr
+
 from smsbot.alerts.replies import Action
+from smsbot.cli.serve_cmd import running_bot
+from smsbot.sandbox.testing import running_sandbox
 from smsbot.sms.request import Outcome
 from smsbot.store.alert_groups import GroupState, StepState
+from tests.alerts.harness import TOKEN
 from tests.alerts.oncall import ON_CALL, SECOND, firing, oncall_settings, resolved, running_oncall
 from tests.fixtures.waiting import until
 
@@ -146,3 +152,36 @@ async def test_replies_that_cannot_act_get_one_help_sms_per_five_minutes(
         assert help_sms.startswith("Reply 1a to acknowledge, 1s 2h to silence")
         # Nothing it sent invites a reply: the hint is only in alert SMS.
         assert all("Reply 1a ack" not in text for text in to(sandbox, ON_CALL)[1:])
+
+
+async def test_the_whole_loop_as_serve_runs_it_a_sandbox_reply_1a_acknowledges(
+    sqlite_url, unused_tcp_port: int
+) -> None:
+    """`smsbot serve`'s composition: the alert, its SMS, the phone's reply through the
+    sandbox's `POST /sandbox/inbound` and KPN's inbound webhook, the confirmation SMS."""
+    token = "inbound-token-0123456789"
+    async with running_sandbox(delivery_delay_ms=0) as sandbox:
+        settings = oncall_settings(sandbox.url, sqlite_url).model_copy(deep=True)
+        settings.kpn.inbound_token = SecretStr(token)
+        settings.public_url = f"http://127.0.0.1:{unused_tcp_port}"
+        sandbox.set_inbound_webhook(f"{settings.public_url}/kpn/inbound/{token}")
+        async with (
+            running_bot(settings, host="127.0.0.1", port=unused_tcp_port, mode=None) as bot,
+            aiohttp.ClientSession() as http,
+        ):
+            headers = {"Authorization": f"Bearer {TOKEN}"}
+            async with http.post(
+                f"{bot.url}/alerts/alertmanager", json=firing(), headers=headers
+            ) as response:
+                assert response.status == 200
+            [sms] = await until(lambda: to(sandbox, ON_CALL), "the alert SMS")
+            assert sms.endswith("Reply 1a ack, 1s silence 2h")
+            reply = {"from": ON_CALL, "content": "1a"}
+            async with http.post(sandbox.url + "/sandbox/inbound", json=reply) as response:
+                assert response.status == 200, await response.text()
+            [_, confirmation] = await until(
+                lambda: len(to(sandbox, ON_CALL)) == 2 and to(sandbox, ON_CALL), "the answer"
+            )
+            assert confirmation.startswith("Acknowledged: HighCPU")
+            [(_, group)] = await bot.service.store.groups_of_phone(ON_CALL)
+            assert group.state is GroupState.ACKNOWLEDGED
