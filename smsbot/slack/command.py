@@ -20,6 +20,7 @@ from smsbot.slack.context import SlackDeps
 from smsbot.slack.history import history_message
 from smsbot.slack.modal_open import FormNotOpened, open_modal
 from smsbot.slack.sending import hand_over, name_or_none, phone_of_person, readable_text
+from smsbot.slack.texts import for_locale
 from smsbot.sms.numbers import normalize_number
 from smsbot.sms.request import SendRequest, Surface
 
@@ -42,9 +43,17 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         if isinstance(reply, command_text.Unclear):
             await ack(response_type="ephemeral", text=reply.message)
             return
-        await ack()
         user_id = command["user_id"]
-        match command_text.parse(raw):
+        # The ack itself carries "Sending to +31 6 ****5678…" (no extra call to Slack); the
+        # outcome replaces it through the response_url. So a number is found before the ack:
+        # bounded work (command_text looks at most 40 characters for it, ~20 µs).
+        parsed = command_text.parse(raw)
+        pending = _pending(deps, parsed, user_id)
+        if pending is not None:
+            await ack(response_type="ephemeral", text=pending[0], blocks=pending[1])
+        else:
+            await ack()
+        match parsed:
             case command_text.History():
                 await respond(**await history_message(deps, user_id))
             case command_text.OpenForm(number=number, user=user):
@@ -65,7 +74,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
                 except FormNotOpened as exc:
                     await respond(response_type="ephemeral", text=str(exc))
             case command_text.SendToNumber(number=number, text=text):
-                await _send(deps, command, to=number, escaped_text=text)
+                await _send(
+                    deps, command, to=number, escaped_text=text, pending=pending is not None
+                )
             case command_text.SendToPerson(user=person, label=label, text=text):
                 try:
                     number = await phone_of_person(deps, person, label)
@@ -78,6 +89,22 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.command(COMMAND)(on_sms)
 
 
+def _pending(
+    deps: SlackDeps, parsed: object, user_id: str
+) -> tuple[str, list[dict[str, Any]]] | None:
+    """The "Sending to …" line for a send to a valid number (pure: the reader's language only
+    if it is cached; the outcome, later, is in their language either way)."""
+    if not isinstance(parsed, command_text.SendToNumber):
+        return None
+    try:
+        number = normalize_number(parsed.number)
+    except InvalidNumber:
+        return None  # the service explains what is wrong with it
+    person = deps.directory.cached_person(user_id)
+    texts = for_locale(person.locale if person else None)
+    return blocks.pending(deps.notifier.shown_number(number, number), texts)
+
+
 async def _send(
     deps: SlackDeps,
     command: dict[str, Any],
@@ -85,6 +112,7 @@ async def _send(
     to: str,
     escaped_text: str,
     recipient_name: str | None = None,
+    pending: bool = False,
 ) -> None:
     reply: dict[str, Any] = {
         "response_url": command.get("response_url"),
@@ -93,13 +121,8 @@ async def _send(
     }
     if recipient_name:
         reply["recipient_name"] = recipient_name
-    try:
-        shown = normalize_number(to)
-    except InvalidNumber:
-        pass  # the service explains what is wrong with it
-    else:
-        # Before the request is handed over, so the outcome always comes after it.
-        reply = await deps.notifier.show_pending(reply, shown)
+    if pending:
+        reply["pending_shown"] = True  # the ack said "Sending to …": the outcome replaces it
     request = SendRequest(
         actor=command["user_id"],
         surface=Surface.SLACK_COMMAND,

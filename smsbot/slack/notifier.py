@@ -9,8 +9,8 @@ is still answered.
   not in, a DM) it answers through the `response_url` with `in_channel`, and with neither (a
   global shortcut) it writes to the person directly. With `SMSBOT_SLACK__CONFIRMATIONS=sender`
   the confirmation is only the sender's, like the answers below.
-- `/sms 06… text` shows "Sending to +31 6 ****5678…" at once (`show_pending`); the outcome
-  replaces that line, or removes it when the confirmation went to the channel.
+- `/sms 06… text` is acknowledged with "Sending to +31 6 ****5678…" (`pending_shown`); the
+  outcome replaces that line, or removes it when the confirmation went to the channel.
 - Anything else (refused, invalid, failed, unknown): only the sender sees it, through the
   `response_url` while Slack still accepts it (30 minutes), else `chat.postEphemeral`, else a
   direct message.
@@ -152,16 +152,6 @@ class SlackNotifier:
             except SlackApiError as exc:
                 log.info("cannot answer %s ephemerally in %s (%s)", user, channel, exc)
         await self._direct_message(reply, text, message_blocks)
-
-    async def show_pending(self, reply: Mapping[str, Any], to: str) -> dict[str, Any]:
-        """ "Sending to +31 6 ****5678…" at once, only to the sender, through the response_url;
-        the outcome replaces it. Returns the reply to store with the request."""
-        texts = await self.texts_for(reply.get("user"))
-        text, message_blocks = blocks.pending(self.shown_number(to, to), texts)
-        shown = await self._post_to_response_url(
-            reply, {"response_type": "ephemeral", "text": text, "blocks": message_blocks}
-        )
-        return {**reply, "pending_shown": True} if shown else dict(reply)
 
     async def _clear_pending(self, reply: Mapping[str, Any]) -> None:
         """The confirmation went elsewhere (the channel): the "Sending…" line goes away."""

@@ -274,8 +274,9 @@ class FakeSlackApi:
         return [post.body for post in self.response_posts if post.response_id == response_id]
 
     def visible(self, response_id: str) -> list[dict[str, Any]]:
-        """What a response_url's posts leave on the person's screen: `replace_original`
-        replaces the message the first post made, `delete_original` removes it."""
+        """What a response_url's posts leave on the person's screen, the ack's own message
+        aside (the fake never sees it): `replace_original` puts a post in the place of the
+        original message (the ack's), `delete_original` removes what is there."""
         shown: list[dict[str, Any]] = []
         original: dict[str, Any] | None = None
         for body in self.posts_to(response_id):
@@ -283,11 +284,14 @@ class FakeSlackApi:
                 if original in shown:
                     shown.remove(original)
                 original = None
-            elif body.get("replace_original") and original in shown:
-                shown[shown.index(original)] = original = body
+            elif body.get("replace_original"):
+                if original in shown:
+                    shown[shown.index(original)] = body
+                else:
+                    shown.append(body)
+                original = body
             else:
                 shown.append(body)
-                original = original or body
         return shown
 
     def answers(self, response_id: str) -> list[dict[str, Any]]:

@@ -34,6 +34,15 @@ def signature_headers(
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
+def is_sending_ack(body: str) -> bool:
+    """The ack of `/sms <number> <text>`: smsbot's ephemeral "Sending to …" line."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return False
+    return answer.get("response_type") == "ephemeral" and ":hourglass:" in json.dumps(answer)
+
+
 def trigger_id() -> str:
     return f"{next(_ids)}.{int(time.time())}.fake{next(_ids):08x}"
 

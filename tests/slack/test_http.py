@@ -35,7 +35,7 @@ async def test_allowlist_lets_listed_people_send(slack_bot: SlackBot, user: str,
 
 async def test_refusal_is_private_audited_and_says_who_to_ask(slack_bot: SlackBot) -> None:
     status, body, response_id = await slack_bot.command("0612345678 hi", user="U0CAROL")
-    assert (status, body) == (200, "")
+    assert status == 200 and sr.is_sending_ack(body)
     await slack_bot.wait_for(lambda: slack_bot.fake.answers(response_id))
     [answer] = slack_bot.fake.answers(response_id)
     assert answer["response_type"] == "ephemeral"
@@ -79,7 +79,7 @@ async def test_slack_retry_sends_nothing_twice(slack_bot: SlackBot) -> None:
     answers = await asyncio.gather(
         slack_bot.slack.command(form), slack_bot.slack.command(form, headers=retry)
     )
-    assert answers == [(200, ""), (200, "")]
+    assert [(s, sr.is_sending_ack(b)) for s, b in answers] == [(200, True)] * 2
     await slack_bot.wait_for(lambda: slack_bot.fake.messages)
     # Give the retry's listener time to finish, should it (wrongly) send or answer again.
     await asyncio.sleep(0.3)
@@ -111,7 +111,7 @@ async def test_slow_kpn_does_not_delay_the_ack(slack_bot: SlackBot) -> None:
     status, body, _ = await slack_bot.command("0612345678 slow network")
     # Acked while KPN is still holding its answer (the sandbox may have taken the SMS in, but
     # answers 5 s later): nothing confirmed yet.
-    assert (status, body) == (200, "")
+    assert status == 200 and sr.is_sending_ack(body)
     assert slack_bot.fake.messages == []
     [ack_seconds] = [
         sample.value
@@ -138,7 +138,7 @@ async def test_store_failure_after_the_ack_is_still_answered(slack_bot: SlackBot
         replace_with_directory, Path(slack_bot.settings.database_url.removeprefix("sqlite:///"))
     )
     status, body, response_id = await slack_bot.command("0612345678 lost?")
-    assert (status, body) == (200, "")
+    assert status == 200 and sr.is_sending_ack(body)
     await slack_bot.wait_for(lambda: slack_bot.fake.answers(response_id))
     [answer] = slack_bot.fake.answers(response_id)
     assert answer["response_type"] == "ephemeral"
