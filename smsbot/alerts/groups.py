@@ -131,6 +131,13 @@ class AlertGroups:
     async def note_summary(self, group_id: str, summary: str) -> None:
         await self.store.change_group(group_id, {"summary": summary})
 
+    async def group(self, group_id: str) -> AlertGroupRecord | None:
+        return await self.store.alert_group(group_id)
+
+    async def phones(self, group_id: str) -> dict[str, int]:
+        """The phones paged for the group (this episode), with their codes."""
+        return await self.store.phones_of_group(group_id)
+
     async def note_mirror(self, group_id: str, channel: str, ts: str) -> None:
         await self.store.change_group(
             group_id, {"mirror_channel": channel, "mirror_ts": ts}, only_open=False
@@ -159,7 +166,7 @@ class AlertGroups:
         assert changed is not None
         self._audit("acknowledged", changed, actor)
         await self.tell(changed, f"acknowledged by {actor.name}, by {_via(actor)}")
-        return Done(changed, True, f"Acknowledged: {_title(changed)}. Escalation stopped.")
+        return Done(changed, True, f"Acknowledged: {title(changed)}. Escalation stopped.")
 
     async def silence(self, group_id: str, actor: Actor, duration: timedelta) -> Done:
         group = await self.store.alert_group(group_id)
@@ -204,7 +211,7 @@ class AlertGroups:
             f"silenced by {actor.name}, by {_via(actor)}, for {format_duration(duration)} "
             f"(until {until})",
         )
-        return Done(changed, True, f"Silenced until {until}: {_title(changed)}.")
+        return Done(changed, True, f"Silenced until {until}: {title(changed)}.")
 
     async def unsilence(self, group_id: str, actor: Actor) -> Done:
         group = await self.store.alert_group(group_id)
@@ -231,7 +238,7 @@ class AlertGroups:
         assert changed is not None
         self._audit("unsilenced", changed, actor)
         await self.tell(changed, f"silence lifted by {actor.name}, by {_via(actor)}")
-        return Done(changed, True, f"Silence lifted: {_title(changed)}.")
+        return Done(changed, True, f"Silence lifted: {title(changed)}.")
 
     async def close(self) -> None:
         for client in self._clients.values():
@@ -280,7 +287,8 @@ def _via(actor: Actor) -> str:
     return "SMS" if actor.via == "sms" else "Slack"
 
 
-def _title(group: AlertGroupRecord) -> str:
+def title(group: AlertGroupRecord) -> str:
+    """What a person calls the group: its alertname, else its labels."""
     name = group.labels.get("alertname")
     return name or ", ".join(f"{k}={v}" for k, v in sorted(group.labels.items()))[:60]
 

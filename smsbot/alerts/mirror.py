@@ -10,6 +10,7 @@ Alerts the storm cap held back are not mirrored one by one: the summary SMS is.
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -45,18 +46,40 @@ def mirror_text(request: SendRequest, result: SendResult, *, mask_numbers: bool 
     return "\n".join(lines)
 
 
-class SlackMirror:
-    """The `Notifier` of the Alertmanager and Grafana surfaces."""
+class GroupThreads(Protocol):
+    """Finds (or starts) the Slack thread of an alert group (`GroupMirror.thread_of`)."""
 
-    def __init__(self, client: AsyncWebClient, *, mask_numbers: bool = True) -> None:
+    async def thread_of(self, group_id: str) -> tuple[str, str] | None: ...
+
+
+class SlackMirror:
+    """The `Notifier` of the Alertmanager and Grafana surfaces. With `threads`, an SMS of a
+    tracked alert group is mirrored in the group's thread instead of on its own."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        mask_numbers: bool = True,
+        threads: GroupThreads | None = None,
+    ) -> None:
         self.client = client
         self.mask_numbers = mask_numbers
+        self.threads = threads
 
     async def notify(self, request: SendRequest, result: SendResult) -> None:
         channel = request.reply.get("mirror_channel")
         if not channel or result.outcome is Outcome.REFUSED:
             return
         text = mirror_text(request, result, mask_numbers=self.mask_numbers)
+        group_id = request.reply.get("alert_group")
+        if self.threads is not None and group_id:
+            thread = await self.threads.thread_of(group_id)
+            if thread is not None:
+                await self.client.chat_postMessage(
+                    channel=thread[0], thread_ts=thread[1], text=text, unfurl_links=False
+                )
+                return
         await self.client.chat_postMessage(
             channel=channel, text=text, unfurl_links=False, unfurl_media=False
         )

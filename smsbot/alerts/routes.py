@@ -25,6 +25,7 @@ from smsbot.alerts.auth import AlertAuth, RefusalLog, Unauthorized
 from smsbot.alerts.commands import AlertCommandHandler
 from smsbot.alerts.escalation import EscalationTimer
 from smsbot.alerts.escalation import running as escalating
+from smsbot.alerts.group_mirror import GroupMirror
 from smsbot.alerts.groups import AlertGroups
 from smsbot.alerts.intake import AlertIntake
 from smsbot.alerts.mirror import SlackMirror
@@ -220,6 +221,10 @@ def register(
         from smsbot.slack.directory import SlackDirectory
 
         directory = SlackDirectory(client, settings.slack.usergroup_cache_seconds)
+    if groups is None and _wants_groups(settings, routes):
+        store = getattr(service, "store", None)
+        if store is not None:
+            groups = AlertGroups(store, settings, routes)
     mirrored = [r.name for r in routes if r.mirror_channel]
     if mirrored:
         if client is None:
@@ -227,7 +232,17 @@ def register(
                 f"alert route(s) {', '.join(mirrored)} mirror to Slack, but no Slack bot token "
                 "is set: set SMSBOT_SLACK__BOT_TOKEN or remove mirror_channel"
             )
-        mirror = SlackMirror(client, mask_numbers=settings.audit.mask_numbers)
+        threads = None
+        if groups is not None:
+            # One message per alert group, its SMS and events in the thread, with buttons.
+            threads = GroupMirror(
+                client,
+                groups,
+                timezone=settings.timezone,
+                mask_numbers=settings.audit.mask_numbers,
+            )
+            groups.events = threads
+        mirror = SlackMirror(client, mask_numbers=settings.audit.mask_numbers, threads=threads)
         service.register_notifier(Surface.ALERTMANAGER, mirror)
         service.register_notifier(Surface.GRAFANA, mirror)
 
@@ -238,10 +253,6 @@ def register(
         routes=routes,
         timezone=settings.timezone,
     )
-    if groups is None and _wants_groups(settings, routes):
-        store = getattr(service, "store", None)
-        if store is not None:
-            groups = AlertGroups(store, settings, routes)
     resolver = RecipientResolver(directory)
     intake = AlertIntake(
         groups=groups,

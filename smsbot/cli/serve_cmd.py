@@ -146,6 +146,16 @@ def _alert_commands_first(app: web.Application, inbound: InboundService) -> None
         inbound.add_handler(app[ALERT_COMMANDS], first=True)
 
 
+def _alert_buttons(app: web.Application, slack_app: AsyncApp | None, service: SmsService) -> None:
+    """The Acknowledge and Silence buttons on alert groups' mirror messages."""
+    from smsbot.alerts.routes import ALERT_GROUPS
+
+    if slack_app is not None and ALERT_GROUPS in app:
+        from smsbot.slack.alert_buttons import register_buttons
+
+        register_buttons(slack_app, app[ALERT_GROUPS], service.allowlist)
+
+
 def slack_mode(settings: Settings) -> SlackMode:
     return SlackMode.SOCKET if secret_text(settings.slack.app_token) else SlackMode.HTTP
 
@@ -214,6 +224,7 @@ async def running_bot(
             ),
         )
         _alert_commands_first(app, inbound)
+        _alert_buttons(app, slack_app, service)
         # No access log: probes hit /healthz every few seconds; /metrics counts what matters.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_SECONDS)
         await runner.setup()

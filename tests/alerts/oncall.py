@@ -134,6 +134,13 @@ async def running_oncall(
             await server.close()
 
 
+async def post_alert(http: aiohttp.ClientSession, bot_url: str, body: dict[str, Any]) -> None:
+    """POST `body` to a running bot's Alertmanager route, as Alertmanager does."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with http.post(f"{bot_url}/alerts/alertmanager", json=body, headers=headers) as answer:
+        assert answer.status == 200, await answer.text()
+
+
 def firing(**changes: Any) -> dict[str, Any]:
     body = load("alertmanager_firing")
     body.update(changes)

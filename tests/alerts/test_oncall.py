@@ -13,8 +13,15 @@ from smsbot.cli.serve_cmd import running_bot
 from smsbot.sandbox.testing import running_sandbox
 from smsbot.sms.request import Outcome
 from smsbot.store.alert_groups import GroupState, StepState
-from tests.alerts.harness import TOKEN
-from tests.alerts.oncall import ON_CALL, SECOND, firing, oncall_settings, resolved, running_oncall
+from tests.alerts.oncall import (
+    ON_CALL,
+    SECOND,
+    firing,
+    oncall_settings,
+    post_alert,
+    resolved,
+    running_oncall,
+)
 from tests.fixtures.waiting import until
 
 
@@ -169,11 +176,7 @@ async def test_the_whole_loop_as_serve_runs_it_a_sandbox_reply_1a_acknowledges(
             running_bot(settings, host="127.0.0.1", port=unused_tcp_port, mode=None) as bot,
             aiohttp.ClientSession() as http,
         ):
-            headers = {"Authorization": f"Bearer {TOKEN}"}
-            async with http.post(
-                f"{bot.url}/alerts/alertmanager", json=firing(), headers=headers
-            ) as response:
-                assert response.status == 200
+            await post_alert(http, bot.url, firing())
             [sms] = await until(lambda: to(sandbox, ON_CALL), "the alert SMS")
             assert sms.endswith("Reply 1a ack, 1s silence 2h")
             reply = {"from": ON_CALL, "content": "1a"}

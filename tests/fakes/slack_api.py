@@ -518,6 +518,17 @@ class FakeSlackApi:
         self.messages.append({"channel": channel_id, **message})
         return {"ok": True, "channel": channel_id, "ts": ts, "message": message}
 
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The message in place: its text and blocks replaced, its ts and thread kept."""
+        if block_problems(_json_arg(args.get("blocks"))):
+            return {"ok": False, "error": "invalid_blocks"}
+        for message in self.messages:
+            if message["channel"] == args.get("channel") and message["ts"] == args.get("ts"):
+                message["text"] = args.get("text", message["text"])
+                message["blocks"] = _json_arg(args.get("blocks")) or message["blocks"]
+                return {"ok": True, "channel": message["channel"], "ts": message["ts"]}
+        return {"ok": False, "error": "message_not_found"}
+
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         error = self._channel_error(args.get("channel"))
         if error:

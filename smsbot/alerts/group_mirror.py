@@ -1,0 +1,169 @@
+"""One Slack message per alert group in its route's mirror channel, kept up to date, with its
+events in the message's thread.
+
+The message shows the group's state (firing; acknowledged by whom and how; silenced until
+when; resolved), the phones paged (masked, with each one's code) and, while the group is open,
+the buttons Acknowledge and Silence 1h / 4h / 24h (`smsbot.slack.alert_buttons`). It is posted
+when the group's first SMS is mirrored or its first event happens, whichever comes first, and
+updated in place (`chat.update`) after every event. Each alert SMS (the mirror line with its
+document_id), each acknowledgement, silence, escalation and resolve is a reply in its thread,
+in the order they happened in this process (one lock per group).
+
+The `GroupEvents` of `AlertGroups`, and the thread finder of `SlackMirror`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any, Protocol
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from smsbot.alerts.groups import title
+from smsbot.slack.escaping import escape_mrkdwn
+from smsbot.sms.numbers import mask_number
+from smsbot.store.alert_groups import AlertGroupRecord, GroupState
+from smsbot.timezone import local_time
+
+log = logging.getLogger(__name__)
+
+ACK_ACTION = "alert_group_ack"
+# Silence buttons: action id -> hours; the value of every button is the group's id.
+SILENCE_ACTIONS = {
+    "alert_group_silence_1h": 1,
+    "alert_group_silence_4h": 4,
+    "alert_group_silence_24h": 24,
+}
+SUMMARY_CHARACTERS = 600
+
+
+class GroupsView(Protocol):
+    """What the mirror reads of the groups' state (`AlertGroups`)."""
+
+    async def group(self, group_id: str) -> AlertGroupRecord | None: ...
+
+    async def phones(self, group_id: str) -> dict[str, int]: ...
+
+    async def note_mirror(self, group_id: str, channel: str, ts: str) -> None: ...
+
+
+class GroupMirror:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        groups: GroupsView,
+        *,
+        timezone: str,
+        mask_numbers: bool = True,
+    ) -> None:
+        self.client = client
+        self.groups = groups
+        self.timezone = timezone
+        self.mask_numbers = mask_numbers
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def thread_of(self, group_id: str) -> tuple[str, str] | None:
+        """The channel and ts of the group's message, posted now if it has none yet; None
+        when the group mirrors nowhere."""
+        async with self._locks[group_id]:
+            group = await self.groups.group(group_id)
+            if group is None:
+                return None
+            return await self._ensure(group)
+
+    async def group_event(self, group: AlertGroupRecord, event: str) -> None:
+        async with self._locks[group.id]:
+            thread = await self._ensure(group)
+            if thread is None:
+                return
+            channel, ts = thread
+            await self.client.chat_postMessage(
+                channel=channel, thread_ts=ts, text=escape_mrkdwn(_sentence(event))
+            )
+            current = await self.groups.group(group.id) or group
+            text, blocks = await self._message(current)
+            await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+
+    async def _ensure(self, group: AlertGroupRecord) -> tuple[str, str] | None:
+        if group.mirror_ts and group.mirror_channel:
+            return group.mirror_channel, group.mirror_ts
+        if not group.mirror_channel:
+            return None
+        text, blocks = await self._message(group)
+        answer = await self.client.chat_postMessage(
+            channel=group.mirror_channel,
+            text=text,
+            blocks=blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        channel, ts = answer["channel"], answer["ts"]
+        await self.groups.note_mirror(group.id, channel, ts)
+        return channel, ts
+
+    async def _message(self, group: AlertGroupRecord) -> tuple[str, list[dict[str, Any]]]:
+        headline = f"{self._state(group)} · route {escape_mrkdwn(group.route)}"
+        lines = [headline]
+        if group.summary:
+            lines.append(
+                "> " + escape_mrkdwn(group.summary[:SUMMARY_CHARACTERS]).replace("\n", " ")
+            )
+        blocks: list[dict[str, Any]] = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}
+        ]
+        phones = await self.groups.phones(group.id)
+        if phones:
+            paged = ", ".join(
+                f"{self._shown(phone)} (code {code})" for phone, code in phones.items()
+            )
+            blocks.append(
+                {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Paged: {paged}"}]}
+            )
+        if group.is_open:
+            blocks.append(
+                {"type": "actions", "block_id": "alert_group", "elements": _buttons(group)}
+            )
+        return headline, blocks
+
+    def _state(self, group: AlertGroupRecord) -> str:
+        name = escape_mrkdwn(title(group))
+        if group.state is GroupState.RESOLVED:
+            return f":white_check_mark: *Resolved*: {name}"
+        if group.state is GroupState.SILENCED and group.silenced_until:
+            until = local_time(group.silenced_until, self.timezone)
+            return f":no_bell: *Silenced* until {until}: {name}"
+        if group.acked_by:
+            by = escape_mrkdwn(group.acked_by)
+            via = "SMS" if group.acked_via == "sms" else "Slack"
+            return f":eyes: *Acknowledged* by {by} ({via}): {name}"
+        return f":rotating_light: *Firing*: {name}"
+
+    def _shown(self, phone: str) -> str:
+        return mask_number(phone) if self.mask_numbers else phone
+
+
+def _buttons(group: AlertGroupRecord) -> list[dict[str, Any]]:
+    buttons = []
+    if not group.acked_by:
+        buttons.append(_button(ACK_ACTION, "Acknowledge", group.id, style="primary"))
+    for action, hours in SILENCE_ACTIONS.items():
+        buttons.append(_button(action, f"Silence {hours}h", group.id))
+    return buttons
+
+
+def _button(action_id: str, label: str, value: str, *, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": label},
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _sentence(event: str) -> str:
+    return event[:1].upper() + event[1:] + ("" if event.endswith(".") else ".")

@@ -1,0 +1,65 @@
+"""The buttons on an alert group's mirror message: Acknowledge, Silence 1h / 4h / 24h.
+
+A surface like the others: it acks Slack first, checks the allowlist (the same one that
+decides who may send), and hands the action to `AlertGroups`, which records it, asks
+Alertmanager for the silence, and updates the message and its thread. The person clicking gets
+the outcome as an ephemeral answer; someone the allowlist does not name gets told so and
+nothing happens.
+
+Registered by the composition once the alert routes have built the groups' service
+(`register_buttons(bolt_app, groups, allowlist)`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any, Protocol
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from smsbot.alerts.group_mirror import ACK_ACTION, SILENCE_ACTIONS
+from smsbot.alerts.groups import Actor, AlertGroups
+
+log = logging.getLogger(__name__)
+
+NOT_ALLOWED = (
+    "You are not on smsbot's allowlist, so you cannot acknowledge or silence alerts. "
+    "Ask an admin to add you (SMSBOT_ALLOW__USERS or a user group)."
+)
+
+
+class Permits(Protocol):
+    async def permits(self, user: str | None, channel: str | None = None) -> bool: ...
+
+
+def register_buttons(app: AsyncApp, groups: AlertGroups, allowlist: Permits) -> None:
+    async def act(body: dict[str, Any], respond: AsyncRespond, silence_hours: int | None) -> None:
+        user = body.get("user") or {}
+        user_id = user.get("id")
+        channel = (body.get("channel") or {}).get("id")
+        if not await allowlist.permits(user_id, channel):
+            await respond(response_type="ephemeral", replace_original=False, text=NOT_ALLOWED)
+            return
+        [action] = body.get("actions") or [{}]
+        group_id = str(action.get("value") or "")
+        actor = Actor(name=user.get("name") or user_id or "someone", via="slack", audit=user_id)
+        if silence_hours is None:
+            done = await groups.acknowledge(group_id, actor)
+        else:
+            done = await groups.silence(group_id, actor, timedelta(hours=silence_hours))
+        await respond(response_type="ephemeral", replace_original=False, text=done.message)
+
+    def listener(silence_hours: int | None):
+        # Bolt passes arguments by name: the hours are bound here, not a parameter.
+        async def on_click(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+            await ack()
+            await act(body, respond, silence_hours)
+
+        return on_click
+
+    app.action(ACK_ACTION)(listener(None))
+    for action_id, hours in SILENCE_ACTIONS.items():
+        app.action(action_id)(listener(hours))

@@ -1,0 +1,137 @@
+"""The alert group's mirror message in Slack: one message per group with its state and the
+buttons, its SMS and events in the thread, the buttons acting under the allowlist. The bot as
+`smsbot serve` composes it (HTTP mode), the fake Slack Web API, signed requests."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import aiohttp
+from pydantic import SecretStr
+
+from smsbot.alerts.group_mirror import ACK_ACTION
+from smsbot.cli.serve_cmd import SlackMode, running_bot
+from smsbot.sandbox.testing import running_sandbox
+from smsbot.settings import Settings
+from smsbot.store.alert_groups import GroupState
+from tests.alerts.harness import TOKEN
+from tests.alerts.oncall import ON_CALL, REPLY_NUMBER, firing, post_alert
+from tests.fakes import slack_requests as sr
+from tests.fakes.slack_api import BOT_TOKEN
+from tests.fixtures.waiting import until
+
+
+def settings_for(sandbox_url: str, fake, database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,
+        database_url=database_url,
+        slack={
+            "bot_token": SecretStr(BOT_TOKEN),
+            "signing_secret": SecretStr(sr.SIGNING_SECRET),
+            "api_url": fake.api_url,
+        },
+        allow={"users": ["U0ALICE"]},
+        alerts={
+            "token": TOKEN,
+            "routes": [
+                {
+                    "name": "on-call",
+                    "recipients": [ON_CALL],
+                    "mirror_channel": "C0ALERTS",
+                    "escalate": [{"after": "5m", "to": ["+31687654321"]}],
+                }
+            ],
+        },
+        kpn={"reply_number": REPLY_NUMBER, "read_timeout": 2.0, "max_retry_seconds": 1.0},
+    ).with_sandbox(sandbox_url)
+
+
+def click(fake, message: dict[str, Any], user: str, action_id: str, response_id: str):
+    [actions] = [b for b in message["blocks"] if b["type"] == "actions"]
+    [button] = [e for e in actions["elements"] if e["action_id"] == action_id]
+    return {
+        "type": "block_actions",
+        "team": {"id": sr.TEAM_ID, "domain": "fake-workspace"},
+        "user": {
+            "id": user,
+            "username": user.lower(),
+            "name": user[2:].lower(),
+            "team_id": sr.TEAM_ID,
+        },
+        "api_app_id": "AFAKE",
+        "token": "deprecated-verification-token",
+        "container": {"type": "message", "message_ts": message["ts"], "channel_id": "C0ALERTS"},
+        "channel": {"id": "C0ALERTS", "name": "alerts"},
+        "message": message,
+        "trigger_id": sr.trigger_id(),
+        "response_url": fake.response_url(response_id),
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": actions["block_id"],
+                "value": button["value"],
+                "text": button["text"],
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+        "is_enterprise_install": False,
+    }
+
+
+async def test_the_mirror_message_its_thread_and_the_buttons(
+    fake_slack, sqlite_url, unused_tcp_port: int
+) -> None:
+    fake_slack.add_user("U0ALICE", "alice", phone="06 1111 2222")
+    fake_slack.add_user("U0DAVE", "dave")
+    fake_slack.add_channel("C0ALERTS", "alerts")
+    async with running_sandbox(delivery_delay_ms=0) as sandbox:
+        settings = settings_for(sandbox.url, fake_slack, sqlite_url)
+        async with (
+            running_bot(
+                settings, host="127.0.0.1", port=unused_tcp_port, mode=SlackMode.HTTP
+            ) as bot,
+            aiohttp.ClientSession() as http,
+        ):
+            await post_alert(http, bot.url, firing())
+
+            def in_channel() -> list[dict[str, Any]]:
+                return [m for m in fake_slack.messages if m["channel"] == "C0ALERTS"]
+
+            [parent, line] = await until(lambda: len(in_channel()) == 2 and in_channel(), "2")
+            assert "*Firing*: HighCPU" in parent["blocks"][0]["text"]["text"]
+            assert "thread_ts" not in parent and line["thread_ts"] == parent["ts"]
+            assert line["text"].startswith(":incoming_envelope: Alert SMS sent to +31 6 ****5678")
+            paged = json.dumps(parent["blocks"])
+            assert "+31 6 ****5678 (code 1)" in paged and "+31612345678" not in paged
+
+            # Someone the allowlist does not name: told so, nothing done.
+            sender = sr.SlackSender(http, f"{bot.url}/slack/events")
+            status, _ = await sender.interaction(
+                click(fake_slack, parent, "U0DAVE", ACK_ACTION, "r1")
+            )
+            assert status == 200
+            await fake_slack.wait_for(lambda: fake_slack.posts_to("r1"))
+            assert "not on smsbot's allowlist" in fake_slack.posts_to("r1")[0]["text"]
+
+            status, _ = await sender.interaction(
+                click(fake_slack, parent, "U0ALICE", ACK_ACTION, "r2")
+            )
+            assert status == 200
+            await fake_slack.wait_for(lambda: fake_slack.posts_to("r2"))
+            assert fake_slack.posts_to("r2")[0]["text"].startswith("Acknowledged: HighCPU")
+            [*_, event] = await until(lambda: len(in_channel()) == 3 and in_channel(), "event")
+            assert event["thread_ts"] == parent["ts"]
+            assert event["text"] == "Acknowledged by alice, by Slack."
+            # The message itself, updated in place: its state, no Acknowledge button left.
+            [updated] = [m for m in in_channel() if m["ts"] == parent["ts"]]
+            assert "*Acknowledged* by alice (Slack)" in updated["blocks"][0]["text"]["text"]
+            assert ACK_ACTION not in json.dumps(updated["blocks"])
+            [(_, group)] = await bot.service.store.groups_of_phone(ON_CALL)
+            assert (group.state, group.acked_by, group.acked_via) == (
+                GroupState.ACKNOWLEDGED,
+                "alice",
+                "slack",
+            )
