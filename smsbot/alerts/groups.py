@@ -195,7 +195,10 @@ class AlertGroups:
                 created_by=actor.name,
                 comment=f"smsbot: silenced by {actor.name} by {_via(actor)} ({actor.audit})",
             )
-        except (AlertmanagerError, ConfigurationError) as exc:
+        except ConfigurationError as exc:
+            log.warning("silence for alert group %s not made: %s", group.id, exc)
+            return Done(group, False, "Silences are not set up in smsbot; not silenced.")
+        except AlertmanagerError as exc:
             log.warning("silence for alert group %s not made: %s", group.id, exc)
             return Done(group, False, "Alertmanager could not be reached; not silenced. Try again.")
         changed = await self.store.change_group(
