@@ -23,7 +23,7 @@ import aiohttp
 from aiohttp import web
 from pydantic import SecretStr
 
-from smsbot.deliveries import DeliveryRecorder
+from smsbot.deliveries import DeliveryRecorder, delivery_watchers
 from smsbot.errors import ConfigurationError
 from smsbot.inbound import InboundService
 from smsbot.kpn.delivery.route import delivery_routes
@@ -218,7 +218,14 @@ async def running_bot(
             socket=socket,
             routes=(
                 _alert_routes(settings, service, metrics),
-                delivery_routes(settings, DeliveryRecorder(service.store, metrics=metrics)),
+                delivery_routes(
+                    settings,
+                    DeliveryRecorder(
+                        service.store,
+                        metrics=metrics,
+                        watchers=delivery_watchers(settings, service.store, slack_app),
+                    ),
+                ),
                 inbound_routes(settings, inbound),
                 *routes,
             ),

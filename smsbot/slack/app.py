@@ -39,6 +39,7 @@ from smsbot.metrics import Metrics
 from smsbot.settings import Settings
 from smsbot.slack import command, modal, shortcuts, workflow_step
 from smsbot.slack.context import SlackDeps
+from smsbot.slack.delivery_updates import SlackDeliveryUpdates
 from smsbot.slack.directory import SlackDirectory
 from smsbot.slack.notifier import SlackNotifier
 from smsbot.slack.retry import web_client
@@ -95,7 +96,9 @@ def build_slack_app(
     service.allowlist.directory = directory
     if slack.step_permissions == STEP_PERMISSIONS_SYNC:
         service.allowed_workflows = StepPermissions(client, settings, service.allowlist)
+    # The confirmation's (channel, ts) stored with the SMS: its delivery is shown there.
     notifier = SlackNotifier(client, settings, directory)
+    notifier.remember = SlackDeliveryUpdates(notifier, service.store).confirmation_posted
     for surface in SLACK_SURFACES:
         service.register_notifier(surface, notifier)
     deps = SlackDeps(settings, service, directory, notifier, metrics)

@@ -290,6 +290,7 @@ class HistoryLine:
     outcome: str
     parts: int | None
     document_id: str | None
+    delivery: str = ""  # `smsbot.delivery_words.delivery_line`: "✓ delivered 12:03:04 CET (4 s)"
 
 
 def history_blocks(lines: Iterable[HistoryLine]) -> tuple[str, list[dict[str, Any]]]:
@@ -297,6 +298,7 @@ def history_blocks(lines: Iterable[HistoryLine]) -> tuple[str, list[dict[str, An
         f"`{line.when}`  {escape_mrkdwn(line.to)}  *{line.outcome}*"
         + (f"  {line.parts} part{'s' if line.parts != 1 else ''}" if line.parts else "")
         + (f"  `{escape_mrkdwn(line.document_id)}`" if line.document_id else "")
+        + (f"  {escape_mrkdwn(line.delivery)}" if line.delivery else "")
         for line in lines
     ]
     if not rows:

@@ -19,12 +19,13 @@ is still answered.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from smsbot.settings import Settings
@@ -42,6 +43,11 @@ CANNOT_POST_HERE = frozenset(
 )
 
 
+# Stores the Slack message (channel, ts) an SMS's confirmation was posted as, by request id
+# (`Store.set_conversation`): its delivery is shown there later, and replies thread under it.
+RememberMessage = Callable[[str, str, str], Awaitable[None]]
+
+
 class SlackNotifier:
     def __init__(
         self, client: AsyncWebClient, settings: Settings, directory: SlackDirectory | None = None
@@ -49,6 +55,7 @@ class SlackNotifier:
         self.client = client
         self.settings = settings
         self.directory = directory  # for the reader's Slack language
+        self.remember: RememberMessage | None = None
 
     async def notify(self, request: SendRequest, result: SendResult) -> None:
         reply = request.reply
@@ -126,16 +133,26 @@ class SlackNotifier:
         # DMs: the bot cannot post in a conversation between people; the response_url can.
         if channel and not str(channel).startswith("D"):
             try:
-                await self._post_message(channel, text, message_blocks, **thread)
+                posted = await self._post_message(channel, text, message_blocks, **thread)
                 await self._clear_pending(reply)
+                await self._remember_message(result.request_id, posted)
                 return
             except SlackApiError as exc:
                 if exc.response.get("error") not in CANNOT_POST_HERE:
                     raise
                 log.info("cannot post in %s (%s); answering another way", channel, exc)
+        # Slack gives no ts for a response_url post: that confirmation cannot be updated later.
         if not await self._respond(reply, text, message_blocks, response_type="in_channel"):
-            await self._direct_message(reply, text, message_blocks)
+            posted = await self._direct_message(reply, text, message_blocks)
+            await self._remember_message(result.request_id, posted)
         await self._clear_pending(reply)
+
+    async def _remember_message(self, request_id: str, posted: AsyncSlackResponse | None) -> None:
+        if self.remember is None or posted is None:
+            return
+        channel, ts = posted.get("channel"), posted.get("ts")
+        if channel and ts:
+            await self.remember(request_id, str(channel), str(ts))
 
     async def tell_privately(
         self, reply: Mapping[str, Any], text: str, message_blocks: list[dict[str, Any]]
@@ -199,21 +216,21 @@ class SlackNotifier:
 
     async def _direct_message(
         self, reply: Mapping[str, Any], text: str, message_blocks: list[dict[str, Any]]
-    ) -> None:
+    ) -> AsyncSlackResponse | None:
         user = reply.get("user")
         if not user:
             log.warning("no way left to answer this Slack request; the audit has the outcome")
-            return
-        await self._post_message(user, text, message_blocks)
+            return None
+        return await self._post_message(user, text, message_blocks)
 
     async def _post_message(
         self, channel: str, text: str, message_blocks: list[dict[str, Any]], **extra: Any
-    ) -> None:
+    ) -> AsyncSlackResponse:
         """`chat.postMessage`; should Slack still refuse the blocks (`invalid_blocks`: the
         builders keep within Slack's limits, so only a new limit would do this), the plain text
         goes instead, so the person hears the outcome all the same."""
         try:
-            await self.client.chat_postMessage(
+            return await self.client.chat_postMessage(
                 channel=channel,
                 text=text,
                 blocks=message_blocks,
@@ -225,6 +242,6 @@ class SlackNotifier:
             if exc.response.get("error") != "invalid_blocks":
                 raise
             log.warning("Slack refused the message's blocks; posting its text alone")
-            await self.client.chat_postMessage(
+            return await self.client.chat_postMessage(
                 channel=channel, text=text, unfurl_links=False, unfurl_media=False, **extra
             )

@@ -63,7 +63,7 @@ class ApplyDelivery(Defaults):
             "now": self.now,
         }
         [updated] = await tx.fetch(tx.sql.set_delivery, params)
-        return DeliveryApplied(AuditRecord.from_row(updated), changed=True)
+        return DeliveryApplied(AuditRecord.from_row(updated), changed=True, went_out=went_out)
 
 
 def _sms_state(

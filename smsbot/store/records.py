@@ -242,6 +242,8 @@ class DeliveryApplied:
 
     record: AuditRecord
     changed: bool
+    # The report proved that an SMS whose send had ended `unknown` went out (it is `sent` now).
+    went_out: bool = False
 
 
 @dataclass(frozen=True)

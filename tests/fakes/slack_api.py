@@ -519,15 +519,33 @@ class FakeSlackApi:
         return {"ok": True, "channel": channel_id, "ts": ts, "message": message}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The message in place: its text and blocks replaced, its ts and thread kept."""
-        if block_problems(_json_arg(args.get("blocks"))):
+        """As Slack: the message by channel (a DM's D… id, not the user's) and ts; only the
+        bot's own; `text` replaced, `blocks` and `attachments` replaced only when given (Slack
+        keeps the message's previous ones otherwise); its ts and thread kept."""
+        channel_id, ts = args.get("channel"), args.get("ts")
+        found = next(
+            (m for m in self.messages if m["channel"] == channel_id and m["ts"] == ts), None
+        )
+        if found is None:
+            return {"ok": False, "error": "message_not_found"}
+        if found.get("bot_id") != BOT_ID:
+            return {"ok": False, "error": "cant_update_message"}
+        if not args.get("text") and not args.get("blocks") and not args.get("attachments"):
+            return {"ok": False, "error": "no_text"}
+        new_blocks = _json_arg(args.get("blocks"))
+        attachments = _json_arg(args.get("attachments"))
+        for attachment in attachments or []:
+            if block_problems(attachment.get("blocks")):
+                return {"ok": False, "error": "invalid_attachments"}
+        if block_problems(new_blocks):
             return {"ok": False, "error": "invalid_blocks"}
-        for message in self.messages:
-            if message["channel"] == args.get("channel") and message["ts"] == args.get("ts"):
-                message["text"] = args.get("text", message["text"])
-                message["blocks"] = _json_arg(args.get("blocks")) or message["blocks"]
-                return {"ok": True, "channel": message["channel"], "ts": message["ts"]}
-        return {"ok": False, "error": "message_not_found"}
+        found["text"] = args.get("text", found["text"])
+        if new_blocks is not None:
+            found["blocks"] = new_blocks
+        if attachments is not None:
+            found["attachments"] = attachments
+        found["edited"] = {"user": BOT_USER_ID, "ts": self._ts()}
+        return {"ok": True, "channel": channel_id, "ts": ts, "text": found["text"]}
 
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         error = self._channel_error(args.get("channel"))

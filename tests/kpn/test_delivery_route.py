@@ -23,7 +23,7 @@ from smsbot.metrics import Metrics
 from smsbot.sandbox.testing import running_sandbox
 from smsbot.settings import KpnSettings, Settings
 from smsbot.sms.request import Outcome
-from smsbot.store import AuditRecord, Delivery, ManualClock, Store
+from smsbot.store import AuditRecord, Delivery, DeliveryApplied, ManualClock, Store
 from tests.fixtures.waiting import until
 from tests.kpn.helpers import TO, sandbox_settings
 from tests.store.test_delivery import sent_sms
@@ -83,8 +83,8 @@ async def bot(store: Store) -> AsyncIterator[Bot]:
     metrics = Metrics()
     watched: list[AuditRecord] = []
 
-    async def watch(record: AuditRecord) -> None:
-        watched.append(record)
+    async def watch(applied: DeliveryApplied) -> None:
+        watched.append(applied.record)
 
     app = web.Application()
     add_delivery_routes(app, URLS, DeliveryRecorder(store, metrics=metrics, watchers=[watch]))

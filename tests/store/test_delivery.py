@@ -102,7 +102,9 @@ async def test_a_report_proves_an_unknown_send_went_out(store: Store) -> None:
     applied = await store.apply_delivery(sms, DeliveryReport(Delivery.ACCEPTED))
     assert applied is not None and applied.changed
     assert (applied.record.outcome, applied.record.delivery) == (Outcome.SENT, Delivery.ACCEPTED)
-    assert applied.record.error is None
+    assert applied.record.error is None and applied.went_out
+    later = await store.apply_delivery(sms, DeliveryReport(Delivery.DELIVERED))
+    assert later is not None and later.changed and not later.went_out
 
 
 async def test_a_report_for_an_sms_not_stored_is_none(store: Store) -> None:
