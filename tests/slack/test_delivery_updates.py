@@ -128,9 +128,14 @@ async def test_a_failure_updates_the_confirmation_and_tells_the_sender(
         assert (record.delivery, record.delivery_code) == (Delivery.FAILED, "007")
         reason = "recipient is temporarily unreachable or out of coverage (007)"
         assert shown_delivery(confirmation(fake_slack, record)) == f"✗ not delivered: {reason}"
+
         # Told privately through the command's response_url (ephemeral, in C0GENERAL).
         def told() -> list[dict[str, Any]]:
-            return [p.body for p in fake_slack.response_posts if "did not reach" in p.body["text"]]
+            return [
+                p.body
+                for p in fake_slack.response_posts
+                if "did not reach" in p.body.get("text", "")
+            ]
 
         await fake_slack.wait_for(told)
         [note] = told()
