@@ -91,7 +91,8 @@ def counter_text(info: TextInfo | None, max_characters: int) -> str:
     if info is None or info.characters == 0:
         return "0 characters · GSM-7 · 0 parts"
     parts = "1 part" if info.parts == 1 else f"{info.parts} parts"
-    line = f"{info.characters} characters · {info.encoding} · {parts}"
+    characters = "1 character" if info.characters == 1 else f"{info.characters} characters"
+    line = f"{characters} · {info.encoding} · {parts}"
     if info.ucs2_characters:
         shown = " ".join(info.ucs2_characters[:5])
         line += f" (UCS-2 because of {shown}: fewer characters fit in each part)"
