@@ -53,6 +53,10 @@ class DeliveryRecorder:
         self.metrics = metrics
         self._watchers = list(watchers)
 
+    def watch(self, watcher: DeliveryWatcher) -> None:
+        """Also tell `watcher` of each delivery that changed (e.g. the alert group mirror)."""
+        self._watchers.append(watcher)
+
     async def record(self, sms_id: str, report: DeliveryReport) -> DeliveryApplied | None:
         """Store `report` about SMS `sms_id`; None when no such SMS is stored (purged after its
         retention, or a database that was reset). Raises what the store raises: the route then

@@ -92,7 +92,8 @@ class AlertCommandHandler:
         chosen = target(reply.code, open_groups)
         newest = open_groups[-1][1]
         route = self.groups.routes.get((chosen or newest).route)
-        actor = Actor(name=mask_number(phone), via="sms", audit=mask_number(phone))
+        name = await self.groups.name_of_phone(phone)
+        actor = Actor(name=name or mask_number(phone), via="sms", audit=mask_number(phone))
         if reply.action is Action.HELP:
             await self._answer_error(message, chosen or newest, self._help(reply, route))
             self.last = Handled(Action.HELP, None, None)

@@ -81,9 +81,10 @@ class EscalationTimer:
         numbers = await self.resolver.numbers(config.to)
         waited = format_duration(config.after)
         for number in numbers:
-            code = await self.groups.code_for(group.id, number)
+            name = await self.resolver.name_for(number)
+            code = await self.groups.code_for(group.id, number, name)
             text = escalation_text(group, waited, self.groups.hint(code, route), self.max_parts)
-            await self.service.enqueue(
+            result = await self.service.enqueue(
                 SendRequest(
                     actor=f"alert:{route.name}",
                     surface=Surface(group.source),
@@ -100,6 +101,7 @@ class EscalationTimer:
                     },
                 )
             )
+            await self.groups.note_send(group.id, number, result.request_id)
         if not await store.finish_step(step, StepState.FIRED):
             return False  # acknowledged meanwhile; the SMS recorded above still go
         await self.groups.tell(

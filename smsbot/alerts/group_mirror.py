@@ -24,7 +24,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from smsbot.alerts.groups import title
 from smsbot.slack.escaping import escape_mrkdwn
 from smsbot.sms.numbers import mask_number
-from smsbot.store.alert_groups import AlertGroupRecord, GroupState
+from smsbot.store import AuditRecord
+from smsbot.store.alert_groups import AlertGroupRecord, GroupState, PagedPhone
 from smsbot.timezone import local_time
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class GroupsView(Protocol):
 
     async def group(self, group_id: str) -> AlertGroupRecord | None: ...
 
-    async def phones(self, group_id: str) -> dict[str, int]: ...
+    async def phones(self, group_id: str) -> list[PagedPhone]: ...
 
     async def note_mirror(self, group_id: str, channel: str, ts: str) -> None: ...
 
@@ -78,13 +79,30 @@ class GroupMirror:
             thread = await self._ensure(group)
             if thread is None:
                 return
-            channel, ts = thread
             await self.client.chat_postMessage(
-                channel=channel, thread_ts=ts, text=escape_mrkdwn(_sentence(event))
+                channel=thread[0], thread_ts=thread[1], text=escape_mrkdwn(_sentence(event))
             )
-            current = await self.groups.group(group.id) or group
-            text, blocks = await self._message(current)
-            await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            await self._update(group.id, thread)
+
+    async def refresh(self, group_id: str) -> None:
+        """Update the group's message in place (a new SMS, a delivery report)."""
+        async with self._locks[group_id]:
+            group = await self.groups.group(group_id)
+            if group is not None and group.mirror_channel and group.mirror_ts:
+                await self._update(group_id, (group.mirror_channel, group.mirror_ts))
+
+    async def delivery_changed(self, record: AuditRecord) -> None:
+        """A `DeliveryRecorder` watcher: an alert group's SMS reported on, shown per phone."""
+        group_id = record.reply.get("alert_group")
+        if group_id:
+            await self.refresh(group_id)
+
+    async def _update(self, group_id: str, thread: tuple[str, str]) -> None:
+        current = await self.groups.group(group_id)
+        if current is None:
+            return
+        text, blocks = await self._message(current)
+        await self.client.chat_update(channel=thread[0], ts=thread[1], text=text, blocks=blocks)
 
     async def _ensure(self, group: AlertGroupRecord) -> tuple[str, str] | None:
         if group.mirror_ts and group.mirror_channel:
@@ -115,9 +133,7 @@ class GroupMirror:
         ]
         phones = await self.groups.phones(group.id)
         if phones:
-            paged = ", ".join(
-                f"{self._shown(phone)} (code {code})" for phone, code in phones.items()
-            )
+            paged = ", ".join(self._paged(phone) for phone in phones)
             blocks.append(
                 {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Paged: {paged}"}]}
             )
@@ -140,8 +156,12 @@ class GroupMirror:
             return f":eyes: *Acknowledged* by {by} ({via}): {name}"
         return f":rotating_light: *Firing*: {name}"
 
-    def _shown(self, phone: str) -> str:
-        return mask_number(phone) if self.mask_numbers else phone
+    def _paged(self, paged: PagedPhone) -> str:
+        """`alice +31 6 ****2222 (code 1): delivered`."""
+        shown = mask_number(paged.phone) if self.mask_numbers else paged.phone
+        who = f"{escape_mrkdwn(paged.name)} {shown}" if paged.name else shown
+        state = paged.delivery or paged.outcome
+        return f"{who} (code {paged.code})" + (f": {state}" if state else "")
 
 
 def _buttons(group: AlertGroupRecord) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ from smsbot.alerts.silences import SilencesClient, matchers_for
 from smsbot.errors import AlertmanagerError, ConfigurationError, SilenceNotFound
 from smsbot.settings import Settings
 from smsbot.store import Store
-from smsbot.store.alert_groups import AlertGroupRecord, GroupState, Observed
+from smsbot.store.alert_groups import AlertGroupRecord, GroupState, Observed, PagedPhone
 from smsbot.timezone import local_time
 
 log = logging.getLogger(__name__)
@@ -100,8 +100,14 @@ class AlertGroups:
             await self.tell(observed.group, "resolved")
         return observed
 
-    async def code_for(self, group_id: str, phone: str) -> int:
-        return await self.store.assign_code(group_id, phone)
+    async def code_for(self, group_id: str, phone: str, name: str | None = None) -> int:
+        return await self.store.assign_code(group_id, phone, name)
+
+    async def note_send(self, group_id: str, phone: str, send_id: str) -> None:
+        await self.store.note_send(group_id, phone, send_id)
+
+    async def name_of_phone(self, phone: str) -> str | None:
+        return await self.store.name_of_phone(phone)
 
     def hint(self, code: int, route: Route) -> str | None:
         """The reply hint of an alert SMS, or None when no reply number is set (a reply
@@ -134,9 +140,9 @@ class AlertGroups:
     async def group(self, group_id: str) -> AlertGroupRecord | None:
         return await self.store.alert_group(group_id)
 
-    async def phones(self, group_id: str) -> dict[str, int]:
-        """The phones paged for the group (this episode), with their codes."""
-        return await self.store.phones_of_group(group_id)
+    async def phones(self, group_id: str) -> list[PagedPhone]:
+        """The phones paged for the group (this episode): codes, names, deliveries."""
+        return await self.store.paged_phones(group_id)
 
     async def note_mirror(self, group_id: str, channel: str, ts: str) -> None:
         await self.store.change_group(

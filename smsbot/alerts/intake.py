@@ -196,7 +196,8 @@ class AlertIntake:
             for number in numbers:
                 sms = text
                 if tracked is not None and self.groups is not None and tracked.group.is_open:
-                    code = await self.groups.code_for(tracked.group.id, number)
+                    name = await self.resolver.name_for(number)
+                    code = await self.groups.code_for(tracked.group.id, number, name)
                     sms = self._render(group, alerts, route, self.groups.hint(code, route))
                 # Two routes (with `continue`) naming one phone for the same text: one SMS.
                 if (number, sms) not in delivered:
@@ -357,6 +358,8 @@ class AlertIntake:
                 )
             result = await self.service.enqueue(request)
         report.request_ids.append(result.request_id)
+        if group_id is not None and self.groups is not None:
+            await self.groups.note_send(group_id, number, result.request_id)
         if result.outcome is Outcome.REFUSED and result.rule == STORM_RULE:
             report.storm_held += 1
             if self.storm is not None:

@@ -51,6 +51,8 @@ class GroupThreads(Protocol):
 
     async def thread_of(self, group_id: str) -> tuple[str, str] | None: ...
 
+    async def refresh(self, group_id: str) -> None: ...
+
 
 class SlackMirror:
     """The `Notifier` of the Alertmanager and Grafana surfaces. With `threads`, an SMS of a
@@ -79,6 +81,7 @@ class SlackMirror:
                 await self.client.chat_postMessage(
                     channel=thread[0], thread_ts=thread[1], text=text, unfurl_links=False
                 )
+                await self.threads.refresh(group_id)  # the message shows this SMS's outcome
                 return
         await self.client.chat_postMessage(
             channel=channel, text=text, unfurl_links=False, unfurl_media=False

@@ -35,6 +35,22 @@ class RecipientLookupFailed(Exception):
 class RecipientResolver:
     def __init__(self, directory: PeopleDirectory | None) -> None:
         self.directory = directory
+        # Whose profile gave each number, as last resolved: a reply from that phone is then
+        # "acknowledged by Alice", not by a masked number.
+        self._owners: dict[str, str] = {}
+
+    async def name_for(self, number: str) -> str | None:
+        """The name of the Slack person whose profile phone `number` is, when it came from
+        one (and the directory tells names); None for a configured number."""
+        user = self._owners.get(number)
+        name_of = getattr(self.directory, "name_of", None)
+        if user is None or name_of is None:
+            return None
+        try:
+            return await name_of(user) or None
+        except Exception:
+            log.warning("could not read the name of alert recipient %s", user)
+            return None
 
     async def numbers(self, recipients: Iterable[Recipient]) -> list[str]:
         """E.164 numbers, each once, in the order configured."""
@@ -47,6 +63,7 @@ class RecipientResolver:
                 number = await self._phone(user)
                 if number:
                     found[number] = None
+                    self._owners[number] = user
         return list(found)
 
     async def _users(self, recipient: Recipient) -> list[str]:

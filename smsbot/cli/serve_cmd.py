@@ -156,6 +156,16 @@ def _alert_buttons(app: web.Application, slack_app: AsyncApp | None, service: Sm
         register_buttons(slack_app, app[ALERT_GROUPS], service.allowlist)
 
 
+def _alert_deliveries(app: web.Application, deliveries: DeliveryRecorder) -> None:
+    """Delivery reports of alert group SMS update the group's Slack message."""
+    from smsbot.alerts.group_mirror import GroupMirror
+    from smsbot.alerts.routes import ALERT_GROUPS
+
+    mirror = app[ALERT_GROUPS].events if ALERT_GROUPS in app else None
+    if isinstance(mirror, GroupMirror):
+        deliveries.watch(mirror.delivery_changed)
+
+
 def slack_mode(settings: Settings) -> SlackMode:
     return SlackMode.SOCKET if secret_text(settings.slack.app_token) else SlackMode.HTTP
 
@@ -210,6 +220,11 @@ async def running_bot(
             metrics.watch_slack(socket)
         # Inbound SMS: reply handlers in order, the first taker wins (`smsbot.inbound`).
         inbound = InboundService.from_settings(settings, service.store)
+        deliveries = DeliveryRecorder(
+            service.store,
+            metrics=metrics,
+            watchers=delivery_watchers(settings, service.store, slack_app),
+        )
         app = create_app(
             settings,
             service,
@@ -218,20 +233,14 @@ async def running_bot(
             socket=socket,
             routes=(
                 _alert_routes(settings, service, metrics),
-                delivery_routes(
-                    settings,
-                    DeliveryRecorder(
-                        service.store,
-                        metrics=metrics,
-                        watchers=delivery_watchers(settings, service.store, slack_app),
-                    ),
-                ),
+                delivery_routes(settings, deliveries),
                 inbound_routes(settings, inbound),
                 *routes,
             ),
         )
         _alert_commands_first(app, inbound)
         _alert_buttons(app, slack_app, service)
+        _alert_deliveries(app, deliveries)
         # No access log: probes hit /healthz every few seconds; /metrics counts what matters.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_SECONDS)
         await runner.setup()

@@ -92,6 +92,18 @@ class EscalationStep:
 
 
 @dataclass(frozen=True)
+class PagedPhone:
+    """A phone paged for a group: its code, whose it is, and what became of its newest SMS
+    of the group (`outcome`, and `delivery` once KPN reported)."""
+
+    phone: str
+    code: int
+    name: str | None
+    outcome: str | None
+    delivery: str | None
+
+
+@dataclass(frozen=True)
 class Observed:
     """What an alert notification did to its group: `opened` when this notification began
     a new episode (the first firing, or firing again after resolved)."""
@@ -212,6 +224,7 @@ class AssignCode(Defaults):
     group_id: str
     phone: str
     now: datetime
+    name: str | None = None
     several_statements = True
 
     def __post_init__(self) -> None:
@@ -222,14 +235,27 @@ class AssignCode(Defaults):
         params = {"group_id": self.group_id, "phone": self.phone}
         held = await first(tx, tx.sql.alerts.code_of, params)
         if held is not None:
-            await tx.execute(tx.sql.alerts.touch_phone, params | {"notified_at": self.now})
+            touched = params | {"notified_at": self.now, "name": self.name}
+            await tx.execute(tx.sql.alerts.touch_phone, touched)
             return int(held["code"])
         taken = {int(r["code"]) for r in await tx.fetch(tx.sql.alerts.codes_taken, params)}
         code = 1
         while code in taken:
             code += 1
-        await tx.execute(tx.sql.alerts.add_phone, params | {"code": code, "notified_at": self.now})
+        row = {"code": code, "notified_at": self.now, "name": self.name, "send_id": None}
+        await tx.execute(tx.sql.alerts.add_phone, params | row)
         return code
+
+
+@dataclass
+class NoteSend(Defaults):
+    group_id: str
+    phone: str
+    send_id: str
+
+    async def run(self, tx: Transaction) -> None:
+        params = {"group_id": self.group_id, "phone": self.phone, "send_id": self.send_id}
+        await tx.execute(tx.sql.alerts.note_send, params)
 
 
 @dataclass

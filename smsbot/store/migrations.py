@@ -168,6 +168,13 @@ def _v5_inbound(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_smsbot_inbound_time ON smsbot_inbound (received_at)"))
 
 
+def _v6_alert_phones(conn: Connection) -> None:
+    """Who each paged phone belongs to (a name for "acknowledged by ..."), and its newest SMS
+    of the group (the delivery shown per recipient on the group's Slack message)."""
+    for column in ("name VARCHAR(200)", "send_id VARCHAR(32)"):
+        conn.execute(text(f"ALTER TABLE smsbot_alert_phones ADD COLUMN {column}"))
+
+
 def _is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
@@ -178,6 +185,7 @@ STEPS: tuple[Callable[[Connection], None], ...] = (
     _v3_delivery,
     _v4_alert_groups,
     _v5_inbound,
+    _v6_alert_phones,
 )
 LATEST = len(STEPS)
 

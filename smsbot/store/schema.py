@@ -147,6 +147,8 @@ alert_phones = Table(
     Column("phone", String(20), primary_key=True),
     Column("code", Integer, nullable=False),
     Column("notified_at", UtcDateTime, nullable=False),
+    Column("name", String(200)),  # the person, when the number came from their Slack profile
+    Column("send_id", String(32)),  # the newest SMS of the group to the phone: its delivery
 )
 
 # Escalation steps: durable timers, one row per step of one episode of a group. `step_state` is

@@ -386,8 +386,22 @@ class AlertGroupSql:
             f"VALUES ({_names(alert_phones, ':')})"
         )
         self.touch_phone = (
-            "UPDATE smsbot_alert_phones SET notified_at = :notified_at "
+            "UPDATE smsbot_alert_phones SET notified_at = :notified_at, "
+            "name = COALESCE(:name, name) WHERE group_id = :group_id AND phone = :phone"
+        )
+        self.note_send = (
+            "UPDATE smsbot_alert_phones SET send_id = :send_id "
             "WHERE group_id = :group_id AND phone = :phone"
+        )
+        # The phones paged for a group, with the delivery of the newest SMS each one got.
+        self.paged = (
+            "SELECT p.phone, p.code, p.name, s.outcome, s.delivery FROM smsbot_alert_phones AS p "
+            "LEFT JOIN smsbot_sends AS s ON s.id = p.send_id "
+            "WHERE p.group_id = :group_id ORDER BY p.code"
+        )
+        self.name_of_phone = (
+            "SELECT name FROM smsbot_alert_phones WHERE phone = :phone AND name IS NOT NULL "
+            "ORDER BY notified_at DESC LIMIT 1"
         )
         self.phones_of = (
             "SELECT phone, code FROM smsbot_alert_phones WHERE group_id = :group_id ORDER BY code"

@@ -36,8 +36,10 @@ from smsbot.store.alert_groups import (
     ChangeGroup,
     EscalationStep,
     FinishStep,
+    NoteSend,
     Observed,
     ObserveGroup,
+    PagedPhone,
     StepState,
     TakeSteps,
 )
@@ -285,12 +287,28 @@ class Store:
         )
         return observed
 
-    async def assign_code(self, group_id: str, phone: str) -> int:
+    async def assign_code(self, group_id: str, phone: str, name: str | None = None) -> int:
         """The code `phone` uses for the group: the one it has, else the lowest number free
         among that phone's open groups (chosen under a per-phone lock across replicas). Also
-        marks the group as the phone's newest."""
-        code: int = await self._writes.run(AssignCode(group_id, phone, self.clock()))
+        marks the group as the phone's newest, and records `name`, whose phone it is."""
+        code: int = await self._writes.run(AssignCode(group_id, phone, self.clock(), name))
         return code
+
+    async def note_send(self, group_id: str, phone: str, send_id: str) -> None:
+        """`send_id` is the newest SMS of the group to `phone` (its delivery is shown)."""
+        await self._writes.run(NoteSend(group_id, phone, send_id))
+
+    async def paged_phones(self, group_id: str) -> list[PagedPhone]:
+        rows = await self._backend.fetch(self._backend.sql.alerts.paged, {"group_id": group_id})
+        return [
+            PagedPhone(r["phone"], int(r["code"]), r["name"], r["outcome"], r["delivery"])
+            for r in rows
+        ]
+
+    async def name_of_phone(self, phone: str) -> str | None:
+        """Whose phone it is, as the newest paging that knew a name recorded it."""
+        rows = await self._backend.fetch(self._backend.sql.alerts.name_of_phone, {"phone": phone})
+        return rows[0]["name"] if rows else None
 
     async def change_group(
         self,

@@ -17,16 +17,19 @@ from smsbot.sandbox.testing import running_sandbox
 from smsbot.settings import Settings
 from smsbot.store.alert_groups import GroupState
 from tests.alerts.harness import TOKEN
-from tests.alerts.oncall import ON_CALL, REPLY_NUMBER, firing, post_alert
+from tests.alerts.oncall import REPLY_NUMBER, firing, post_alert
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import BOT_TOKEN
 from tests.fixtures.waiting import until
 
+ALICE = "+31611112222"
 
-def settings_for(sandbox_url: str, fake, database_url: str) -> Settings:
+
+def settings_for(sandbox_url: str, fake, database_url: str, port: int) -> Settings:
     return Settings(
         _env_file=None,
         database_url=database_url,
+        public_url=f"http://127.0.0.1:{port}",  # delivery reports come back
         slack={
             "bot_token": SecretStr(BOT_TOKEN),
             "signing_secret": SecretStr(sr.SIGNING_SECRET),
@@ -38,7 +41,7 @@ def settings_for(sandbox_url: str, fake, database_url: str) -> Settings:
             "routes": [
                 {
                     "name": "on-call",
-                    "recipients": [ON_CALL],
+                    "recipients": ["U0ALICE"],
                     "mirror_channel": "C0ALERTS",
                     "escalate": [{"after": "5m", "to": ["+31687654321"]}],
                 }
@@ -88,7 +91,7 @@ async def test_the_mirror_message_its_thread_and_the_buttons(
     fake_slack.add_user("U0DAVE", "dave")
     fake_slack.add_channel("C0ALERTS", "alerts")
     async with running_sandbox(delivery_delay_ms=0) as sandbox:
-        settings = settings_for(sandbox.url, fake_slack, sqlite_url)
+        settings = settings_for(sandbox.url, fake_slack, sqlite_url, unused_tcp_port)
         async with (
             running_bot(
                 settings, host="127.0.0.1", port=unused_tcp_port, mode=SlackMode.HTTP
@@ -103,9 +106,19 @@ async def test_the_mirror_message_its_thread_and_the_buttons(
             [parent, line] = await until(lambda: len(in_channel()) == 2 and in_channel(), "2")
             assert "*Firing*: HighCPU" in parent["blocks"][0]["text"]["text"]
             assert "thread_ts" not in parent and line["thread_ts"] == parent["ts"]
-            assert line["text"].startswith(":incoming_envelope: Alert SMS sent to +31 6 ****5678")
-            paged = json.dumps(parent["blocks"])
-            assert "+31 6 ****5678 (code 1)" in paged and "+31612345678" not in paged
+            assert line["text"].startswith(":incoming_envelope: Alert SMS sent to +31 6 ****2222")
+            assert "+31 6 ****2222" in line["text"]
+
+            def the_message() -> dict[str, Any]:
+                [message] = [m for m in in_channel() if m["ts"] == parent["ts"]]
+                return message
+
+            # Updated in place as the SMS went out and KPN reported it delivered.
+            await until(
+                lambda: "alice +31 6 ****2222 (code 1): delivered" in json.dumps(the_message()),
+                "the delivery shown per recipient",
+            )
+            assert ALICE not in json.dumps(the_message())
 
             # Someone the allowlist does not name: told so, nothing done.
             sender = sr.SlackSender(http, f"{bot.url}/slack/events")
@@ -126,10 +139,10 @@ async def test_the_mirror_message_its_thread_and_the_buttons(
             assert event["thread_ts"] == parent["ts"]
             assert event["text"] == "Acknowledged by alice, by Slack."
             # The message itself, updated in place: its state, no Acknowledge button left.
-            [updated] = [m for m in in_channel() if m["ts"] == parent["ts"]]
+            updated = the_message()
             assert "*Acknowledged* by alice (Slack)" in updated["blocks"][0]["text"]["text"]
             assert ACK_ACTION not in json.dumps(updated["blocks"])
-            [(_, group)] = await bot.service.store.groups_of_phone(ON_CALL)
+            [(_, group)] = await bot.service.store.groups_of_phone(ALICE)
             assert (group.state, group.acked_by, group.acked_via) == (
                 GroupState.ACKNOWLEDGED,
                 "alice",

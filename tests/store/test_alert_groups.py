@@ -97,3 +97,15 @@ async def test_steps_are_due_once_each_and_stopped_by_an_acknowledgement(
         assert states == [StepState.FIRED, StepState.CANCELLED]
     finally:
         await store.close()
+
+
+async def test_a_paged_phone_keeps_its_owners_name_and_newest_sms(store: Store) -> None:
+    group = (await observe(store)).group
+    assert await store.assign_code(group.id, A, "alice") == 1
+    assert await store.assign_code(group.id, B) == 1
+    assert await store.assign_code(group.id, A) == 1  # the name is kept
+    assert await store.name_of_phone(A) == "alice"
+    assert await store.name_of_phone(B) is None
+    [a, b] = sorted(await store.paged_phones(group.id), key=lambda p: p.phone)
+    assert (a.phone, a.code, a.name, a.outcome, a.delivery) == (A, 1, "alice", None, None)
+    assert b.phone == B
