@@ -258,7 +258,18 @@ async def test_kpn_500_fails_the_step_saying_it_may_have_been_sent(step_bot):
     assert step_bot.sandbox.send_requests == 1
 
 
-async def test_redelivered_event_sends_once(step_bot):
+async def test_redelivered_event_sends_once(step_bot, monkeypatch):
+    # What the service answered each delivery of the event: the positive signal that both
+    # were handled, and that the second found the first's record instead of making its own.
+    answers = []
+    enqueue = step_bot.service.enqueue
+
+    async def recorded_enqueue(request, **kwargs):
+        result = await enqueue(request, **kwargs)
+        answers.append(result)
+        return result
+
+    monkeypatch.setattr(step_bot.service, "enqueue", recorded_enqueue)
     event = function_event(step_bot.fake, {"recipient": "0612345678", "message": "once"})
     envelope = sr.event_callback(event)
     first, retry = await asyncio.gather(
@@ -266,7 +277,9 @@ async def test_redelivered_event_sends_once(step_bot):
     )
     assert first[0] == retry[0] == 200
     await step_bot.ending_of(event["function_execution_id"])
-    await asyncio.sleep(0.3)  # give a second (wrong) send every chance to happen
+    await step_bot.fake.wait_for(lambda: len(answers) == 2, within=10)
+    assert sorted(answer.duplicate for answer in answers) == [False, True]
+    assert answers[0].request_id == answers[1].request_id  # one record, so one send
     assert len(step_bot.sandbox.messages()) == 1
     successes = step_bot.fake.calls_to("functions.completeSuccess")
     assert {outputs_of(c)["document_id"] for c in successes} == {
