@@ -47,13 +47,14 @@ from smsbot.policy.quota import used_up_until
 from smsbot.settings import Settings
 from smsbot.sms.numbers import mask_number, mask_typed, normalize_number
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
-from smsbot.sms.sender import validate_sender
+from smsbot.sms.sender import number_sender, validate_sender
 from smsbot.sms.text import storable, validate_text
 from smsbot.store import (
     COUNTED_OUTCOMES,
     Admission,
     AuditRecord,
     HeldStorm,
+    InboundRecord,
     NewRecord,
     Store,
     utcnow,
@@ -270,6 +271,19 @@ class SmsService:
     async def recent(self, limit: int = 20) -> list[AuditRecord]:
         return await self.store.recent(limit)
 
+    async def set_conversation(self, request_id: str, slack_channel: str, slack_ts: str) -> bool:
+        """Remember the Slack message an SMS is discussed under (a notifier posted it), so a
+        reply from its phone goes into that thread."""
+        return await self.store.set_conversation(request_id, slack_channel, slack_ts)
+
+    async def recent_both_ways(self, limit: int = 20) -> list[AuditRecord | InboundRecord]:
+        """The `limit` newest records, SMS sent and SMS received from phones, newest first."""
+        records: list[AuditRecord | InboundRecord] = [
+            *await self.store.recent(limit),
+            *await self.store.recent_inbound(limit),
+        ]
+        return sorted(records, key=lambda r: r.time, reverse=True)[:limit]
+
     async def ready(self) -> bool:
         return await self.store.ping()
 
@@ -321,7 +335,7 @@ class SmsService:
         recipient: str | None = None
         try:
             recipient = normalize_number(request.to)
-            sender = validate_sender(request.sender, self.settings.kpn.sender)
+            sender = self._sender(request)
             info = validate_text(request.text, self.settings.sms.max_characters)
         except InputError as exc:
             error = str(exc)
@@ -337,6 +351,14 @@ class SmsService:
             "parts": info.parts,
             "encoding": info.encoding,
         }
+
+    def _sender(self, request: SendRequest) -> str:
+        """The sender a person chose, else the reply number (when set: SMS sent from it can be
+        answered, and the answer finds its conversation), else the default sender."""
+        reply_number = self.settings.kpn.reply_number
+        if reply_number and not (request.sender or "").strip():
+            return number_sender(reply_number)
+        return validate_sender(request.sender, self.settings.kpn.sender)
 
     @staticmethod
     def _refused(valid: dict[str, object], refusal: Refusal) -> NewRecord:

@@ -54,6 +54,15 @@ class GroupThreads(Protocol):
     async def refresh(self, group_id: str) -> None: ...
 
 
+class Conversations(Protocol):
+    """Remembers the Slack message an SMS is discussed under (`SmsService.set_conversation`),
+    so a reply from its phone goes into that thread."""
+
+    async def set_conversation(
+        self, request_id: str, slack_channel: str, slack_ts: str
+    ) -> bool: ...
+
+
 class SlackMirror:
     """The `Notifier` of the Alertmanager and Grafana surfaces. With `threads`, an SMS of a
     tracked alert group is mirrored in the group's thread instead of on its own."""
@@ -64,10 +73,12 @@ class SlackMirror:
         *,
         mask_numbers: bool = True,
         threads: GroupThreads | None = None,
+        conversations: Conversations | None = None,
     ) -> None:
         self.client = client
         self.mask_numbers = mask_numbers
         self.threads = threads
+        self.conversations = conversations  # replies from the phone go in the mirror's thread
 
     async def notify(self, request: SendRequest, result: SendResult) -> None:
         channel = request.reply.get("mirror_channel")
@@ -82,7 +93,18 @@ class SlackMirror:
                     channel=thread[0], thread_ts=thread[1], text=text, unfurl_links=False
                 )
                 await self.threads.refresh(group_id)  # the message shows this SMS's outcome
+                await self._remember(result.request_id, *thread)
                 return
-        await self.client.chat_postMessage(
+        posted = await self.client.chat_postMessage(
             channel=channel, text=text, unfurl_links=False, unfurl_media=False
         )
+        await self._remember(result.request_id, posted.get("channel"), posted.get("ts"))
+
+    async def _remember(self, request_id: str, channel: str | None, ts: str | None) -> None:
+        """The mirror (the group's message, or the SMS's own) is the SMS's conversation."""
+        if self.conversations is None or not channel or not ts:
+            return
+        try:
+            await self.conversations.set_conversation(request_id, channel, ts)
+        except Exception:
+            log.exception("the conversation of SMS %s was not stored", request_id)

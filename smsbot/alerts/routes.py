@@ -242,7 +242,12 @@ def register(
                 mask_numbers=settings.audit.mask_numbers,
             )
             groups.events = threads
-        mirror = SlackMirror(client, mask_numbers=settings.audit.mask_numbers, threads=threads)
+        mirror = SlackMirror(
+            client,
+            mask_numbers=settings.audit.mask_numbers,
+            threads=threads,
+            conversations=service,
+        )
         service.register_notifier(Surface.ALERTMANAGER, mirror)
         service.register_notifier(Surface.GRAFANA, mirror)
 

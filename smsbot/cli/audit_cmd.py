@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
+from datetime import tzinfo
 
 from smsbot.bootstrap import open_service
 from smsbot.settings import DEFAULT_TIMEZONE, load_settings
-from smsbot.store import AuditRecord
+from smsbot.store import AuditRecord, InboundRecord
 from smsbot.timezone import zone
 
 COLUMNS = ("time", "actor", "surface", "to", "parts", "outcome", "delivery", "document_id / reason")
@@ -23,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "audit",
         help="the most recent audit records",
         description="List the most recent SMS requests (sent, refused, invalid, failed, "
-        "unknown, queued), newest first. Phone numbers are masked.",
+        "unknown, queued) and SMS received from phones, newest first. Phone numbers are "
+        "masked.",
     )
     parser.add_argument("--limit", type=positive, default=20, metavar="N",
                         help="how many records (default 20)")  # fmt: skip
@@ -44,7 +47,7 @@ def positive(value: str) -> int:
 async def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     async with open_service(settings, run_outbox=False) as service:
-        records = await service.recent(args.limit)
+        records = await service.recent_both_ways(args.limit)
     mask = settings.audit.mask_numbers
     if args.json:
         print(json.dumps([r.to_json(mask_numbers=mask) for r in records], ensure_ascii=False))
@@ -56,12 +59,17 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def render(
-    records: list[AuditRecord], *, mask_numbers: bool, timezone: str = DEFAULT_TIMEZONE
+    records: Sequence[AuditRecord | InboundRecord],
+    *,
+    mask_numbers: bool,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> str:
     """The table a person reads: times in `SMSBOT_TIMEZONE`, with the zone (JSON keeps UTC)."""
     tz = zone(timezone)
     rows = [COLUMNS] + [
-        (
+        _inbound_row(r, mask_numbers, tz)
+        if isinstance(r, InboundRecord)
+        else (
             f"{r.time.astimezone(tz):%Y-%m-%d %H:%M:%S %Z}",
             r.actor,
             str(r.surface),
@@ -77,6 +85,20 @@ def render(
     return "\n".join(
         "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]])
         for row in rows
+    )
+
+
+def _inbound_row(record: InboundRecord, mask_numbers: bool, tz: tzinfo) -> tuple[str, ...]:
+    """An SMS a phone sent: from whom (masked), to the reply number, what became of it."""
+    return (
+        f"{record.time.astimezone(tz):%Y-%m-%d %H:%M:%S %Z}",
+        record.shown(record.sender, mask_numbers=mask_numbers),
+        "kpn_inbound",
+        record.shown(record.recipient, mask_numbers=mask_numbers),
+        "-",
+        str(record.outcome),
+        "-",
+        f"inbound {record.message_id}",
     )
 
 

@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from smsbot.deliveries import DeliveryRecorder, delivery_watchers
 from smsbot.errors import ConfigurationError
 from smsbot.inbound import InboundService
+from smsbot.inbound.threads import ThreadReplies
 from smsbot.kpn.delivery.route import delivery_routes
 from smsbot.kpn.inbound_route import inbound_routes
 from smsbot.metrics import Metrics
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
     from smsbot.service import SmsService
     from smsbot.slack.socket_mode import SocketModeConnection
+    from smsbot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +168,17 @@ def _alert_deliveries(app: web.Application, deliveries: DeliveryRecorder) -> Non
         deliveries.watch(mirror.delivery_changed)
 
 
+def reply_threads(settings: Settings, store: Store, slack_app: AsyncApp | None) -> ThreadReplies:
+    """The last reply handler: into Slack threads, or (Slack off) the bot's log."""
+    poster = None
+    if slack_app is not None:
+        from smsbot.slack.notifier import SlackNotifier
+        from smsbot.slack.thread_replies import SlackReplyPoster
+
+        poster = SlackReplyPoster(SlackNotifier(slack_app.client, settings))
+    return ThreadReplies(settings, store, poster)
+
+
 def slack_mode(settings: Settings) -> SlackMode:
     return SlackMode.SOCKET if secret_text(settings.slack.app_token) else SlackMode.HTTP
 
@@ -219,7 +232,9 @@ async def running_bot(
             )
             metrics.watch_slack(socket)
         # Inbound SMS: reply handlers in order, the first taker wins (`smsbot.inbound`).
-        inbound = InboundService.from_settings(settings, service.store)
+        inbound = InboundService.from_settings(
+            settings, service.store, [reply_threads(settings, service.store, slack_app)]
+        )
         deliveries = DeliveryRecorder(
             service.store,
             metrics=metrics,

@@ -37,7 +37,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from smsbot.errors import ConfigurationError
 from smsbot.metrics import Metrics
 from smsbot.settings import Settings
-from smsbot.slack import command, modal, shortcuts, workflow_step
+from smsbot.slack import command, modal, reply_button, shortcuts, workflow_step
 from smsbot.slack.context import SlackDeps
 from smsbot.slack.delivery_updates import SlackDeliveryUpdates
 from smsbot.slack.directory import SlackDirectory
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LISTENERS: tuple[ModuleType, ...] = (command, modal, shortcuts, workflow_step)
+LISTENERS: tuple[ModuleType, ...] = (command, modal, reply_button, shortcuts, workflow_step)
 SLACK_SURFACES = (Surface.SLACK_COMMAND, Surface.SLACK_MODAL, Surface.SLACK_SHORTCUT)
 
 

@@ -38,12 +38,19 @@ class ModalOrigin:
     surface: str
     channel: str | None = None
     response_url: str | None = None
-    thread_ts: str | None = None  # the message a message shortcut was used on
+    # The thread the confirmation goes in: the message a message shortcut was used on, or the
+    # thread a "Reply by SMS" button was in.
+    thread_ts: str | None = None
+    # A "Reply by SMS" form: the conversation it answers (the button's value). The recipient is
+    # fixed, and read from the store at submission: the number never goes to Slack.
+    reply_to: str | None = None
 
     def dump(self) -> str:
         data = {"surface": self.surface, "channel": self.channel, "response_url": self.response_url}
         if self.thread_ts:
             data["thread_ts"] = self.thread_ts
+        if self.reply_to:
+            data["reply_to"] = self.reply_to
         return json.dumps(data)
 
     @classmethod
@@ -53,6 +60,7 @@ class ModalOrigin:
             surface=data.get("surface", "slack_modal"),
             channel=data.get("channel"),
             response_url=data.get("response_url"),
+            reply_to=data.get("reply_to"),
             thread_ts=data.get("thread_ts"),
         )
 
@@ -109,9 +117,13 @@ def modal_view(
     text: str | None = None,
     number: str | None = None,
     user: str | None = None,
+    fixed_to: str | None = None,
+    reply_number: str | None = None,
 ) -> dict[str, Any]:
     """The "Send SMS" modal. The message field dispatches on each pause in typing, so the
-    counter line under it can follow."""
+    counter line under it can follow. With `fixed_to` (a "Reply by SMS" form: who it answers,
+    masked) the recipient is shown, not asked. With `reply_number` (SMSBOT_KPN__REPLY_NUMBER),
+    an empty sender sends from it, and the hint says a name cannot be replied to."""
     number_input: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": TO_ACTION,
@@ -137,41 +149,55 @@ def modal_view(
     sender_input = {
         "type": "plain_text_input",
         "action_id": SENDER_ACTION,
-        "placeholder": _plain(default_sender),
+        "placeholder": _plain(reply_number or default_sender),
     }
+    if reply_number:
+        sender_hint = (
+            f"Empty: the reply number {reply_number}, so the phone can answer. A name (up to "
+            "11 letters and digits) cannot be replied to."
+        )
+    else:
+        sender_hint = f"Up to 11 letters and digits. Empty: {default_sender}."
+    recipient_blocks: list[dict[str, Any]] = [
+        {
+            "type": "input",
+            "block_id": TO_BLOCK,
+            "optional": True,
+            "label": _plain("Mobile number"),
+            "hint": _plain("A Dutch mobile number: 06…, +316… or 097…"),
+            "element": number_input,
+        },
+        {
+            "type": "input",
+            "block_id": PERSON_BLOCK,
+            "optional": True,
+            # Picking a person dispatches an action: their profile is read then, so the
+            # submission finds it cached and can show its problem inline.
+            "dispatch_action": True,
+            "label": _plain("…or a person"),
+            "hint": _plain("Sends to the phone number on their Slack profile."),
+            "element": person_select,
+        },
+    ]
+    if fixed_to:
+        recipient_blocks = [
+            {"type": "section", "text": _mrkdwn(f"*To:* {escape_mrkdwn(fit(fixed_to, 200))}")}
+        ]
     return {
         "type": "modal",
         "callback_id": MODAL_CALLBACK_ID,
-        "title": _plain("Send SMS"),
+        "title": _plain("Reply by SMS" if fixed_to else "Send SMS"),
         "submit": _plain("Send"),
         "close": _plain("Cancel"),
         "private_metadata": origin.dump(),
         "blocks": [
-            {
-                "type": "input",
-                "block_id": TO_BLOCK,
-                "optional": True,
-                "label": _plain("Mobile number"),
-                "hint": _plain("A Dutch mobile number: 06…, +316… or 097…"),
-                "element": number_input,
-            },
-            {
-                "type": "input",
-                "block_id": PERSON_BLOCK,
-                "optional": True,
-                # Picking a person dispatches an action: their profile is read then, so the
-                # submission finds it cached and can show its problem inline.
-                "dispatch_action": True,
-                "label": _plain("…or a person"),
-                "hint": _plain("Sends to the phone number on their Slack profile."),
-                "element": person_select,
-            },
+            *recipient_blocks,
             {
                 "type": "input",
                 "block_id": SENDER_BLOCK,
                 "optional": True,
                 "label": _plain("Sender"),
-                "hint": _plain(f"Up to 11 letters and digits. Empty: {default_sender}."),
+                "hint": _plain(sender_hint),
                 "element": sender_input,
             },
             {
@@ -232,8 +258,11 @@ def confirmation(
     encoding: str | None,
     document_id: str | None,
     texts: Texts = ENGLISH,
+    reply_to: str | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
-    """The message posted after a send: who, to which (masked) number, how, KPN's id."""
+    """The message posted after a send: who, to which (masked) number, how, KPN's id; with
+    `reply_to` (the SMS's request id, when it went out from the reply number), a "Reply by SMS"
+    button."""
     parts_text = texts.parts_text(parts)
     summary = texts.sent_summary.format(actor=actor, to=escape_mrkdwn(to))
     document = f"{texts.kpn_document} `{escape_mrkdwn(document_id or '?')}`"
@@ -251,7 +280,28 @@ def confirmation(
         {"type": "section", "text": _mrkdwn(quoted, texts.cut_note)},
         {"type": "context", "elements": [_mrkdwn(details, texts.cut_note)]},
     ]
+    if reply_to:
+        blocks.append(reply_button(reply_to))
     return fallback, blocks
+
+
+REPLY_ACTION = "sms_reply"
+
+
+def reply_button(value: str) -> dict[str, Any]:
+    """ "Reply by SMS": opens the Send SMS modal to the number of the conversation `value`
+    names (`smsbot.slack.reply_button`); the number itself is never in the message."""
+    return {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": REPLY_ACTION,
+                "text": _plain("Reply by SMS"),
+                "value": value,
+            }
+        ],
+    }
 
 
 def pending(to: str, texts: Texts = ENGLISH) -> tuple[str, list[dict[str, Any]]]:

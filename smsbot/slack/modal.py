@@ -28,6 +28,7 @@ from smsbot.policy.access import check_access
 from smsbot.slack import blocks
 from smsbot.slack.context import SlackDeps
 from smsbot.slack.counter import CounterUpdates
+from smsbot.slack.reply_button import answer_reply
 from smsbot.slack.sending import hand_over, phone_from, phone_of_person, warm_up
 from smsbot.sms.numbers import normalize_number
 from smsbot.sms.request import SendRequest, Surface
@@ -59,6 +60,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         user_id = body["user"]["id"]
         origin = blocks.ModalOrigin.load(view.get("private_metadata"))
         form = _Form.read(view)
+        if origin.reply_to:  # "Reply by SMS": the recipient is fixed, found after the ack
+            await answer_reply(deps, ack, body, view, origin, form.sender, form.text)
+            return
         check = _check(deps, form)
         if check.errors:
             await ack(response_action="errors", errors=check.errors)

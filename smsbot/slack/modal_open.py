@@ -28,8 +28,10 @@ async def open_modal(
     text: str | None = None,
     number: str | None = None,
     user: str | None = None,
+    fixed_to: str | None = None,
 ) -> dict[str, Any]:
-    """Opens the modal; returns the view as Slack stored it (its id and hash)."""
+    """Opens the modal; returns the view as Slack stored it (its id and hash). `fixed_to`:
+    a "Reply by SMS" form, to the recipient it names (masked)."""
     max_characters = deps.settings.sms.max_characters
     if text and len(text) > PREFILL_LIMIT:
         # Slack refuses a longer initial value; an SMS allows far less anyway, and the counter
@@ -42,6 +44,8 @@ async def open_modal(
         text=text,
         number=number,
         user=user,
+        fixed_to=fixed_to,
+        reply_number=deps.settings.kpn.reply_number,
     )
     # A trigger_id is good for 3 seconds: this runs right after the ack, before anything slow.
     try:

@@ -34,6 +34,7 @@ from smsbot.slack.directory import SlackDirectory
 from smsbot.slack.texts import ENGLISH, Texts, for_locale
 from smsbot.sms.numbers import mask_number
 from smsbot.sms.request import Outcome, SendRequest, SendResult
+from smsbot.sms.sender import number_sender
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,15 @@ class SlackNotifier:
         self.settings = settings
         self.directory = directory  # for the reader's Slack language
         self.remember: RememberMessage | None = None
+
+    def invites_replies(self, request: SendRequest) -> bool:
+        """Whether the SMS went out from the reply number, so its phone can answer it."""
+        reply_number = self.settings.kpn.reply_number
+        if not reply_number:
+            return False
+        # The request as its surface made it has no sender; as the outbox finishes it (from
+        # its stored record), it has the sender it went out with.
+        return (request.sender or "").strip() in ("", number_sender(reply_number))
 
     async def notify(self, request: SendRequest, result: SendResult) -> None:
         reply = request.reply
@@ -124,6 +134,7 @@ class SlackNotifier:
             parts=result.parts,
             encoding=result.encoding,
             document_id=result.document_id,
+            reply_to=result.request_id if self.invites_replies(request) else None,
         )
         if private:
             await self.tell_privately(reply, text, message_blocks)
@@ -133,7 +144,7 @@ class SlackNotifier:
         # DMs: the bot cannot post in a conversation between people; the response_url can.
         if channel and not str(channel).startswith("D"):
             try:
-                posted = await self._post_message(channel, text, message_blocks, **thread)
+                posted = await self.post_message(channel, text, message_blocks, **thread)
                 await self._clear_pending(reply)
                 await self._remember_message(result.request_id, posted)
                 return
@@ -221,9 +232,9 @@ class SlackNotifier:
         if not user:
             log.warning("no way left to answer this Slack request; the audit has the outcome")
             return None
-        return await self._post_message(user, text, message_blocks)
+        return await self.post_message(user, text, message_blocks)
 
-    async def _post_message(
+    async def post_message(
         self, channel: str, text: str, message_blocks: list[dict[str, Any]], **extra: Any
     ) -> AsyncSlackResponse:
         """`chat.postMessage`; should Slack still refuse the blocks (`invalid_blocks`: the

@@ -65,3 +65,11 @@ def _checked(sender: str) -> str:
             f"{MAX_SENDER_LENGTH}. Shorten it by {over}.{hint}"
         )
     return sender
+
+
+def number_sender(e164: str) -> str:
+    """The reply number (`SMSBOT_KPN__REPLY_NUMBER`, E.164) as the sender KPN is given: digits
+    with the country code and no `+`, as KPN writes numbers itself (`3197012345678`). It is
+    longer than 11 characters: KPN's limit is for names; a virtual number of the account is
+    sent as it is, so phones can answer it."""
+    return e164.removeprefix("+")

@@ -185,6 +185,7 @@ class Sql:
         self.inbound_by_message_id = (
             f"SELECT {INBOUND} FROM smsbot_inbound WHERE message_id = :message_id"
         )
+        self.inbound_by_id = f"SELECT {INBOUND} FROM smsbot_inbound WHERE id = :rid"
         self.inbound_counted = (
             "SELECT count(*) AS n FROM smsbot_inbound WHERE sender = :sender "
             "AND received_at >= :since AND outcome <> 'limited'"

@@ -411,6 +411,10 @@ class Store:
         )
         return found[0] if found else None
 
+    async def inbound(self, request_id: str) -> InboundRecord | None:
+        rows = await self._backend.fetch(self._backend.sql.inbound_by_id, {"rid": request_id})
+        return InboundRecord.from_row(rows[0]) if rows else None
+
     async def recent_inbound(self, limit: int = 20) -> list[InboundRecord]:
         """The newest inbound SMS first."""
         rows = await self._backend.fetch(sql.recent_inbound(), {"limit": limit})

@@ -164,6 +164,37 @@ def block_actions_payload(
     }
 
 
+def message_button_payload(
+    *,
+    user_id: str,
+    channel_id: str,
+    message: dict[str, Any],
+    action: dict[str, Any],
+    response_url: str | None = None,
+) -> dict[str, Any]:
+    """A click on a button in a message the bot posted (`message` as `chat.postMessage` made it)."""
+    return {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "fake-workspace"},
+        "user": _user(user_id),
+        "api_app_id": "AFAKE",
+        "token": "deprecated-verification-token",
+        "container": {
+            "type": "message",
+            "message_ts": message["ts"],
+            "channel_id": channel_id,
+            "is_ephemeral": False,
+        },
+        "trigger_id": trigger_id(),
+        "channel": {"id": channel_id, "name": "general"},
+        "message": message,
+        "response_url": response_url,
+        "actions": [{**action, "action_ts": f"{time.time():.6f}"}],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+
+
 def text_value(value: str | None) -> dict[str, Any]:
     """One plain_text_input's state as Slack reports it."""
     return {"type": "plain_text_input", "value": value}
