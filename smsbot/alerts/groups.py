@@ -26,7 +26,13 @@ from smsbot.alerts.silences import SilencesClient, matchers_for
 from smsbot.errors import AlertmanagerError, ConfigurationError, SilenceNotFound
 from smsbot.settings import Settings
 from smsbot.store import Store
-from smsbot.store.alert_groups import AlertGroupRecord, GroupState, Observed, PagedPhone
+from smsbot.store.alert_groups import (
+    AlertGroupRecord,
+    GroupAction,
+    GroupState,
+    Observed,
+    PagedPhone,
+)
 from smsbot.timezone import local_time
 
 log = logging.getLogger(__name__)
@@ -168,9 +174,12 @@ class AlertGroups:
         }
         if group.state is GroupState.FIRING:
             changes["state"] = GroupState.ACKNOWLEDGED
-        changed = await self.store.change_group(group_id, changes, stops_escalation=True)
-        assert changed is not None
-        self._audit("acknowledged", changed, actor)
+        changed = await self.store.change_group(
+            group_id, changes, stops_escalation=True, audit=_action(actor, "acknowledged")
+        )
+        if changed is None or not changed.is_open:
+            return Done(changed, False, "That alert group resolved meanwhile; nothing to do.")
+        self._log("acknowledged", changed, actor)
         await self.tell(changed, f"acknowledged by {actor.name}, by {_via(actor)}")
         return Done(changed, True, f"Acknowledged: {title(changed)}. Escalation stopped.")
 
@@ -211,10 +220,14 @@ class AlertGroups:
             group_id,
             {"state": GroupState.SILENCED, "silence_id": silence_id, "silenced_until": ends},
             stops_escalation=True,
+            audit=_action(actor, "silenced", f"until {ends.isoformat()}"),
         )
-        assert changed is not None
         until = local_time(ends, self.settings.timezone, now=starts)
-        self._audit("silenced", changed, actor)
+        if changed is None or not changed.is_open:
+            return Done(
+                changed, False, f"That alert group resolved meanwhile; silenced until {until}."
+            )
+        self._log("silenced", changed, actor)
         await self.tell(
             changed,
             f"silenced by {actor.name}, by {_via(actor)}, for {format_duration(duration)} "
@@ -243,9 +256,10 @@ class AlertGroups:
                 "silenced_until": None,
             },
             only_open=False,
+            audit=_action(actor, "unsilenced"),
         )
-        assert changed is not None
-        self._audit("unsilenced", changed, actor)
+        assert changed is not None  # groups are never deleted
+        self._log("unsilenced", changed, actor)
         await self.tell(changed, f"silence lifted by {actor.name}, by {_via(actor)}")
         return Done(changed, True, f"Silence lifted: {title(changed)}.")
 
@@ -272,7 +286,7 @@ class AlertGroups:
             log.exception("could not show event of alert group %s in Slack", group.id)
 
     @staticmethod
-    def _audit(action: str, group: AlertGroupRecord, actor: Actor) -> None:
+    def _log(action: str, group: AlertGroupRecord, actor: Actor) -> None:
         # The audit line names the actor as the audit log does (a masked number at most).
         log.info(
             "alert group %s (route %r) %s by %s via %s",
@@ -290,6 +304,11 @@ def group_labels(group: AlertGroup) -> dict[str, str]:
 
 def _labels_key(labels: Mapping[str, str]) -> str:
     return "{" + ",".join(f"{k}={v!r}" for k, v in sorted(labels.items())) + "}"
+
+
+def _action(actor: Actor, action: str, detail: str | None = None) -> GroupAction:
+    """The audit record of `actor` doing `action` (a Slack user id or a masked number)."""
+    return GroupAction(actor=actor.audit, via=actor.via, action=action, detail=detail)
 
 
 def _via(actor: Actor) -> str:

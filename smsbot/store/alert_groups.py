@@ -92,6 +92,23 @@ class EscalationStep:
 
 
 @dataclass(frozen=True)
+class GroupAction:
+    """One person's action on a group, as audited: `actor` a Slack user id or a masked
+    number, `via` sms or slack, `action` acknowledged, silenced or unsilenced."""
+
+    actor: str
+    via: str
+    action: str
+    detail: str | None = None
+    at: datetime | None = None  # set by the store
+    episode: int | None = None  # set by the store
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> GroupAction:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True)
 class PagedPhone:
     """A phone paged for a group: its code, whose it is, and what became of its newest SMS
     of the group (`outcome`, and `delivery` once KPN reported)."""
@@ -270,6 +287,7 @@ class ChangeGroup(Defaults):
     now: datetime
     stops_escalation: bool = False
     only_open: bool = True
+    audit: GroupAction | None = None  # recorded with the change, in its transaction
     several_statements = True
 
     async def run(self, tx: Transaction) -> AlertGroupRecord | None:
@@ -278,6 +296,13 @@ class ChangeGroup(Defaults):
             return group
         if self.stops_escalation:
             await tx.execute(tx.sql.alerts.cancel_steps, {"group_id": group.id})
+        if self.audit is not None:
+            event = replace(self.audit, at=self.now, episode=group.episode)
+            row = {f.name: getattr(event, f.name) for f in fields(event)}
+            await tx.execute(
+                tx.sql.alerts.add_event,
+                row | {"id": secrets.token_hex(16), "group_id": group.id},
+            )
         return await _save(tx, replace(group, **self.changes), self.now)
 
 

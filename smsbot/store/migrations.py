@@ -175,6 +175,21 @@ def _v6_alert_phones(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE smsbot_alert_phones ADD COLUMN {column}"))
 
 
+def _v7_alert_events(conn: Connection) -> None:
+    """The audit of what people did to alert groups, read per group in order."""
+    conn.execute(
+        text(
+            "CREATE TABLE smsbot_alert_events (id VARCHAR(32) NOT NULL, "
+            "group_id VARCHAR(32) NOT NULL, episode INTEGER NOT NULL, "
+            f"at {_time(conn)} NOT NULL, actor VARCHAR(200) NOT NULL, via VARCHAR(16) NOT NULL, "
+            "action VARCHAR(16) NOT NULL, detail TEXT, PRIMARY KEY (id))"
+        )
+    )
+    conn.execute(
+        text("CREATE INDEX ix_smsbot_alert_events_group ON smsbot_alert_events (group_id, at)")
+    )
+
+
 def _is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
@@ -186,6 +201,7 @@ STEPS: tuple[Callable[[Connection], None], ...] = (
     _v4_alert_groups,
     _v5_inbound,
     _v6_alert_phones,
+    _v7_alert_events,
 )
 LATEST = len(STEPS)
 

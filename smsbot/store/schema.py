@@ -185,3 +185,18 @@ inbound = Table(
     Column("slack_channel", String(64)),
     Column("slack_ts", String(32)),  # the thread it was posted in (the conversation's ts)
 )
+
+# What people did to alert groups, with who did it: the on-call loop's audit (one row per
+# acknowledgement, silence, lift), written in the same transaction as the change itself.
+alert_events = Table(
+    "smsbot_alert_events",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("group_id", String(32), nullable=False),
+    Column("episode", Integer, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),  # a Slack user id, or a masked number
+    Column("via", String(16), nullable=False),  # sms, slack
+    Column("action", String(16), nullable=False),  # acknowledged, silenced, unsilenced
+    Column("detail", Text),  # e.g. the silence's end
+)

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql
 from smsbot.sms.request import Outcome, Surface
 from smsbot.store.records import COUNTED_OUTCOMES
 from smsbot.store.schema import (
+    alert_events,
     alert_groups,
     alert_phones,
     deliveries,
@@ -440,6 +441,14 @@ class AlertGroupSql:
             "UPDATE smsbot_escalations SET step_state = :step_state, fired_at = :now "
             "WHERE group_id = :group_id AND episode = :episode AND step = :step "
             "AND step_state = 'firing'"
+        )
+        self.add_event = (
+            f"INSERT INTO smsbot_alert_events ({_names(alert_events)}) "
+            f"VALUES ({_names(alert_events, ':')})"
+        )
+        self.events_of = (
+            f"SELECT {_names(alert_events)} FROM smsbot_alert_events WHERE group_id = :group_id "
+            "ORDER BY at, id"
         )
         self.steps_of = (
             f"SELECT {STEPS} FROM smsbot_escalations WHERE group_id = :group_id "

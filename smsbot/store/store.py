@@ -36,6 +36,7 @@ from smsbot.store.alert_groups import (
     ChangeGroup,
     EscalationStep,
     FinishStep,
+    GroupAction,
     NoteSend,
     Observed,
     ObserveGroup,
@@ -317,12 +318,14 @@ class Store:
         *,
         stops_escalation: bool = False,
         only_open: bool = True,
+        audit: GroupAction | None = None,
     ) -> AlertGroupRecord | None:
         """Apply `changes` (field name -> value of `AlertGroupRecord`) to the group, cancelling
-        its pending escalation steps with `stops_escalation`; a resolved group is returned as it
-        is unless `only_open=False`. None when no such group is stored."""
+        its pending escalation steps with `stops_escalation`, and recording `audit` (who did it)
+        in the same transaction; a resolved group is returned as it is unless
+        `only_open=False`. None when no such group is stored."""
         changed: AlertGroupRecord | None = await self._writes.run(
-            ChangeGroup(group_id, changes, self.clock(), stops_escalation, only_open)
+            ChangeGroup(group_id, changes, self.clock(), stops_escalation, only_open, audit)
         )
         return changed
 
@@ -352,6 +355,11 @@ class Store:
         """The phones that got the group's SMS (this episode), with their codes."""
         rows = await self._backend.fetch(self._backend.sql.alerts.phones_of, {"group_id": group_id})
         return {row["phone"]: int(row["code"]) for row in rows}
+
+    async def group_actions(self, group_id: str) -> list[GroupAction]:
+        """Who did what to the group (every episode), oldest first."""
+        rows = await self._backend.fetch(self._backend.sql.alerts.events_of, {"group_id": group_id})
+        return [GroupAction.from_row(row) for row in rows]
 
     async def steps_of_group(self, group_id: str) -> list[EscalationStep]:
         rows = await self._backend.fetch(self._backend.sql.alerts.steps_of, {"group_id": group_id})

@@ -51,6 +51,13 @@ async def test_ack_by_reply_stops_the_escalation(sandbox, sqlite_url) -> None:
         [(code, group)] = await oncall.service.store.groups_of_phone(ON_CALL)
         assert (code, group.state, group.acked_via) == (1, GroupState.ACKNOWLEDGED, "sms")
         assert group.acked_by == "+31 6 ****5678"
+        [audited] = await oncall.service.store.group_actions(group.id)
+        assert (audited.actor, audited.via, audited.action) == (
+            "+31 6 ****5678",
+            "sms",
+            "acknowledged",
+        )
+        assert audited.at is not None and audited.episode == 1
 
         # Past the step's time nothing fires: the step was cancelled with the ack.
         assert await oncall.later(timedelta(minutes=6)) == []

@@ -117,6 +117,11 @@ async def test_reply_1s_1h_silences_the_group_in_alertmanager_and_1u_lifts_it(
             assert expired
             # Lifted: Alertmanager notifies the group again, both DiskFull alerts in it.
             await until(lambda: any("FIRING 2: DiskFull" in t for t in texts()), "DiskFull again")
+            actions = await oncall.service.store.group_actions(group.id)
+            assert [(a.actor, a.action) for a in actions] == [
+                ("+31 6 ****5678", "silenced"),
+                ("+31 6 ****5678", "unsilenced"),
+            ]
 
 
 async def _expired(client: SilencesClient, silence_id: str) -> bool:

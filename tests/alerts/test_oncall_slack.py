@@ -148,3 +148,8 @@ async def test_the_mirror_message_its_thread_and_the_buttons(
                 "alice",
                 "slack",
             )
+            # Audited with the Slack user who clicked; the refused click did nothing.
+            actions = await bot.service.store.group_actions(group.id)
+            assert [(a.actor, a.via, a.action) for a in actions] == [
+                ("U0ALICE", "slack", "acknowledged")
+            ]
