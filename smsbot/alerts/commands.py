@@ -77,7 +77,7 @@ class AlertCommandHandler:
         phone = message.sender
         if not phone.startswith("+"):
             return False
-        open_groups = await self.groups.store.groups_of_phone(phone)
+        open_groups = await self.groups.open_groups_of(phone)
         if not open_groups:
             return False
         settings = self.groups.settings.replies

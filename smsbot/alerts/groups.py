@@ -112,6 +112,11 @@ class AlertGroups:
     async def note_send(self, group_id: str, phone: str, send_id: str) -> None:
         await self.store.note_send(group_id, phone, send_id)
 
+    async def open_groups_of(self, phone: str) -> list[tuple[int, AlertGroupRecord]]:
+        """The phone's open groups as (code, group), the one it was paged for last at the end:
+        the only groups a reply from that phone can act on."""
+        return await self.store.groups_of_phone(phone)
+
     async def name_of_phone(self, phone: str) -> str | None:
         return await self.store.name_of_phone(phone)
 

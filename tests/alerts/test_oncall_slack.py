@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -17,7 +18,14 @@ from smsbot.sandbox.testing import running_sandbox
 from smsbot.settings import Settings
 from smsbot.store.alert_groups import GroupState
 from tests.alerts.harness import TOKEN
-from tests.alerts.oncall import REPLY_NUMBER, firing, post_alert
+from tests.alerts.oncall import (
+    REPLY_NUMBER,
+    firing,
+    oncall_settings,
+    post_alert,
+    resolved,
+    running_oncall,
+)
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import BOT_TOKEN
 from tests.fixtures.waiting import until
@@ -153,3 +161,40 @@ async def test_the_mirror_message_its_thread_and_the_buttons(
             assert [(a.actor, a.via, a.action) for a in actions] == [
                 ("U0ALICE", "slack", "acknowledged")
             ]
+
+
+async def test_an_escalation_and_the_resolve_are_told_in_the_groups_thread(
+    fake_slack, sandbox, sqlite_url
+) -> None:
+    fake_slack.add_channel("C0ALERTS", "alerts")
+    settings = oncall_settings(sandbox.url, sqlite_url, mirror_channel="C0ALERTS")
+    settings = settings.model_copy(
+        update={"slack": settings.slack.model_copy(update=_slack(fake_slack))}
+    )
+    async with running_oncall(settings) as oncall:
+        body = firing()
+        await oncall.alert(body)
+        [parent, _line] = await until(
+            lambda: len(fake_slack.messages) == 2 and fake_slack.messages, "the mirror"
+        )
+        [_step] = await oncall.later(timedelta(minutes=5))
+        await oncall.alert(resolved(body))
+
+        def thread() -> list[str]:
+            return [m["text"] for m in fake_slack.messages if m.get("thread_ts") == parent["ts"]]
+
+        await until(lambda: any(t.startswith("Resolved") for t in thread()), "the resolve")
+        events = [t for t in thread() if not t.startswith(":")]  # the SMS lines start with emoji
+        assert events == [
+            "Escalated (step 1): not acknowledged after 5m, paged 1 more person.",
+            "Resolved.",
+        ]
+        # The escalation SMS is mirrored in the thread too, and the message ends resolved.
+        await until(lambda: sum("+31 6 ****4321" in t for t in thread()) == 1, "its SMS line")
+        [message] = [m for m in fake_slack.messages if m["ts"] == parent["ts"]]
+        assert "*Resolved*" in message["blocks"][0]["text"]["text"]
+        assert "actions" not in [b["type"] for b in message["blocks"]]
+
+
+def _slack(fake) -> dict[str, Any]:
+    return {"bot_token": SecretStr(BOT_TOKEN), "api_url": fake.api_url}
