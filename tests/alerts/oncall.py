@@ -154,3 +154,35 @@ def resolved(body: dict[str, Any]) -> dict[str, Any]:
     for alert in done["alerts"]:
         alert["status"] = "resolved"
     return done
+
+
+DISK_FULL = {"alertname": "DiskFull", "instance": "db1:9100", "severity": "page"}
+
+
+def alertmanager_config(hook_url: str) -> str:
+    """A real Alertmanager notifying smsbot at `hook_url` with the bearer token."""
+    # Grouped by alertname: DiskFull and CpuHot are two groups, so two alert SMS.
+    return json.dumps(
+        {
+            "route": {
+                "receiver": "smsbot",
+                "group_by": ["alertname"],
+                "group_wait": "0s",
+                "group_interval": "1s",
+                "repeat_interval": "1h",
+            },
+            "receivers": [
+                {
+                    "name": "smsbot",
+                    "webhook_configs": [
+                        {
+                            "url": hook_url,
+                            "http_config": {
+                                "authorization": {"type": "Bearer", "credentials": TOKEN}
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    )

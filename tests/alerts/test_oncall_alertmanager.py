@@ -3,7 +3,6 @@ labels as matchers), Alertmanager then holds back the group's notifications, `1u
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,40 +11,15 @@ import pytest
 
 from smsbot.alerts.silences import SilencesClient
 from smsbot.store.alert_groups import GroupState
-from tests.alerts.harness import TOKEN
-from tests.alerts.oncall import ON_CALL, oncall_settings, running_oncall
+from tests.alerts.oncall import (
+    DISK_FULL,
+    ON_CALL,
+    alertmanager_config,
+    oncall_settings,
+    running_oncall,
+)
 from tests.fixtures.alertmanager import Alertmanager, running_alertmanager
 from tests.fixtures.waiting import until
-
-DISK_FULL = {"alertname": "DiskFull", "instance": "db1:9100", "severity": "page"}
-
-
-def _config(hook_url: str) -> str:
-    # Grouped by alertname: DiskFull and CpuHot are two groups, so two alert SMS.
-    return json.dumps(
-        {
-            "route": {
-                "receiver": "smsbot",
-                "group_by": ["alertname"],
-                "group_wait": "0s",
-                "group_interval": "1s",
-                "repeat_interval": "1h",
-            },
-            "receivers": [
-                {
-                    "name": "smsbot",
-                    "webhook_configs": [
-                        {
-                            "url": hook_url,
-                            "http_config": {
-                                "authorization": {"type": "Bearer", "credentials": TOKEN}
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-    )
 
 
 @pytest.fixture
@@ -72,7 +46,7 @@ async def test_reply_1s_1h_silences_the_group_in_alertmanager_and_1u_lifts_it(
     settings = oncall_settings(sandbox.url, sqlite_url, escalate=[])
     async with running_oncall(settings, silences=silences) as oncall:
         async with running_alertmanager(
-            _config(oncall.url + "/alerts/alertmanager"),
+            alertmanager_config(oncall.url + "/alerts/alertmanager"),
             workdir=tmp_path / "am",
             binary=alertmanager_binary,
         ) as alertmanager:

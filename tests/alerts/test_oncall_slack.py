@@ -6,20 +6,23 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 from pydantic import SecretStr
 
 from smsbot.alerts.group_mirror import ACK_ACTION
+from smsbot.alerts.silences import SilencesClient
 from smsbot.cli.serve_cmd import SlackMode, running_bot
 from smsbot.sandbox.testing import running_sandbox
 from smsbot.settings import Settings
 from smsbot.store.alert_groups import GroupState
 from tests.alerts.harness import TOKEN
 from tests.alerts.oncall import (
+    DISK_FULL,
     REPLY_NUMBER,
+    alertmanager_config,
     firing,
     oncall_settings,
     post_alert,
@@ -28,12 +31,13 @@ from tests.alerts.oncall import (
 )
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import BOT_TOKEN
+from tests.fixtures.alertmanager import running_alertmanager
 from tests.fixtures.waiting import until
 
 ALICE = "+31611112222"
 
 
-def settings_for(sandbox_url: str, fake, database_url: str, port: int) -> Settings:
+def settings_for(sandbox_url: str, fake, database_url: str, port: int, **alerts: Any) -> Settings:
     return Settings(
         _env_file=None,
         database_url=database_url,
@@ -54,6 +58,7 @@ def settings_for(sandbox_url: str, fake, database_url: str, port: int) -> Settin
                     "escalate": [{"after": "5m", "to": ["+31687654321"]}],
                 }
             ],
+            **alerts,
         },
         kpn={"reply_number": REPLY_NUMBER, "read_timeout": 2.0, "max_retry_seconds": 1.0},
     ).with_sandbox(sandbox_url)
@@ -198,3 +203,54 @@ async def test_an_escalation_and_the_resolve_are_told_in_the_groups_thread(
 
 def _slack(fake) -> dict[str, Any]:
     return {"bot_token": SecretStr(BOT_TOKEN), "api_url": fake.api_url}
+
+
+async def test_the_silence_button_silences_the_group_in_the_real_alertmanager(
+    alertmanager_binary: str, fake_slack, sqlite_url, tmp_path, unused_tcp_port: int
+) -> None:
+    fake_slack.add_user("U0ALICE", "alice", phone="06 1111 2222")
+    fake_slack.add_channel("C0ALERTS", "alerts")
+    hook = f"http://127.0.0.1:{unused_tcp_port}/alerts/alertmanager"
+    async with (
+        running_sandbox(delivery_delay_ms=0) as sandbox,
+        running_alertmanager(
+            alertmanager_config(hook), workdir=tmp_path / "am", binary=alertmanager_binary
+        ) as am,
+    ):
+        settings = settings_for(
+            sandbox.url, fake_slack, sqlite_url, unused_tcp_port, alertmanager_url=am.url
+        )
+        async with (
+            running_bot(
+                settings, host="127.0.0.1", port=unused_tcp_port, mode=SlackMode.HTTP
+            ) as bot,
+            aiohttp.ClientSession() as http,
+            SilencesClient(am.url) as silences,
+        ):
+            await am.post_alerts([{"labels": DISK_FULL}])
+            [parent, _] = await until(
+                lambda: len(fake_slack.messages) == 2 and fake_slack.messages, "the mirror"
+            )
+            sender = sr.SlackSender(http, f"{bot.url}/slack/events")
+            payload = click(fake_slack, parent, "U0ALICE", "alert_group_silence_4h", "r1")
+            before = datetime.now(UTC)
+            assert (await sender.interaction(payload))[0] == 200
+            await fake_slack.wait_for(lambda: fake_slack.posts_to("r1"))
+            assert fake_slack.posts_to("r1")[0]["text"].startswith("Silenced until ")
+            [silence] = await silences.silences()
+            assert silence.labels == {"alertname": "DiskFull"} and silence.created_by == "alice"
+            assert "by Slack" in silence.comment
+            assert timedelta(hours=3, minutes=59) < silence.ends_at - before
+            assert silence.ends_at - before <= timedelta(hours=4, minutes=1)
+
+            def thread() -> list[str]:
+                return [
+                    m["text"] for m in fake_slack.messages if m.get("thread_ts") == parent["ts"]
+                ]
+
+            await until(
+                lambda: any(t.startswith("Silenced by alice, by Slack, for 4h") for t in thread()),
+                "the silence in the thread",
+            )
+            [message] = [m for m in fake_slack.messages if m["ts"] == parent["ts"]]
+            assert "*Silenced* until" in message["blocks"][0]["text"]["text"]
