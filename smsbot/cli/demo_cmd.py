@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import secrets
+import socket
+
+from pydantic import SecretStr
 
 from smsbot.cli.serve_cmd import (
     DEFAULT_PORT,
@@ -58,9 +62,49 @@ async def run(args: argparse.Namespace) -> int:
                 f"the sandbox cannot listen on port {args.sandbox_port} ({exc.strerror or exc}); "
                 "choose another with --sandbox-port"
             ) from exc
-        settings = settings.with_sandbox(sandbox.url)
+        port = args.port or free_port(args.host)
+        settings = two_way(settings.with_sandbox(sandbox.url), args.host, port)
+        # The sandbox delivers phones' replies to the bot, as KPN would (its inbox's reply box).
+        sandbox.set_inbound_webhook(inbound_url(settings, local_url(args.host, port)))
         print(banner(settings, sandbox.url, slack_note), flush=True)
-        return await serve_until_stopped(settings, host=args.host, port=args.port, mode=mode)
+        return await serve_until_stopped(settings, host=args.host, port=port, mode=mode)
+
+
+def free_port(host: str) -> int:
+    """A port free now, so the bot's public URL is known before it listens (`--port 0`)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def local_url(host: str, port: int) -> str:
+    """Where the bot is reached from this machine."""
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
+
+
+def two_way(settings: Settings, host: str, port: int) -> Settings:
+    """The whole loop on the demo's own parts, unless configured otherwise: SMS go out from the
+    sandbox's virtual number, the inbound webhook has a fresh secret token, and the bot's public
+    URL (for delivery reports) is where it listens, unless a fixed SMSBOT_KPN__WEBHOOK_URL is
+    set."""
+    from smsbot.sandbox.config import SandboxConfig
+
+    kpn = settings.kpn.model_copy(
+        update={
+            "reply_number": settings.kpn.reply_number or SandboxConfig().virtual_number,
+            "inbound_token": settings.kpn.inbound_token or SecretStr(secrets.token_urlsafe(24)),
+        }
+    )
+    public_url = settings.public_url
+    if public_url is None and not settings.kpn.webhook_url:
+        public_url = local_url(host, port)
+    return settings.model_copy(update={"kpn": kpn, "public_url": public_url})
+
+
+def inbound_url(settings: Settings, bot_url: str) -> str:
+    token = settings.kpn.inbound_token
+    assert token is not None
+    return f"{bot_url}/kpn/inbound/{token.get_secret_value()}"
 
 
 def demo_settings(settings: Settings) -> Settings:
@@ -106,5 +150,9 @@ def banner(settings: Settings, sandbox_url: str, slack_note: str) -> str:
             "  alerts     refused until SMSBOT_ALERTS__TOKEN is set "
             "(then POST /alerts/alertmanager with Authorization: Bearer <token>)"
         )
+    lines.append(
+        "  replies    answer an SMS from its phone card in the inbox: the reply goes to the bot"
+        " (in its Slack thread, or with Slack off in this log) and the audit"
+    )
     lines.append(f"  audit      {settings.database_url}")
     return "\n".join(lines)

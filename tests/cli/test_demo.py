@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 from pathlib import Path
@@ -13,6 +14,7 @@ from tests.cli.process import start_smsbot
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN
 from tests.fakes.slack_requests import slash_command_form
 from tests.fakes.slack_socket_mode import FakeSocketMode
+from tests.fixtures.waiting import until
 
 
 async def start_demo(cwd: Path, env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
@@ -119,3 +121,43 @@ async def test_demo_with_slack_tokens_connects_over_socket_mode(fake_slack, tmp_
         finally:
             if process.returncode is None:
                 process.kill()
+
+
+async def test_demo_runs_the_reply_loop_without_slack(tmp_path):
+    """A phone's reply from the sandbox reaches the demo's bot: the log says which SMS it
+    answers (never the number or the text) and the audit has it, inbound."""
+    process, printed = await start_demo(tmp_path, {})
+    try:
+        sandbox_url, _bot = urls(printed)
+        assert "replies" in printed and "inbox" in printed
+        # Sent into the demo's audit, from the sandbox's virtual number: a reply can find it.
+        shared = {
+            "SMSBOT_DATABASE_URL": "sqlite:///smsbot-demo.db",
+            "SMSBOT_KPN__REPLY_NUMBER": "+3197000000000",
+        }
+        send = await start_smsbot(
+            *("send", "--sandbox", sandbox_url, "--json", "0612345678", "Coming to the meeting?"),
+            env=shared,
+            cwd=tmp_path,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        out, _ = await asyncio.wait_for(send.communicate(), 60)
+        assert send.returncode == 0, out
+        request_id = json.loads(out)["request_id"]
+        async with aiohttp.ClientSession() as http:
+            body = {"from": "+31612345678", "content": "Yes, on my way"}
+            async with http.post(f"{sandbox_url}/sandbox/inbound", json=body) as resp:
+                assert resp.status == 200, await resp.text()
+        log = tmp_path / "demo.log"
+        await until(lambda: f"it answers SMS {request_id}" in log.read_text(), "the reply logged")
+        logged = log.read_text()
+        assert "612345678" not in logged and "on my way" not in logged
+        audit = await start_smsbot(
+            "audit", "--json", env=shared, cwd=tmp_path, stderr=asyncio.subprocess.DEVNULL
+        )
+        out, _ = await asyncio.wait_for(audit.communicate(), 60)
+        [inbound] = [r for r in json.loads(out) if r["direction"] == "inbound"]
+        assert inbound["outcome"] == "logged" and inbound["conversation"] == request_id
+        assert inbound["from"] == "+31 6 ****5678"
+    finally:
+        assert await stop(process) == 0
