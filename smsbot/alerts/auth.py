@@ -170,7 +170,9 @@ class RefusalLog:
         per_window: int = REFUSALS_LOGGED_PER_WINDOW,
         window_seconds: float = REFUSAL_LOG_WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        kind: str = "alert webhook",
     ) -> None:
+        self.kind = kind  # what was refused, as the line names it
         self.per_window = per_window
         self.window_seconds = window_seconds
         self.clock = clock
@@ -191,7 +193,8 @@ class RefusalLog:
             also = f" ({self._suppressed} more refusals not logged since the last line)"
             self._suppressed = 0
         log.warning(
-            "alert webhook %s from %s refused with 401: %s (%s)%s",
+            "%s %s from %s refused with 401: %s (%s)%s",
+            self.kind,
             path,
             remote or "an unknown address",
             refusal.check,

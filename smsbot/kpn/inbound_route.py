@@ -26,6 +26,7 @@ from typing import Protocol
 
 from aiohttp import hdrs, web
 
+from smsbot.alerts.auth import RefusalLog, Unauthorized
 from smsbot.inbound.service import Received
 from smsbot.kpn.delivery.route import read_body
 from smsbot.kpn.inbound import MAX_INBOUND_BYTES, InboundPayloadError, InboundSms, parse_inbound
@@ -68,34 +69,40 @@ class InboundEndpoint:
         self._user = (kpn.inbound_user or "").encode()
         self._password = _secret(kpn.inbound_password)
         self.receiver = receiver
+        self.refusals = RefusalLog(kind="inbound SMS webhook")
 
-    def _refusal(self, request: web.Request) -> str | None:
+    def _refusal(self, request: web.Request) -> Unauthorized | None:
         """Why the request may not post, or None."""
         if not self._token:
-            return "no inbound webhook is configured here: set SMSBOT_KPN__INBOUND_TOKEN"
+            return Unauthorized(
+                "no inbound webhook is configured here: set SMSBOT_KPN__INBOUND_TOKEN",
+                "no_inbound_token_configured",
+            )
         given = request.match_info["token"].encode("utf-8", "surrogateescape")
         if not hmac.compare_digest(given, self._token):
-            return "wrong token: post to the inbound webhook URL configured at KPN"
+            return Unauthorized(
+                "wrong token: post to the inbound webhook URL configured at KPN", "wrong_token"
+            )
         if self._user or self._password:
             credentials = _basic_credentials(request.headers.get(hdrs.AUTHORIZATION, ""))
             if credentials is None:
-                return "this webhook needs HTTP basic auth (SMSBOT_KPN__INBOUND_USER/PASSWORD)"
+                return Unauthorized(
+                    "this webhook needs HTTP basic auth (SMSBOT_KPN__INBOUND_USER/PASSWORD)",
+                    "no_basic_auth",
+                )
             user, password = credentials
             user_ok = hmac.compare_digest(user, self._user)
             password_ok = hmac.compare_digest(password, self._password)
             if not (user_ok and password_ok):
-                return "wrong basic auth user or password"
+                return Unauthorized("wrong basic auth user or password", "wrong_basic_auth")
         return None
 
     async def handle(self, request: web.Request) -> web.Response:
         refusal = self._refusal(request)
         if refusal is not None:
-            log.warning(
-                "inbound SMS from %s refused with 401: %s",
-                request.remote or "an unknown address",
-                refusal.split(":")[0],
-            )
-            return _error(401, refusal)
+            # Rate-limited, and by the route's pattern: a path may hold a token being guessed.
+            self.refusals.refused(INBOUND_ROUTE, refusal, request.remote)
+            return _error(401, str(refusal))
         body = await read_body(request, MAX_INBOUND_BYTES)
         if body is None:
             return _error(413, f"body is over {MAX_INBOUND_BYTES} bytes; an SMS is far smaller")

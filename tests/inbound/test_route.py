@@ -106,7 +106,14 @@ async def test_a_wrong_or_missing_token_gets_401_and_nothing_is_stored(
         status, answer = await post(client, body(), token=token)
         assert status == 401 and "wrong token" in answer["error"]
     assert await store.recent_inbound() == [] and last.seen == []
-    assert TOKEN not in caplog.text
+    assert TOKEN not in caplog.text  # the route's pattern is logged, never a guessed token
+    assert (
+        "inbound SMS webhook /kpn/inbound/{token}" in caplog.text and "wrong_token" in caplog.text
+    )
+    for n in range(20):  # a flood of guesses: the log stays bounded
+        assert (await post(client, body(), token=f"guess-{n}"))[0] == 401
+    refusals = [r for r in caplog.records if "refused with 401" in r.getMessage()]
+    assert len(refusals) == 10 and "guess-" not in caplog.text
 
 
 async def test_without_a_configured_token_every_post_is_refused(
