@@ -14,9 +14,9 @@ refusal or a KPN failure, so each surface handles one type. `submit` sends in th
 Either way the notifier registered for the request's surface hears the final outcome.
 
 Nothing is sent twice: the idempotency key is unique in the store, a row is marked `sending`
-before it is handed to KPN (`submit` records it so; the outbox takes a queued row with a
-conditional UPDATE, one worker per row), and a row whose send was under way when its process
-died becomes `unknown` (perhaps sent) instead of being sent again.
+before it is handed to KPN (`submit` records it so; the outbox, `smsbot.outbox`, takes a queued
+row with a conditional UPDATE, one worker per row), and a row whose send was under way when its
+process died becomes `unknown` (perhaps sent) instead of being sent again.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Collection
-from datetime import datetime, timedelta
+from collections.abc import Callable, Collection
+from datetime import datetime
 from typing import Any, overload
 
 from smsbot.errors import (
@@ -33,8 +33,10 @@ from smsbot.errors import (
     InvalidNumber,
     KpnAuthError,
     KpnError,
+    KpnForbidden,
     KpnOutcomeUnknown,
     KpnQuotaExhausted,
+    KpnRejected,
     KpnUnavailable,
 )
 from smsbot.kpn.client import KpnClient
@@ -42,23 +44,13 @@ from smsbot.kpn.delivery import DeliveryUrls
 from smsbot.metrics import Metrics
 from smsbot.notify import Notifier
 from smsbot.policy import Allowlist, QuotaGate, Refusal, caps_for, check_access
-from smsbot.policy.limits import ALERT_SURFACES, STORM_RULE
 from smsbot.policy.quota import used_up_until
 from smsbot.settings import Settings
 from smsbot.sms.numbers import mask_number, mask_typed, normalize_number
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 from smsbot.sms.sender import number_sender, validate_sender
 from smsbot.sms.text import storable, validate_text
-from smsbot.store import (
-    COUNTED_OUTCOMES,
-    Admission,
-    AuditRecord,
-    HeldStorm,
-    InboundRecord,
-    NewRecord,
-    Store,
-    utcnow,
-)
+from smsbot.store import Admission, AuditRecord, InboundRecord, NewRecord, Store
 from smsbot.timezone import local_time
 
 log = logging.getLogger(__name__)
@@ -66,10 +58,6 @@ log = logging.getLogger(__name__)
 NO_ANSWER = (
     "KPN did not answer, so the SMS may or may not have been sent. Check with the recipient "
     "(or the audit log) before sending it again."
-)
-DIED_WHILE_SENDING = (
-    "smsbot stopped while handing this SMS to KPN, so it may or may not have been sent. "
-    "Check with the recipient before sending it again."
 )
 UNEXPECTED = (
     "smsbot hit an unexpected error while sending, so the SMS may or may not have been sent. "
@@ -81,44 +69,28 @@ DUPLICATE_RULE = "duplicate"
 # The rule of a `failed` record whose SMS KPN refused for the client credentials.
 KPN_CREDENTIALS_RULE = "kpn_credentials"
 
-# How often the outbox looks for rows other replicas queued, and does its housekeeping.
-POLL_SECONDS = 1.0
-STALE_CHECK_SECONDS = 30.0
-PURGE_SECONDS = 3600.0
-# While KPN is unreachable the outbox tries a row again after 5 s, doubling up to 5 min apart,
-# until the row is `kpn.outbox_retry_seconds` old.
-RETRY_DELAYS = (5.0, 300.0)
-# A person waiting in Slack should hear within minutes that KPN is down, not get the SMS an hour
-# later; alerts, whose sender already had its 200, keep trying for `kpn.outbox_retry_seconds`.
-PEOPLE_RETRY_SECONDS = 120.0
-
-
-def retry_bound_seconds(surface: Surface, settings: Settings) -> float:
-    """How long an outbox row from `surface` is tried again while KPN is unreachable."""
-    bound = settings.kpn.outbox_retry_seconds
-    return bound if surface in ALERT_SURFACES else min(bound, PEOPLE_RETRY_SECONDS)
-
 
 def not_sent(exc: KpnUnavailable) -> str:
     """The client's own message (it often says what to fix, e.g. SMSBOT_KPN__BASE_URL), and
-    that nothing was sent."""
+    that nothing was sent: `KpnUnavailable` means KPN certainly did not take the SMS."""
     message = str(exc).strip() or "KPN is unreachable."
-    if any(said in message.lower() for said in ("not sent", "nothing was sent")):
-        return message
     return f"{message} Nothing was sent."
 
 
-def longest_send(settings: Settings) -> timedelta:
-    """The longest one send can take: every attempt timing out, plus the retry budget, plus
-    a margin. A row `sending` for longer than this belongs to a process that is gone."""
-    kpn = settings.kpn
-    attempts = max(1, kpn.max_attempts)
-    seconds = (kpn.connect_timeout + kpn.read_timeout) * attempts + kpn.max_retry_seconds
-    return timedelta(seconds=seconds + 5.0)
+def failure_reason(exc: KpnError) -> str:
+    """What a failure was, for the log line of its outcome (the audit keeps KPN's message)."""
+    if isinstance(exc, KpnRejected):
+        return "kpn_rejected"
+    return "kpn_forbidden" if isinstance(exc, KpnForbidden) else "kpn_error"
+
+
+RetryAt = Callable[[AuditRecord], datetime | None]
 
 
 class SmsService:
-    """Build with `smsbot.bootstrap.open_service`, which also runs the outbox worker."""
+    """Built by `smsbot.bootstrap` with the policy it applies: `allowlist` (whose user group
+    directory is Slack's, when Slack is on) and `quota`, the KPN quota gate it shares with the
+    outbox. `queued` is set whenever a request is queued, so the outbox wakes at once."""
 
     def __init__(
         self,
@@ -126,36 +98,23 @@ class SmsService:
         store: Store,
         kpn: KpnClient,
         *,
+        allowlist: Allowlist,
+        quota: QuotaGate,
+        allowed_workflows: Collection[str] = (),
         metrics: Metrics | None = None,
-        outbox_concurrency: int = 8,
-        poll_seconds: float = POLL_SECONDS,
-        stale_after: timedelta | None = None,
-        retry_delays: tuple[float, float] = RETRY_DELAYS,
     ) -> None:
         self.settings = settings
         self.store = store
         self.metrics = metrics
-        self.allowlist = Allowlist(
-            users=settings.allow.users,
-            usergroups=settings.allow.usergroups,
-            channels=settings.allow.channels,
-            cache_seconds=settings.slack.usergroup_cache_seconds,
-        )
-        self.quota = QuotaGate(timezone=settings.timezone)
-        # App ids whose workflow runs may send when Slack names no person; the Slack layer
-        # puts a live one here (smsbot.slack.step_permissions).
-        self.allowed_workflows: Collection[str] = ()
+        self.allowlist = allowlist
+        self.quota = quota
+        self.queued = asyncio.Event()
+        # App ids whose workflow runs may send when Slack names no person: with Slack, a live
+        # list kept by smsbot.slack.step_permissions.
+        self.allowed_workflows = allowed_workflows
         self._kpn = kpn
         self._delivery_urls = DeliveryUrls.from_settings(settings)  # None: no reports asked
         self._notifiers: dict[Surface, Notifier] = {}
-        self._outbox_concurrency = max(1, outbox_concurrency)
-        self._poll_seconds = poll_seconds
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._worker: asyncio.Task[None] | None = None
-        self._in_flight: set[asyncio.Task[None]] = set()
-        self.stale_after = stale_after or longest_send(settings)
-        self._retry_delays = retry_delays
 
     def register_notifier(self, surface: Surface, notifier: Notifier) -> None:
         self._notifiers[surface] = notifier
@@ -176,7 +135,7 @@ class SmsService:
         if record.outcome != Outcome.SENDING:
             await self._finished(request, record)
             return record.to_result()
-        final = await self._send(record, request, in_outbox=False)
+        final = await self._send(record, request, retry_at=None)
         assert final is not None
         return final.to_result()
 
@@ -211,7 +170,7 @@ class SmsService:
         if record.outcome != Outcome.QUEUED:
             await self._finished(request, record)
         else:
-            self._wake.set()
+            self.queued.set()
         return record.to_result()
 
     async def record_refusal(self, request: SendRequest, refusal: Refusal) -> SendResult:
@@ -224,46 +183,13 @@ class SmsService:
         await self._finished(request, admission.record)
         return admission.record.to_result()
 
-    # -- for the alert intake and storm summaries -------------------------------------------
-
-    async def find(self, idempotency_key: str) -> AuditRecord | None:
-        """The request recorded under `idempotency_key`, if any."""
-        return await self.store.by_key(idempotency_key)
+    # -- for the alert intake ----------------------------------------------------------
 
     async def record_duplicate(self, request: SendRequest, reason: str) -> SendResult:
         """Audit a copy of a request that was handled already: recorded as refused with rule
         `duplicate` and `reason`, never sent; nobody is notified (nothing new happened)."""
         admission = await self._admit_refused(request, Refusal(DUPLICATE_RULE, reason))
         return admission.record.to_result(duplicate=admission.duplicate)
-
-    async def count_alert_sends(
-        self, to: str, since: datetime, *, held_by_storm: bool = False
-    ) -> int:
-        """Alert SMS to `to` (E.164) since `since` that used up a slot of the storm cap, or with
-        `held_by_storm` those the storm cap refused."""
-        if held_by_storm:
-            outcomes: tuple[Outcome, ...] = (Outcome.REFUSED,)
-            rule: str | None = STORM_RULE
-        else:
-            outcomes, rule = COUNTED_OUTCOMES, None
-        return await self.store.count_recent(
-            since=since, to=to, surfaces=ALERT_SURFACES, outcomes=outcomes, rule=rule
-        )
-
-    async def storm_held_statuses(self, to: str, since: datetime) -> dict[str, int]:
-        """Alert SMS to `to` the storm cap refused since `since`, per notification status
-        (`firing`, `resolved`); rows from before statuses were recorded count as firing."""
-        counts = await self.store.held_by_status(
-            to=to, since=since, rule=STORM_RULE, surfaces=ALERT_SURFACES
-        )
-        statuses = {"firing": 0, "resolved": 0}
-        for status, n in counts.items():
-            statuses["resolved" if status == "resolved" else "firing"] += n
-        return statuses
-
-    async def storms_held_since(self, since: datetime) -> list[HeldStorm]:
-        """Alert SMS the storm cap held back since `since`, per number, route and source."""
-        return await self.store.held_back(since=since, rule=STORM_RULE, surfaces=ALERT_SURFACES)
 
     async def history(self, actor: str, limit: int = 10) -> list[AuditRecord]:
         return await self.store.recent(limit, actor=actor)
@@ -370,16 +296,28 @@ class SmsService:
             retry_at=refusal.retry_at,
         )
 
+    # -- for the outbox ------------------------------------------------------------------
+
+    async def send_taken(self, record: AuditRecord, *, retry_at: RetryAt) -> AuditRecord | None:
+        """Steps 4-6 for a queued row the outbox has taken (marked `sending`). Returns the final
+        record, or None when the row went back to the queue: to wait for KPN's quota, or, while
+        KPN is unreachable, until `retry_at(record)` (None: it has waited long enough)."""
+        return await self._send(record, record.to_request(), retry_at=retry_at)
+
+    async def finished(self, request: SendRequest, record: AuditRecord) -> None:
+        """Step 6 for a record that became final outside the pipeline (a row left `sending`
+        by a process that died, declared `unknown` by the outbox)."""
+        await self._finished(request, record, reason="died_while_sending")
+
     async def _send(
-        self, record: AuditRecord, request: SendRequest, *, in_outbox: bool
+        self, record: AuditRecord, request: SendRequest, *, retry_at: RetryAt | None
     ) -> AuditRecord | None:
-        """Steps 4-6 for a row this process has marked `sending`. Returns the final record,
-        or None when the outbox row went back to the queue: to wait for KPN's quota, or to try
-        again while KPN is unreachable (nobody waits on an outbox row, and an alert's sender
-        got its 200 already and will not send it again)."""
+        """Steps 4-6 for a row this process has marked `sending`. With `retry_at` (the outbox's
+        schedule) the row may go back to the queue instead of failing: nobody waits on an
+        outbox row, and an alert's sender got its 200 already and will not send it again."""
         assert record.recipient is not None and record.text is not None
         started = time.perf_counter()
-        outcome, fields = Outcome.SENT, dict[str, Any]()
+        outcome, fields, reason = Outcome.SENT, dict[str, Any](), None
         try:
             urls = self._delivery_urls
             receipt = await self._kpn.send(
@@ -391,31 +329,31 @@ class SmsService:
         except KpnQuotaExhausted as exc:
             until = self.quota.saw_exhausted(exc)
             message = used_up_until(until, self.settings.timezone)
-            if in_outbox:
+            if retry_at is not None:
                 await self.store.requeue(record.request_id, not_before=until, error=message)
                 log.info("sms %s waits in the outbox for KPN's quota", record.request_id)
                 return None
             outcome = Outcome.FAILED
             fields = {"error": message, "rule": "kpn_quota", "retry_at": until}
         except KpnOutcomeUnknown:
-            outcome, fields = Outcome.UNKNOWN, {"error": NO_ANSWER}
+            outcome, fields, reason = Outcome.UNKNOWN, {"error": NO_ANSWER}, "kpn_no_answer"
         except KpnUnavailable as exc:
-            retry_at = self._retry_at(record) if in_outbox else None
-            if retry_at is not None:
-                again = local_time(retry_at, self.settings.timezone, seconds=True)
-                error = f"{exc} Not sent yet; trying again after {again}."
-                await self.store.requeue(record.request_id, not_before=retry_at, error=error)
+            again = retry_at(record) if retry_at is not None else None
+            if again is not None:
+                shown = local_time(again, self.settings.timezone, seconds=True)
+                error = f"{exc} Not sent yet; trying again after {shown}."
+                await self.store.requeue(record.request_id, not_before=again, error=error)
                 log.info("sms %s waits in the outbox for KPN to be reachable", record.request_id)
                 return None
-            outcome, fields = Outcome.FAILED, {"error": not_sent(exc)}
+            outcome, fields, reason = Outcome.FAILED, {"error": not_sent(exc)}, "kpn_unreachable"
         except KpnAuthError as exc:
             # Wrong or missing credentials: the settings need fixing (the CLI exits 2).
             outcome, fields = Outcome.FAILED, {"error": str(exc), "rule": KPN_CREDENTIALS_RULE}
         except KpnError as exc:
-            outcome, fields = Outcome.FAILED, {"error": str(exc)}
+            outcome, fields, reason = Outcome.FAILED, {"error": str(exc)}, failure_reason(exc)
         except Exception:
             log.exception("unexpected error sending sms %s", record.request_id)
-            outcome, fields = Outcome.UNKNOWN, {"error": UNEXPECTED}
+            outcome, fields, reason = Outcome.UNKNOWN, {"error": UNEXPECTED}, "unexpected_error"
         else:
             self.quota.saw_quota(receipt.quota)
             fields = {"document_id": receipt.document_id, "extra_attempts": receipt.attempts - 1}
@@ -423,33 +361,29 @@ class SmsService:
             if self.metrics is not None:
                 self.metrics.kpn_latency.observe(time.perf_counter() - started)
         final = await self.store.finish(record.request_id, outcome, **fields)
-        await self._finished(request, final)
+        await self._finished(request, final, reason=reason)
         return final
 
-    def _retry_at(self, record: AuditRecord) -> datetime | None:
-        """When an outbox row KPN could not take should be tried again, or None when it has
-        waited as long as its surface allows (`retry_bound_seconds`)."""
-        now = utcnow()
-        bound = retry_bound_seconds(record.surface, self.settings)
-        if now - record.time >= timedelta(seconds=bound):
-            return None
-        first, longest = self._retry_delays
-        delay = min(longest, first * 2 ** min(max(record.attempts - 1, 0), 32))
-        # The last try falls on the bound, not a whole back-off step past it.
-        return min(now + timedelta(seconds=delay), record.time + timedelta(seconds=bound))
-
-    async def _finished(self, request: SendRequest, record: AuditRecord) -> None:
-        """Step 6: count, log (number masked) and tell the surface."""
+    async def _finished(
+        self, request: SendRequest, record: AuditRecord, *, reason: str | None = None
+    ) -> None:
+        """Step 6: count, log (number masked; the rule, or for outcomes without one what
+        happened, but never the message, which may quote a number) and tell the surface."""
         if self.metrics is not None:
             self.metrics.sends.labels(str(record.surface), str(record.outcome)).inc()
         shown = mask_number(record.recipient) if record.recipient else "-"
-        log.info(
-            "sms %s %s: %s to %s from %s%s",
+        why = record.rule or reason
+        # `unknown` needs a person: the SMS may or may not have reached the phone.
+        level = logging.WARNING if record.outcome is Outcome.UNKNOWN else logging.INFO
+        log.log(
+            level,
+            "sms %s %s: %s to %s from %s%s%s",
             record.request_id,
             record.outcome,
             record.surface,
             shown,
             record.actor,
+            f" rule={why}" if why else "",
             f" document_id={record.document_id}" if record.document_id else "",
         )
         notifier = self._notifiers.get(record.surface)
@@ -459,91 +393,3 @@ class SmsService:
             await notifier.notify(request, record.to_result())
         except Exception:
             log.exception("the %s notifier failed for sms %s", record.surface, record.request_id)
-
-    # -- the outbox worker ----------------------------------------------------------------
-
-    def start_outbox(self) -> None:
-        """Start sending queued rows in the background (`open_service` does this)."""
-        if self._worker is None:
-            self._stopping = False
-            self._worker = asyncio.create_task(self._run_outbox(), name="smsbot-outbox")
-
-    async def stop_outbox(self, grace_seconds: float | None = None) -> None:
-        """Stop claiming rows and let sends under way finish (they are cancelled after
-        `grace_seconds`, leaving their rows `sending`, to become `unknown` later)."""
-        if self._worker is None:
-            return
-        self._stopping = True
-        self._wake.set()
-        grace = self.stale_after.total_seconds() if grace_seconds is None else grace_seconds
-        await self._worker
-        self._worker = None
-        if self._in_flight:
-            _done, pending = await asyncio.wait(self._in_flight, timeout=grace)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-
-    async def _run_outbox(self) -> None:
-        last_stale_check = last_purge = float("-inf")
-        stale_check_seconds = min(STALE_CHECK_SECONDS, self.stale_after.total_seconds() / 2)
-        failures = 0
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                now = time.monotonic()
-                if now - last_stale_check >= stale_check_seconds:
-                    await self._expire_stale()
-                    last_stale_check = now
-                if now - last_purge >= PURGE_SECONDS:
-                    await self._purge()
-                    last_purge = now
-                claimed = await self._claim_some()
-                failures = 0
-            except Exception:
-                failures += 1
-                log.exception("outbox: the store failed; trying again")
-                claimed = 0
-                await asyncio.sleep(min(30.0, 0.5 * 2**failures))
-            if claimed and len(self._in_flight) < self._outbox_concurrency:
-                continue  # more rows may be waiting
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
-            except TimeoutError:
-                pass
-
-    async def _claim_some(self) -> int:
-        if self.quota.reopens_at is not None:
-            return 0  # KPN would answer 429: leave the rows queued until the reset
-        free = self._outbox_concurrency - len(self._in_flight)
-        if free <= 0:
-            return 0
-        rows = await self.store.take_due(free)
-        for row in rows:
-            task = asyncio.create_task(self._send_claimed(row))
-            self._in_flight.add(task)
-            task.add_done_callback(self._sent_one)
-        return len(rows)
-
-    def _sent_one(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.discard(task)
-        self._wake.set()  # a slot is free
-
-    async def _send_claimed(self, row: AuditRecord) -> None:
-        try:
-            await self._send(row, row.to_request(), in_outbox=True)
-        except Exception:
-            # Only the store can fail here (KPN errors are outcomes): the row stays `sending`
-            # and becomes `unknown` after `stale_after`, never sent twice.
-            log.exception("outbox: could not record the outcome of sms %s", row.request_id)
-
-    async def _expire_stale(self) -> None:
-        cutoff = utcnow() - self.stale_after
-        for record in await self.store.expire_stale_sending(cutoff, DIED_WHILE_SENDING):
-            await self._finished(record.to_request(), record)
-
-    async def _purge(self) -> None:
-        before = utcnow() - timedelta(days=self.settings.audit.retention_days)
-        deleted = await self.store.purge(before)
-        if deleted:
-            log.info("retention: deleted %d audit records older than %s", deleted, before)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
+from smsbot import read_deadline
 from smsbot.metrics import Metrics
 from smsbot.settings import Settings
 from smsbot.slack.http import add_slack_routes
@@ -72,7 +73,7 @@ def create_app(
     `routes` are further registrars; the alert intake is added through them.
     """
     serve_slack_http = slack_app is not None and socket is None
-    app = web.Application()
+    app = web.Application(middlewares=[read_deadline.middleware])
     app[SETTINGS] = settings
     app[SERVICE] = service
     app[METRICS] = metrics

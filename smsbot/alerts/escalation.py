@@ -20,14 +20,17 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from smsbot.alerts.groups import AlertGroups
-from smsbot.alerts.intake import EnqueuesAlerts
 from smsbot.alerts.recipients import RecipientResolver
 from smsbot.alerts.render import with_hint
 from smsbot.alerts.replies import format_duration
 from smsbot.sms.request import SendRequest, Surface
 from smsbot.store.alert_groups import AlertGroupRecord, EscalationStep, GroupState, StepState
+
+if TYPE_CHECKING:
+    from smsbot.service import SmsService
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ class EscalationTimer:
     def __init__(
         self,
         groups: AlertGroups,
-        service: EnqueuesAlerts,
+        service: SmsService,
         resolver: RecipientResolver,
         *,
         max_parts: int = 1,

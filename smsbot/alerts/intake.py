@@ -11,24 +11,27 @@ once. The same group key, alert fingerprints and status for the same route and r
 same transaction that records its SMS (`enqueue(request, claim=...)`: one write per SMS, and a
 claim never stands without its record). Later copies send nothing and are audited as `refused`
 with rule `duplicate`, unless the SMS the first one recorded `failed` (KPN refused it, or stayed
-unreachable): then a copy tries again. The SMS's idempotency key is the dedup key plus the
-repeat-window slot of its claim, so a copy that finds the claim taken but no row behind it (an
-smsbot from before claim and record were one transaction failed between the two, and answered
-5xx) can record the SMS itself without risking a second one.
+unreachable): then a copy tries again, under a key that follows from the failed record, so
+concurrent copies still send one SMS.
+
+The SMS's idempotency key is the dedup key plus the repeat-window slot of the clock of the
+replica that claimed it. A copy that lost the claim knows its record is committed (claim and
+record are one transaction), so it looks it up at once, in every slot the claimer's clock can
+have been in: from one window (plus `CLOCK_SLACK`) ago to `CLOCK_SLACK` ahead, newest first.
+Replica clocks that straddle a slot boundary so find the claimer's record in the next slot.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, Protocol
 
+from smsbot.alerts.history import AlertHistory
 from smsbot.alerts.payloads import Alert, AlertGroup
 from smsbot.alerts.recipients import RecipientResolver
 from smsbot.alerts.render import AlertTemplate, render
@@ -37,19 +40,18 @@ from smsbot.metrics import Metrics
 from smsbot.policy.limits import STORM_RULE
 from smsbot.settings import AlertSettings
 from smsbot.sms.numbers import mask_number
-from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
+from smsbot.sms.request import Outcome, SendRequest, Surface
 from smsbot.store import AuditRecord
 from smsbot.store.alert_groups import Observed
 
 if TYPE_CHECKING:
     from smsbot.alerts.groups import AlertGroups
 
+if TYPE_CHECKING:
+    from smsbot.service import SmsService
+
 log = logging.getLogger(__name__)
 
-# A copy that lost the claim waits this long for the claimer's row before it concludes the
-# claimer failed and records the SMS itself.
-TAKEOVER_WAIT_SECONDS = 2.0
-TAKEOVER_POLL_SECONDS = 0.05
 CLOCK_SLACK = timedelta(seconds=5)  # replicas' clocks and the database's differ a little
 REPEAT_REASON = (
     "The same alert notification (group, alerts and status) went to this number less than "
@@ -68,26 +70,6 @@ ACKED_REASON = (
     "The alert group is acknowledged: a repeat notification goes to nobody while the "
     "acknowledgement stands (the route's ack_expires_after; by default until it resolves)."
 )
-
-
-class EnqueuesAlerts(Protocol):
-    """What the intake and the storm summaries both need of `SmsService`."""
-
-    @overload
-    async def enqueue(self, request: SendRequest) -> SendResult: ...
-
-    @overload
-    async def enqueue(
-        self, request: SendRequest, *, claim: tuple[str, float] | None
-    ) -> SendResult | None: ...
-
-    async def find(self, idempotency_key: str) -> AuditRecord | None: ...
-
-
-class AlertService(EnqueuesAlerts, Protocol):
-    """What the intake needs of `SmsService`."""
-
-    async def record_duplicate(self, request: SendRequest, reason: str) -> SendResult: ...
 
 
 class StormListener(Protocol):
@@ -148,22 +130,22 @@ class AlertIntake:
         self,
         *,
         settings: AlertSettings,
-        service: AlertService,
+        service: SmsService,
+        history: AlertHistory,
         routes: Sequence[Route],
         resolver: RecipientResolver,
         template: AlertTemplate | None = None,
         storm: StormListener | None = None,
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        takeover_wait: float = TAKEOVER_WAIT_SECONDS,
         groups: AlertGroups | None = None,
     ) -> None:
         """`groups` (the on-call loop) tracks each group's state: reply hints with per-phone
         codes, escalation, and repeats of an acknowledged group held back."""
         self.groups = groups
         self.settings = settings
-        self.takeover_wait = takeover_wait
         self.service = service
+        self.history = history
         self.routes = list(routes)
         self.resolver = resolver
         self.template = template
@@ -322,12 +304,23 @@ class AlertIntake:
         # holds the claim already (and then nothing was recorded).
         result = await self.service.enqueue(request, claim=(f"alert:{key}", window))
         if result is None:
-            earlier = await self._recorded_earlier(key, now)
-            if earlier is not None and earlier.outcome is not Outcome.FAILED:
+            earlier = await self._claimed_with(key, now)
+            if earlier is None or earlier.outcome is not Outcome.FAILED:
                 report.duplicates += 1
                 held = earlier.outcome is Outcome.REFUSED and earlier.rule == STORM_RULE
                 reason = STORM_REPEAT_REASON if held else REPEAT_REASON
                 await self._record_repeat(source, route, number, text, key, reply, reason)
+                if earlier is None:
+                    # Claimed with its record, but no slot within CLOCK_SLACK holds it: the
+                    # replicas' clocks are further apart than that. Sending now could send twice.
+                    log.warning(
+                        "alert %s for %s via route %r: claimed by a replica whose clock is more "
+                        "than %d s off; treated as a repeat",
+                        group.group_key or "(no group key)",
+                        mask_number(number),
+                        route.name,
+                        CLOCK_SLACK.total_seconds(),
+                    )
                 log.info(
                     "alert %s for %s via route %r is a repeat within %d s: not sent again",
                     group.group_key or "(no group key)",
@@ -336,26 +329,15 @@ class AlertIntake:
                     window,
                 )
                 return
-            if earlier is not None:
-                # The earlier delivery's SMS failed: this copy is a new attempt, not a repeat.
-                # Its key follows from the failed record, so concurrent copies send one SMS.
-                request = replace(request, idempotency_key=_after_failed(earlier))
-                log.warning(
-                    "alert %s for %s: the SMS of an earlier delivery failed (%s); trying again",
-                    group.group_key or "(no group key)",
-                    mask_number(number),
-                    earlier.error,
-                )
-            else:
-                # Claimed, but no record behind the claim: an smsbot from before claim and
-                # record were one transaction failed between the two (and answered 5xx). This
-                # copy records it; the shared idempotency key keeps it to one SMS.
-                log.warning(
-                    "alert %s for %s: an earlier delivery claimed it but did not record it; "
-                    "recording it now",
-                    group.group_key or "(no group key)",
-                    mask_number(number),
-                )
+            # The earlier delivery's SMS failed: this copy is a new attempt, not a repeat.
+            # Its key follows from the failed record, so concurrent copies send one SMS.
+            request = replace(request, idempotency_key=_after_failed(earlier))
+            log.warning(
+                "alert %s for %s: the SMS of an earlier delivery failed (%s); trying again",
+                group.group_key or "(no group key)",
+                mask_number(number),
+                earlier.rule or "see the audit log",
+            )
             result = await self.service.enqueue(request)
         report.request_ids.append(result.request_id)
         if group_id is not None and self.groups is not None:
@@ -384,30 +366,27 @@ class AlertIntake:
         repeat window apart, so they never share a slot: each claim gets its own SMS."""
         return f"alert:{key}:{self._slot(at) if slot is None else slot}"
 
-    async def _recorded_earlier(self, key: str, now: datetime) -> AuditRecord | None:
-        """The SMS recorded by the delivery that holds the claim on `key`, or None.
+    async def _claimed_with(self, key: str, now: datetime) -> AuditRecord | None:
+        """The SMS recorded with the claim on `key` that another delivery holds, or None.
 
-        The claimer records within milliseconds, so a concurrent copy waits a moment for its
-        row. Its slot is this one or the one before (the claim is younger than a window). A
-        `failed` SMS suppresses nothing: the attempt recorded after it is returned instead, and
-        the failed record itself only when no attempt followed it.
+        Claim and record commit together, so the record is there; its key names the slot of
+        the claimer's clock, which is at most a window (the claim's lifetime) behind this one,
+        give or take `CLOCK_SLACK`. Newest slot first: an older slot may hold the SMS of an
+        earlier, expired claim. A `failed` SMS suppresses nothing: the attempt recorded after it
+        is returned instead, and the failed record itself only when no attempt followed it.
         """
         window = timedelta(seconds=self.settings.repeat_window_seconds)
-        slot = self._slot(now)
-        deadline = time.monotonic() + self.takeover_wait
-        while True:
-            for candidate in (slot, slot - 1):
-                record = await self.service.find(self._idempotency_key(key, now, candidate))
-                if record is not None and record.time >= now - window - CLOCK_SLACK:
-                    while record.outcome is Outcome.FAILED:
-                        after = await self.service.find(_after_failed(record))
-                        if after is None:
-                            break
-                        record = after
-                    return record
-            if time.monotonic() >= deadline:
-                return None
-            await asyncio.sleep(TAKEOVER_POLL_SECONDS)
+        oldest = now - window - CLOCK_SLACK
+        for slot in range(self._slot(now + CLOCK_SLACK), self._slot(oldest) - 1, -1):
+            record = await self.history.find(self._idempotency_key(key, now, slot))
+            if record is not None and record.time >= oldest:
+                while record.outcome is Outcome.FAILED:
+                    after = await self.history.find(_after_failed(record))
+                    if after is None:
+                        break
+                    record = after
+                return record
+        return None
 
     async def _record_repeat(
         self,

@@ -16,7 +16,9 @@ Never 4xx because KPN is down: by then the request is queued and the outbox retr
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,6 +29,7 @@ from smsbot.alerts.escalation import EscalationTimer
 from smsbot.alerts.escalation import running as escalating
 from smsbot.alerts.group_mirror import GroupMirror
 from smsbot.alerts.groups import AlertGroups
+from smsbot.alerts.history import AlertHistory
 from smsbot.alerts.intake import AlertIntake
 from smsbot.alerts.mirror import SlackMirror
 from smsbot.alerts.payloads import (
@@ -44,6 +47,11 @@ from smsbot.errors import ConfigurationError
 from smsbot.metrics import Metrics
 from smsbot.settings import Settings
 from smsbot.sms.request import Surface
+
+if TYPE_CHECKING:
+    from smsbot.service import SmsService
+
+Clock = Callable[[], datetime]
 
 log = logging.getLogger(__name__)
 
@@ -154,16 +162,6 @@ class AlertEndpoint:
             self.metrics.alerts.labels(str(self.source), result).inc()
 
 
-def _slack_client(settings: Settings, directory: Any) -> AsyncWebClient | None:
-    if directory is not None and isinstance(getattr(directory, "client", None), AsyncWebClient):
-        return directory.client
-    if settings.slack.bot_token is None:
-        return None
-    return AsyncWebClient(
-        token=settings.slack.bot_token.get_secret_value(), base_url=settings.slack.api_url
-    )
-
-
 def _channel_namer(client: AsyncWebClient):
     async def name_of(channel_id: str) -> str | None:
         answer = await client.conversations_info(channel=channel_id)
@@ -196,18 +194,23 @@ def register(
     app: web.Application,
     *,
     settings: Settings,
-    service: Any,
-    metrics: Metrics | None = None,
+    service: SmsService,
+    history: AlertHistory,
+    slack: AsyncWebClient | None = None,
     directory: PeopleDirectory | None = None,
+    metrics: Metrics | None = None,
+    clock: Clock | None = None,
     groups: AlertGroups | None = None,
     escalation_tick: float | None = None,
 ) -> None:
     """Add the alert routes, the mirror notifier and the storm summary task to `app`.
 
-    `groups` is the on-call loop (reply commands, escalation, acknowledged repeats held back);
-    by default it is built on the service's store when a reply number is set or a route
-    escalates or names an Alertmanager. Then the escalation timer runs every
-    `escalation_tick` seconds, and `app[ALERT_COMMANDS]` is the alert reply handler.
+    `slack` (the bot's Web API client, when a bot token is set) posts the mirror and names
+    channels; `directory` looks up the numbers of Slack people and groups. `groups` is the
+    on-call loop (reply commands, escalation, acknowledged repeats held back); by default it is
+    built on the service's store when a reply number is set or a route escalates or names an
+    Alertmanager. Then the escalation timer runs every `escalation_tick` seconds, and
+    `app[ALERT_COMMANDS]` is the alert reply handler.
 
     Raises `ConfigurationError` for wrong routes or template, so `smsbot serve` stops at start
     with what to fix rather than failing on the first alert at night.
@@ -216,15 +219,10 @@ def register(
     _check_numbers(settings)
     routes = load_routes(alerts.routes)
     template = AlertTemplate(alerts.template) if alerts.template else None
-    client = _slack_client(settings, directory)
-    if directory is None and client is not None:
-        from smsbot.slack.directory import SlackDirectory
-
-        directory = SlackDirectory(client, settings.slack.usergroup_cache_seconds)
+    client = slack
+    clocked = {"clock": clock} if clock is not None else {}
     if groups is None and _wants_groups(settings, routes):
-        store = getattr(service, "store", None)
-        if store is not None:
-            groups = AlertGroups(store, settings, routes)
+        groups = AlertGroups(service.store, settings, routes)
     mirrored = [r.name for r in routes if r.mirror_channel]
     if mirrored:
         if client is None:
@@ -254,20 +252,24 @@ def register(
     summaries = StormSummaries(
         alerts,
         service,
+        history,
         channel_namer=_channel_namer(client) if client is not None else None,
         routes=routes,
         timezone=settings.timezone,
+        **clocked,
     )
     resolver = RecipientResolver(directory)
     intake = AlertIntake(
         groups=groups,
         settings=alerts,
         service=service,
+        history=history,
         routes=routes,
         resolver=resolver,
         template=template,
         storm=summaries,
         metrics=metrics,
+        **clocked,
     )
     app[STORM_SUMMARIES] = summaries
     app[ALERT_INTAKE] = intake

@@ -35,15 +35,18 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING
 
-from smsbot.alerts.intake import EnqueuesAlerts
+from smsbot.alerts.history import AlertHistory
 from smsbot.alerts.routing import Route
 from smsbot.settings import DEFAULT_TIMEZONE, AlertSettings
 from smsbot.sms.numbers import mask_number
 from smsbot.sms.request import Outcome, SendRequest, Surface
-from smsbot.store import COUNTED_OUTCOMES, HeldStorm
+from smsbot.store import COUNTED_OUTCOMES
 from smsbot.timezone import local_time
+
+if TYPE_CHECKING:
+    from smsbot.service import SmsService
 
 log = logging.getLogger(__name__)
 
@@ -63,18 +66,6 @@ class _Storm:
 
 
 ChannelNamer = Callable[[str], Awaitable[str | None]]
-
-
-class SummaryService(EnqueuesAlerts, Protocol):
-    """What the summaries need of `SmsService`."""
-
-    async def count_alert_sends(
-        self, to: str, since: datetime, *, held_by_storm: bool = False
-    ) -> int: ...
-
-    async def storm_held_statuses(self, to: str, since: datetime) -> dict[str, int]: ...
-
-    async def storms_held_since(self, since: datetime) -> list[HeldStorm]: ...
 
 
 def summary_text(
@@ -105,7 +96,8 @@ class StormSummaries:
     def __init__(
         self,
         settings: AlertSettings,
-        service: SummaryService,
+        service: SmsService,
+        history: AlertHistory,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         channel_namer: ChannelNamer | None = None,
@@ -115,6 +107,7 @@ class StormSummaries:
         self.settings = settings
         self.timezone = timezone  # SMSBOT_TIMEZONE, for the time the summary shows
         self.service = service
+        self.history = history
         self.routes = {route.name: route for route in routes}
         self.recovered = False
         self.clock = clock
@@ -150,7 +143,7 @@ class StormSummaries:
         window = timedelta(seconds=self.settings.storm_window_seconds)
         since = self.clock() - max(timedelta(hours=RECOVER_HOURS), 2 * window)
         found = 0
-        for held in await self.service.storms_held_since(since):
+        for held in await self.history.storms_held_since(since):
             route = self.routes.get(held.actor.removeprefix("alert:"))
             if route is None:
                 log.warning(
@@ -190,12 +183,12 @@ class StormSummaries:
         now = self.clock()
         window = timedelta(seconds=self.settings.storm_window_seconds)
         # The same count as the storm cap: alert SMS that used up a slot of the window.
-        used = await self.service.count_alert_sends(number, now - window)
+        used = await self.history.count_alert_sends(number, now - window)
         if used >= self.settings.storm_max:
             return False  # the window is still full
         digest = _digest(number)
         start = await self._count_from(digest, storm, now)
-        held = await self.service.storm_held_statuses(number, start)
+        held = await self.history.storm_held_statuses(number, start)
         if not sum(held.values()):
             del self._storms[number]
             return False
@@ -248,7 +241,7 @@ class StormSummaries:
 
     async def _held_since_last_summary(self, number: str, storm: _Storm) -> int:
         start = await self._count_from(_digest(number), storm, self.clock())
-        return await self.service.count_alert_sends(number, start, held_by_storm=True)
+        return await self.history.count_alert_sends(number, start, held_by_storm=True)
 
     def _slot(self, at: datetime) -> int:
         return int(at.timestamp() // self.settings.storm_window_seconds)
@@ -261,7 +254,7 @@ class StormSummaries:
         start = (storm.window_start or storm.since) - window
         # A summary's key names the window slot it was sent in: newest slot first.
         for slot in range(self._slot(now), self._slot(start) - 1, -1):
-            record = await self.service.find(f"alert-storm-summary:{digest}:{slot}")
+            record = await self.history.find(f"alert-storm-summary:{digest}:{slot}")
             if record is not None and record.outcome in COUNTED_OUTCOMES and record.time > start:
                 return record.time
         return start

@@ -19,13 +19,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from smsbot.cli.serve_cmd import (
-    SlackMode,
-    kpn_problems,
-    secret_text,
-    slack_mode,
-    slack_problems,
-)
+from smsbot.bootstrap import SlackMode, secret_text, slack_mode
+from smsbot.cli.serve_cmd import kpn_problems, slack_problems
 from smsbot.errors import SmsbotError
 from smsbot.policy.allowlist import Allowlist
 from smsbot.settings import Settings, load_settings

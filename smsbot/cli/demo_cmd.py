@@ -15,14 +15,8 @@ import socket
 
 from pydantic import SecretStr
 
-from smsbot.cli.serve_cmd import (
-    DEFAULT_PORT,
-    SlackMode,
-    secret_text,
-    serve_until_stopped,
-    slack_mode,
-    slack_problems,
-)
+from smsbot.bootstrap import SlackMode, secret_text, slack_configured, slack_mode
+from smsbot.cli.serve_cmd import DEFAULT_PORT, serve_until_stopped, slack_problems
 from smsbot.errors import ConfigurationError
 from smsbot.settings import Settings, load_settings
 
@@ -116,8 +110,7 @@ def demo_settings(settings: Settings) -> Settings:
 
 def demo_slack_mode(settings: Settings) -> tuple[SlackMode | None, str]:
     """How the demo talks to Slack, and a line saying so (or what to set to connect)."""
-    slack = settings.slack
-    if not any(secret_text(t) for t in (slack.bot_token, slack.app_token, slack.signing_secret)):
+    if not slack_configured(settings):
         return None, (
             "off. To try /sms in your workspace: create the app from manifest.yml, then set "
             "SMSBOT_SLACK__BOT_TOKEN (xoxb-) and SMSBOT_SLACK__APP_TOKEN (xapp-) and run again"

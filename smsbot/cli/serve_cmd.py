@@ -1,9 +1,14 @@
 """`smsbot serve [--port 3000] [--host 0.0.0.0]`: the bot.
 
 Slack in Socket Mode when an app token is set (no public URL needed), otherwise in HTTP mode at
-`POST /slack/events`; health, readiness and metrics on the same port. SIGTERM or SIGINT stop it
-cleanly: Slack intake stops first, then in-flight work finishes, then the service closes (its
-outbox finishes the sends it started) and every session is closed.
+`POST /slack/events`; with no Slack setting at all, Slack is off and the bot is an alert-only
+bridge. Health, readiness and metrics on the same port. Each request must arrive whole within
+`READ_SECONDS` (`smsbot.read_deadline`). SIGTERM or SIGINT stop it cleanly: Slack intake stops
+first, then in-flight work finishes, then the service closes (its outbox finishes the sends it
+started) and every session is closed.
+
+The bot itself is built by `smsbot.bootstrap.open_bot`; this module serves it (`running_bot`)
+and tunes the process for serving (`serve_until_stopped`).
 """
 
 from __future__ import annotations
@@ -14,31 +19,28 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from aiohttp import web
-from pydantic import SecretStr
 
-from smsbot.deliveries import DeliveryRecorder, delivery_watchers
+from smsbot import read_deadline
+from smsbot.bootstrap import Bot, SlackMode, open_bot, secret_text, slack_mode
 from smsbot.errors import ConfigurationError
-from smsbot.inbound import InboundService
-from smsbot.inbound.threads import ThreadReplies
-from smsbot.kpn.delivery.route import delivery_routes
-from smsbot.kpn.inbound_route import inbound_routes
-from smsbot.metrics import Metrics
+from smsbot.outbox import OutboxOptions
 from smsbot.settings import Settings, load_settings
-from smsbot.web import RouteRegistrar, create_app
+from smsbot.store import utcnow
+from smsbot.web import RouteRegistrar
 
 if TYPE_CHECKING:
-    from slack_bolt.async_app import AsyncApp
+    import aiohttp
 
+    from smsbot.inbound import InboundService
+    from smsbot.metrics import Metrics
     from smsbot.service import SmsService
     from smsbot.slack.socket_mode import SocketModeConnection
-    from smsbot.store import Store
+    from smsbot.store import Clock
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +52,14 @@ HTTP_SHUTDOWN_SECONDS = 5.0
 SHUTDOWN_GRACE_SECONDS = 20.0
 # Collections of the middle generation between two full collections while serving (Python: 10).
 FULL_COLLECTION_AFTER = 100
+SERVING_OUTBOX = OutboxOptions(stop_grace_seconds=SHUTDOWN_GRACE_SECONDS)
+SLACK_OFF = (
+    "Slack is off, as no Slack setting is set: running as an alert-only bridge "
+    "(SMSBOT_SLACK__BOT_TOKEN with SMSBOT_SLACK__APP_TOKEN or SMSBOT_SLACK__SIGNING_SECRET "
+    "turn it on)"
+)
 
-
-class SlackMode(StrEnum):
-    SOCKET = "socket"
-    HTTP = "http"
+__all__ = ["DEFAULT_PORT", "RunningBot", "SlackMode", "running_bot", "serve_until_stopped"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -71,16 +76,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    problems = slack_problems(settings) + kpn_problems(settings)
+    mode = slack_mode(settings)
+    problems = (slack_problems(settings) if mode is not None else []) + kpn_problems(settings)
     if problems:
+        if mode is None:
+            problems.append(
+                "(Slack is off, as no Slack setting is set: with SMSBOT_SLACK__BOT_TOKEN, or "
+                "SLACK_BOT_TOKEN, and SMSBOT_SLACK__APP_TOKEN for Socket Mode or "
+                "SMSBOT_SLACK__SIGNING_SECRET, or SLACK_SIGNING_SECRET, for HTTP mode, the bot "
+                "also serves Slack)"
+            )
         raise ConfigurationError("cannot start:\n  - " + "\n  - ".join(problems))
-    return await serve_until_stopped(
-        settings, host=args.host, port=args.port, mode=slack_mode(settings)
-    )
-
-
-def secret_text(value: SecretStr | None) -> str:
-    return value.get_secret_value().strip() if value is not None else ""
+    if mode is None:
+        print(f"smsbot: {SLACK_OFF}", flush=True)
+    return await serve_until_stopped(settings, host=args.host, port=args.port, mode=mode)
 
 
 def slack_problems(settings: Settings) -> list[str]:
@@ -124,73 +133,26 @@ def kpn_problems(settings: Settings) -> list[str]:
     ]
 
 
-def _alert_routes(settings: Settings, service: SmsService, metrics: Metrics) -> RouteRegistrar:
-    """The alert intake; it raises `ConfigurationError` for bad routes, so serve stops at start."""
-    from smsbot.alerts import routes as alert_routes
-
-    def register(app: web.Application) -> None:
-        alert_routes.register(
-            app,
-            settings=settings,
-            service=service,
-            metrics=metrics,
-            directory=service.allowlist.directory,
-        )
-
-    return register
-
-
-def _alert_commands_first(app: web.Application, inbound: InboundService) -> None:
-    """Alert reply commands (`1a`, `1s 2h`) are taken before a reply goes to its thread."""
-    from smsbot.alerts.routes import ALERT_COMMANDS
-
-    if ALERT_COMMANDS in app:
-        inbound.add_handler(app[ALERT_COMMANDS], first=True)
-
-
-def _alert_buttons(app: web.Application, slack_app: AsyncApp | None, service: SmsService) -> None:
-    """The Acknowledge and Silence buttons on alert groups' mirror messages."""
-    from smsbot.alerts.routes import ALERT_GROUPS
-
-    if slack_app is not None and ALERT_GROUPS in app:
-        from smsbot.slack.alert_buttons import register_buttons
-
-        register_buttons(slack_app, app[ALERT_GROUPS], service.allowlist)
-
-
-def _alert_deliveries(app: web.Application, deliveries: DeliveryRecorder) -> None:
-    """Delivery reports of alert group SMS update the group's Slack message."""
-    from smsbot.alerts.group_mirror import GroupMirror
-    from smsbot.alerts.routes import ALERT_GROUPS
-
-    mirror = app[ALERT_GROUPS].events if ALERT_GROUPS in app else None
-    if isinstance(mirror, GroupMirror):
-        deliveries.watch(mirror.delivery_changed)
-
-
-def reply_threads(settings: Settings, store: Store, slack_app: AsyncApp | None) -> ThreadReplies:
-    """The last reply handler: into Slack threads, or (Slack off) the bot's log."""
-    poster = None
-    if slack_app is not None:
-        from smsbot.slack.notifier import SlackNotifier
-        from smsbot.slack.thread_replies import SlackReplyPoster
-
-        poster = SlackReplyPoster(SlackNotifier(slack_app.client, settings))
-    return ThreadReplies(settings, store, poster)
-
-
-def slack_mode(settings: Settings) -> SlackMode:
-    return SlackMode.SOCKET if secret_text(settings.slack.app_token) else SlackMode.HTTP
-
-
-@dataclass
+@dataclass(frozen=True)
 class RunningBot:
     url: str  # where the web routes are served, e.g. http://127.0.0.1:3000
-    service: SmsService
-    metrics: Metrics
-    slack_app: AsyncApp | None  # None: running without Slack (the demo without tokens)
-    socket: SocketModeConnection | None  # None: HTTP mode, or no Slack
-    inbound: InboundService | None = None  # what KPN's inbound webhook hands SMS to
+    bot: Bot
+
+    @property
+    def service(self) -> SmsService:
+        return self.bot.service
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.bot.metrics
+
+    @property
+    def socket(self) -> SocketModeConnection | None:
+        return self.bot.socket
+
+    @property
+    def inbound(self) -> InboundService:
+        return self.bot.inbound
 
 
 @contextlib.asynccontextmanager
@@ -201,124 +163,101 @@ async def running_bot(
     port: int = DEFAULT_PORT,
     mode: SlackMode | None,
     routes: Iterable[RouteRegistrar] = (),
+    outbox: OutboxOptions = SERVING_OUTBOX,
+    slack_session: aiohttp.ClientSession | None = None,
+    clock: Clock = utcnow,
+    read_seconds: float = read_deadline.READ_SECONDS,
+    escalation_tick: float | None = None,
+    sync_step_permissions: bool = True,
 ) -> AsyncIterator[RunningBot]:
-    """The whole bot, serving until the block ends; `mode=None` runs it without Slack."""
-    from smsbot.bootstrap import open_service
+    """The bot of `open_bot`, served on host:port until the block ends; `mode=None` runs it
+    without Slack. Each request must arrive whole within `read_seconds`. Before serving,
+    `auth.test` is asked and, unless `sync_step_permissions=False` (tests that sync when they
+    mean to), the Send SMS step's permissions are set as the allowlist says."""
+    async with open_bot(
+        settings,
+        mode=mode,
+        outbox=outbox,
+        slack_session=slack_session,
+        routes=routes,
+        clock=clock,
+        escalation_tick=escalation_tick,
+    ) as bot:
+        if bot.authorization is not None:
+            await bot.authorization.warm_up()
+        if bot.slack_app is not None and sync_step_permissions:
+            from smsbot.slack import step_permissions
 
-    metrics = Metrics()
-    # Slack's connection pool outlives the service: the outbox may confirm sends while it stops.
-    async with (
-        _slack_session(mode) as slack_session,
-        open_service(
-            settings, metrics=metrics, stop_grace_seconds=SHUTDOWN_GRACE_SECONDS
-        ) as service,
-    ):
-        slack_app = socket = None
-        if mode is not None:
-            from smsbot.slack.app import build_slack_app, warm_up_authorization
-            from smsbot.slack.step_permissions import sync_step_permissions
-
-            slack_app = build_slack_app(settings, service, metrics=metrics, session=slack_session)
-            await warm_up_authorization(slack_app)
-            await sync_step_permissions(service)
-        if mode is SlackMode.SOCKET:
-            from smsbot.slack.socket_mode import SocketModeConnection
-
-            socket = SocketModeConnection(
-                slack_app,
-                app_token=secret_text(settings.slack.app_token),
-                api_url=settings.slack.api_url,
-                metrics=metrics,
-            )
-            metrics.watch_slack(socket)
-        # Inbound SMS: reply handlers in order, the first taker wins (`smsbot.inbound`).
-        inbound = InboundService.from_settings(
-            settings, service.store, [reply_threads(settings, service.store, slack_app)]
-        )
-        deliveries = DeliveryRecorder(
-            service.store,
-            metrics=metrics,
-            watchers=delivery_watchers(settings, service.store, slack_app),
-        )
-        app = create_app(
-            settings,
-            service,
-            metrics=metrics,
-            slack_app=slack_app,
-            socket=socket,
-            routes=(
-                _alert_routes(settings, service, metrics),
-                delivery_routes(settings, deliveries),
-                inbound_routes(settings, inbound),
-                *routes,
-            ),
-        )
-        _alert_commands_first(app, inbound)
-        _alert_buttons(app, slack_app, service)
-        _alert_deliveries(app, deliveries)
+            await step_permissions.sync_step_permissions(bot.service)
         # No access log: probes hit /healthz every few seconds; /metrics counts what matters.
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_SECONDS)
+        runner = web.AppRunner(bot.web, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_SECONDS)
         await runner.setup()
-        thresholds = gc.get_threshold()
+        listening: asyncio.Server | None = None
         try:
-            site = web.TCPSite(runner, host, port)
             try:
-                await site.start()
+                listening = await read_deadline.listen(runner, host, port, seconds=read_seconds)
             except OSError as exc:
                 raise ConfigurationError(
                     f"cannot listen on {host}:{port} ({exc.strerror or exc}); "
                     "choose another port with --port"
                 ) from exc
-            if socket is not None:
-                await socket.start()
+            if bot.socket is not None:
+                await bot.socket.start()
             # Everything running now lives as long as the bot; what starts later is work.
             long_lived = asyncio.all_tasks()
-            # The objects built so far (modules, the Bolt app, SQLAlchemy, pydantic) live as
-            # long as the process. Left to the collector, every full collection walks them all
-            # and stalls the event loop for tens of milliseconds, enough to push Slack acks
-            # past their latency target; frozen, a full collection only walks newer objects.
-            gc.collect()  # garbage from startup goes now, not frozen forever
-            gc.freeze()
-            # What requests leave behind still reaches the oldest generation: work after an
-            # ack that waits for the store keeps its objects alive long enough. Python's
-            # default, a full collection after every 10th of the middle generation's, ran one
-            # or two of 20-40 ms in every burst of 1000 commands, each stalling every ack in
-            # flight (bench p99 ~48 ms against ~37 ms without); after every 100th they are ten
-            # times rarer. The cyclic garbage they free waits longer (~4000 objects per 1000
-            # commands here, so some MB at most).
-            gc.set_threshold(thresholds[0], thresholds[1], FULL_COLLECTION_AFTER)
-            yield RunningBot(_url_of(runner, host), service, metrics, slack_app, socket, inbound)
+            yield RunningBot(_url_of(listening, host), bot)
         finally:
-            gc.set_threshold(*thresholds)
-            gc.unfreeze()  # collectable again, for a process that runs the bot more than once
-            if socket is not None:
-                await socket.close()
-            await runner.cleanup()  # stops accepting, waits for requests being answered
-        # The outbox stops claiming rows now, not after the listeners: one grace period for all.
+            if bot.socket is not None:
+                await bot.socket.close()
+            if listening is not None:
+                listening.close()  # stops accepting; runner.cleanup() closes the connections
+            await runner.cleanup()  # waits for requests being answered
+        # The outbox stops taking rows now, not after the listeners: one grace period for all.
         await asyncio.gather(
-            _finish_work_under_way(long_lived), service.stop_outbox(SHUTDOWN_GRACE_SECONDS)
+            _finish_work_under_way(_work_under_way(long_lived)),
+            bot.outbox.stop(SHUTDOWN_GRACE_SECONDS),
         )
-    # Leaving open_service closed the store, the KPN client and the outbox worker.
+    # Leaving open_bot closed the store, the KPN client, the outbox and the Slack session.
 
 
-@contextlib.asynccontextmanager
-async def _slack_session(mode: SlackMode | None) -> AsyncIterator[aiohttp.ClientSession | None]:
-    """One `aiohttp.ClientSession` for every call to Slack's Web API and response URLs."""
-    if mode is None:
-        yield None
-        return
-    async with aiohttp.ClientSession() as session:
-        yield session
+@contextlib.contextmanager
+def tuned_for_serving() -> Iterator[None]:
+    """The garbage collector tuned for a long-running bot, for as long as the block runs.
+
+    The objects built at start (modules, the Bolt app, SQLAlchemy, pydantic) live as long as
+    the process. Left to the collector, every full collection walks them all and stalls the
+    event loop for tens of milliseconds, enough to push Slack acks past their latency target;
+    frozen, a full collection only walks newer objects. What requests leave behind still
+    reaches the oldest generation: work after an ack that waits for the store keeps its objects
+    alive long enough. Python's default, a full collection after every 10th of the middle
+    generation's, ran one or two of 20-40 ms in every burst of 1000 commands, each stalling
+    every ack in flight (bench p99 ~48 ms against ~37 ms without); after every 100th they are
+    ten times rarer. The cyclic garbage they free waits longer (~4000 objects per 1000 commands
+    here, so some MB at most).
+    """
+    thresholds = gc.get_threshold()
+    gc.collect()  # garbage from startup goes now, not frozen forever
+    gc.freeze()
+    gc.set_threshold(thresholds[0], thresholds[1], FULL_COLLECTION_AFTER)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()  # collectable again, for a process that runs the bot more than once
 
 
-async def _finish_work_under_way(long_lived: set[asyncio.Task[Any]]) -> None:
-    """Waits for tasks started while serving, such as Bolt listeners that send after the ack."""
+def _work_under_way(long_lived: set[asyncio.Task[Any]]) -> list[asyncio.Task[Any]]:
+    """Tasks started while serving, such as Bolt listeners that send after the ack; not the
+    one stopping the bot (e.g. a test's teardown, which started after the bot did)."""
     current = asyncio.current_task()
-    under_way = [
+    return [
         t
         for t in asyncio.all_tasks()
         if t not in long_lived and t is not current and not _serves_a_connection(t)
     ]
+
+
+async def _finish_work_under_way(under_way: list[asyncio.Task[Any]]) -> None:
     if not under_way:
         return
     log.debug(
@@ -344,8 +283,8 @@ def _task_name(task: asyncio.Task[Any]) -> str:
     return getattr(coro, "__qualname__", None) or task.get_name()
 
 
-def _url_of(runner: web.AppRunner, host: str) -> str:
-    bound_host, bound_port = runner.addresses[0][:2]
+def _url_of(server: asyncio.Server, host: str) -> str:
+    bound_host, bound_port = server.sockets[0].getsockname()[:2]
     shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else bound_host
     return f"http://{shown}:{bound_port}"
 
@@ -377,9 +316,11 @@ async def serve_until_stopped(
                 SlackMode.HTTP: f"Slack at {bot.url}/slack/events",
                 None: "Slack off",
             }[mode]
-            print(f"smsbot: listening on {bot.url} ({how})", flush=True)
-            await stop.wait()
-            print("smsbot: stopping: finishing sends under way (again to quit now)", flush=True)
+            # Tuned once everything long-lived is built (see tuned_for_serving).
+            with tuned_for_serving():
+                print(f"smsbot: listening on {bot.url} ({how})", flush=True)
+                await stop.wait()
+                print("smsbot: stopping: finishing sends under way (again to quit now)", flush=True)
     finally:
         for signum in signals:
             loop.remove_signal_handler(signum)

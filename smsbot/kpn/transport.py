@@ -93,7 +93,7 @@ async def post(
             return Answer(response.status, response.headers, body)
     except NOT_CONNECTED as exc:
         raise KpnUnavailable(
-            f"could not connect to KPN at {host} ({_describe(exc)}); the SMS was not sent. "
+            f"could not connect to KPN at {host} ({_describe(exc)}). "
             "Check SMSBOT_KPN__BASE_URL and the network."
         ) from exc
     except (TimeoutError, aiohttp.ClientError) as exc:

@@ -1,4 +1,4 @@
-"""The Bolt app: `build_slack_app(settings, service)` wires the listeners to the service.
+"""The Bolt app: `build_slack_app(settings, service, ...)` wires the listeners to the service.
 
 Built on call, never at import. The listener modules register themselves from one tuple,
 `LISTENERS`; a module is anything with `register(app, deps)`.
@@ -9,13 +9,17 @@ touches the store, KPN or a slow Slack method. The modal submission is the one e
 design: it checks the form (pure code and a cached allowlist) before its ack, because that is
 the only moment Slack lets errors appear inline in the form.
 
-One connection pool for Slack: the Web API client is given the bot's `aiohttp.ClientSession`
-(`session=`), and Bolt's per-request clients, the directory and the notifier (also for
-`response_url` posts) share it. Without it slack-sdk opens a session, a TCP (and TLS)
+One connection pool for Slack: the Web API client (built by `smsbot.bootstrap` with the bot's
+`aiohttp.ClientSession`) is shared by Bolt's per-request clients, the directory and the notifier
+(also for `response_url` posts). Without it slack-sdk opens a session, a TCP (and TLS)
 connection, for every call and closes it again, which cost more CPU than the rest of a
-confirmation. `warm_up_authorization` asks `auth.test` once before Slack's first request.
-The client waits out Slack's rate limits (`smsbot.slack.retry`), and so does every client Bolt
-derives from it.
+confirmation. The client waits out Slack's rate limits (`smsbot.slack.retry`), and so
+does every client Bolt derives from it.
+
+Authorization: one workspace, one bot token. Bolt's `authorize` hook is
+`WorkspaceAuthorization`, which asks `auth.test` once and hands its answer to every request;
+`warm_up` asks it before Slack's first request, so a burst right after a start does not ask once
+per request.
 """
 
 from __future__ import annotations
@@ -28,23 +32,18 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.middleware.authorization.async_single_team_authorization import (
-    AsyncSingleTeamAuthorization,
-)
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from smsbot.errors import ConfigurationError
 from smsbot.metrics import Metrics
 from smsbot.settings import Settings
 from smsbot.slack import command, modal, reply_button, shortcuts, workflow_step
 from smsbot.slack.context import SlackDeps
-from smsbot.slack.delivery_updates import SlackDeliveryUpdates
 from smsbot.slack.directory import SlackDirectory
 from smsbot.slack.notifier import SlackNotifier
 from smsbot.slack.retry import web_client
-from smsbot.slack.step_permissions import SYNC as STEP_PERMISSIONS_SYNC
-from smsbot.slack.step_permissions import StepPermissions
 from smsbot.sms.request import Surface
 
 if TYPE_CHECKING:
@@ -54,84 +53,97 @@ log = logging.getLogger(__name__)
 
 LISTENERS: tuple[ModuleType, ...] = (command, modal, reply_button, shortcuts, workflow_step)
 SLACK_SURFACES = (Surface.SLACK_COMMAND, Surface.SLACK_MODAL, Surface.SLACK_SHORTCUT)
+# Long enough for Slack's auth.test (well under a second); an unreachable Slack must not hold
+# up the start: the first request then asks, as Bolt would have anyway.
+WARM_UP_SECONDS = 5.0
+
+
+class WorkspaceAuthorization(AsyncAuthorize):
+    """Bolt's `authorize` for the workspace of the bot token: `auth.test`, asked once.
+
+    Requests arriving while it is being asked share that one call. When it fails (Slack
+    unreachable, a refused token) the next request asks again, and Bolt answers the failed one
+    with its own error.
+    """
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+        self._answer: AuthorizeResult | None = None
+        self._asking: asyncio.Future[AuthorizeResult] | None = None
+
+    async def __call__(self, **_request: object) -> AuthorizeResult:
+        """Called by Bolt for each request (with its context and ids: one workspace, one
+        answer for all)."""
+        return self._answer or await self._ask()
+
+    async def warm_up(self) -> bool:
+        """Ask now, before serving; True when the answer is in place. On failure (logged)
+        the first request asks again."""
+        try:
+            async with asyncio.timeout(WARM_UP_SECONDS):
+                await self._ask()
+        except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.warning("Slack auth.test did not answer at start (%s); asking on first use", exc)
+            return False
+        return True
+
+    async def _ask(self) -> AuthorizeResult:
+        if self._answer is not None:
+            return self._answer
+        if self._asking is None:
+            self._asking = asyncio.ensure_future(self._auth_test())
+            self._asking.add_done_callback(self._asked)
+        return await asyncio.shield(self._asking)
+
+    async def _auth_test(self) -> AuthorizeResult:
+        token = self._client.token
+        response = await self._client.auth_test()
+        answer = AuthorizeResult.from_auth_test_response(
+            auth_test_response=response,
+            bot_token=token,
+            bot_scopes=response.headers.get("x-oauth-scopes"),
+        )
+        self._answer = answer
+        return answer
+
+    def _asked(self, asking: asyncio.Future[AuthorizeResult]) -> None:
+        self._asking = None
+        if not asking.cancelled():
+            asking.exception()  # retrieved here: whoever awaited it has seen it
 
 
 def build_slack_app(
     settings: Settings,
     service: SmsService,
     *,
+    client: AsyncWebClient,
+    directory: SlackDirectory,
+    notifier: SlackNotifier,
+    authorization: WorkspaceAuthorization,
     metrics: Metrics | None = None,
-    client: AsyncWebClient | None = None,
-    session: aiohttp.ClientSession | None = None,
     listeners: Iterable[ModuleType] = LISTENERS,
 ) -> AsyncApp:
-    """The Bolt app with every listener; `session` is the connection pool for Slack calls
-    (the caller closes it after the service, whose outbox may still confirm sends)."""
+    """The Bolt app with every listener, on `client` (the bot token's, sharing the bot's
+    connection pool). The service's notifiers and allowlist directory come from the same
+    client; `smsbot.bootstrap` builds them all."""
     slack = settings.slack
-    if client is None:
-        if slack.bot_token is None or not slack.bot_token.get_secret_value():
-            raise ConfigurationError(
-                "SMSBOT_SLACK__BOT_TOKEN (or SLACK_BOT_TOKEN) is not set: copy the xoxb- token "
-                "from your Slack app's OAuth & Permissions page."
-            )
-        client = web_client(slack.bot_token.get_secret_value(), slack.api_url, session=session)
     app = AsyncApp(
         # Bolt sets the root's level on a logger of this name: not "smsbot", smsbot's own.
         name="smsbot-bolt",
-        # Bolt takes the token from the client (and authorizes with auth.test on first use).
         # HTTP requests are verified before Bolt sees them, at the seam (`slack.http`), with
         # the same slack_sdk verifier: Bolt's own check parses the body first and logs all of
         # it on every failure. Socket Mode needs none, Slack authenticates the websocket.
         signing_secret=slack.signing_secret.get_secret_value() if slack.signing_secret else "",
         request_verification_enabled=False,
-        client=client,
+        # The token comes with each request's authorization; Bolt's own per-request clients
+        # are built from this one: the same API URL, connection pool and rate-limit retries.
+        client=web_client(
+            None, client.base_url, session=client.session, handlers=client.retry_handlers
+        ),
+        authorize=authorization,
         process_before_response=False,
     )
-    directory = SlackDirectory(
-        client,
-        cache_seconds=slack.usergroup_cache_seconds,
-        team_id=slack.team_id,
-        phone_field=slack.phone_field,
-    )
-    service.allowlist.directory = directory
-    if slack.step_permissions == STEP_PERMISSIONS_SYNC:
-        service.allowed_workflows = StepPermissions(client, settings, service.allowlist)
-    # The confirmation's (channel, ts) stored with the SMS: its delivery is shown there.
-    notifier = SlackNotifier(client, settings, directory)
-    notifier.remember = SlackDeliveryUpdates(notifier, service.store).confirmation_posted
-    for surface in SLACK_SURFACES:
-        service.register_notifier(surface, notifier)
     deps = SlackDeps(settings, service, directory, notifier, metrics)
     for listener in listeners:
         listener.register(app, deps)
     return app
-
-
-# Long enough for Slack's auth.test (well under a second); an unreachable Slack must not hold
-# up the start: Bolt then asks on the first request, as it would have anyway.
-WARM_UP_SECONDS = 5.0
-
-
-async def warm_up_authorization(app: AsyncApp) -> bool:
-    """Asks Slack's `auth.test` once, now, for Bolt's single-workspace authorization.
-
-    Bolt asks it on the first request and keeps the answer, but every request that arrives
-    before the first answer asks again: a burst of 50 commands right after a start made 50
-    `auth.test` calls, each on the way to an ack. Answered here, before the bot serves, the
-    first request finds it. Returns whether the answer is in place; on any failure (Slack
-    unreachable, a refused token) Bolt asks per request as before and answers its own error.
-    """
-    authorization = next(
-        (m for m in app._async_middleware_list if isinstance(m, AsyncSingleTeamAuthorization)),
-        None,
-    )
-    if authorization is None:  # not a single-workspace app (or Bolt changed): nothing to do
-        return False
-    if authorization.auth_test_result is None:
-        try:
-            async with asyncio.timeout(WARM_UP_SECONDS):
-                authorization.auth_test_result = await app.client.auth_test()
-        except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            log.warning("Slack auth.test did not answer at start (%s); asking on first use", exc)
-            return False
-    return True

@@ -214,7 +214,8 @@ def register(
             directory = SlackDirectory(app.client, cache_seconds=cache)
         mask_numbers = settings.audit.mask_numbers if settings else True
     step = WorkflowStep(service, directory, mask_numbers=mask_numbers)
-    completer = StepCompleter(app.client)
+    # The bot token's client (Bolt's own carries no token: each request brings its own).
+    completer = StepCompleter(deps.notifier.client if deps is not None else app.client)
     service.register_notifier(Surface.WORKFLOW, completer)
 
     async def send_sms(body: dict[str, Any], event: dict[str, Any]) -> None:

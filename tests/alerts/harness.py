@@ -1,25 +1,23 @@
-"""The alert routes running for real: the service on SQLite, the sandbox as KPN, served on
-loopback and posted to over HTTP."""
+"""The alert routes running for real: the bot as `smsbot serve` composes it (without Slack),
+the service on SQLite, the sandbox as KPN, served on loopback and posted to over HTTP."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
-from smsbot.alerts.routes import register
-from smsbot.bootstrap import open_service
+from smsbot.cli.serve_cmd import running_bot
 from smsbot.metrics import Metrics
+from smsbot.outbox import OutboxOptions
 from smsbot.service import SmsService
 from smsbot.settings import Settings
+from smsbot.store import Clock, utcnow
 
 TOKEN = "alert-token-0123456789"
 ON_CALL = "+31612345678"
@@ -75,44 +73,22 @@ class AlertApp:
         return await self.post("/alerts/grafana", body, **kwargs)
 
 
-class WithoutStore:
-    """The service as the alert routes see it: everything but its store, so every alert test
-    checks that the surface talks only to the service."""
-
-    def __init__(self, service: SmsService) -> None:
-        self._service = service
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "store":
-            raise AttributeError("an alert surface reached past the service to its store")
-        return getattr(self._service, name)
-
-
 @asynccontextmanager
 async def running_alert_app(
-    settings: Settings, *, directory: Any = None, retry_delays: tuple[float, float] = (0.05, 0.2)
+    settings: Settings,
+    *,
+    retry_delays: tuple[float, float] = (0.05, 0.2),
+    clock: Clock = utcnow,
 ) -> AsyncIterator[AlertApp]:
-    """The outbox retries quickly while KPN is unreachable (`retry_delays`), for tests."""
-    metrics = Metrics()
-    async with open_service(settings, metrics=metrics, retry_delays=retry_delays) as service:
-        app = web.Application()
-        surface_view = WithoutStore(service)
-        register(app, settings=settings, service=surface_view, metrics=metrics, directory=directory)
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        try:
-            async with aiohttp.ClientSession() as session:
-                yield AlertApp(str(server.make_url("")).rstrip("/"), service, app, session, metrics)
-        finally:
-            await server.close()
-
-
-async def eventually(
-    condition: Callable[[], Any], within: float = 10.0, step: float = 0.02
-) -> None:
-    """Wait until `condition()` is true; the outbox sends after the webhook has answered."""
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within}s")
-        await asyncio.sleep(step)
+    """The bot as `smsbot serve` runs it without Slack, on a free loopback port; the outbox
+    retries quickly while KPN is unreachable (`retry_delays`), for tests. `clock` is the time
+    of the whole bot (store, outbox, alert intake, storm summaries)."""
+    outbox = OutboxOptions(retry_delays=retry_delays)
+    async with (
+        running_bot(
+            settings, host="127.0.0.1", port=0, mode=None, outbox=outbox, clock=clock
+        ) as running,
+        aiohttp.ClientSession() as session,
+    ):
+        bot = running.bot
+        yield AlertApp(running.url, bot.service, bot.web, session, bot.metrics)

@@ -19,15 +19,17 @@ from aiohttp.test_utils import TestServer
 from smsbot.alerts.commands import AlertCommandHandler
 from smsbot.alerts.escalation import EscalationTimer
 from smsbot.alerts.groups import AlertGroups
+from smsbot.alerts.history import AlertHistory
 from smsbot.alerts.routes import ALERT_COMMANDS, ESCALATION_TIMER, register
 from smsbot.alerts.routing import Route, load_routes
 from smsbot.alerts.silences import SilencesClient
 from smsbot.bootstrap import open_service
 from smsbot.metrics import Metrics
+from smsbot.outbox import OutboxOptions
 from smsbot.service import SmsService
 from smsbot.settings import Settings
 from smsbot.store import ManualClock
-from tests.alerts.harness import TOKEN, WithoutStore
+from tests.alerts.harness import TOKEN
 from tests.alerts.payloads import load
 
 ON_CALL = "+31612345678"
@@ -105,15 +107,16 @@ async def running_oncall(
     """`silences` gives the Alertmanager client (default: from the settings)."""
     # Each reading a millisecond on, so rows stamped one after the other keep their order.
     clock = clock or ManualClock(tick=timedelta(milliseconds=1))
-    async with open_service(settings, retry_delays=(0.05, 0.2)) as service:
-        service.store.clock = clock
+    outbox = OutboxOptions(retry_delays=(0.05, 0.2))
+    async with open_service(settings, outbox=outbox, clock=clock) as service:
         routes = load_routes(settings.alerts.routes)
         groups = AlertGroups(service.store, settings, routes, silences=silences)
         app = web.Application()
         register(
             app,
             settings=settings,
-            service=WithoutStore(service),
+            service=service,
+            history=AlertHistory(service.store),
             metrics=Metrics(),
             groups=groups,
             escalation_tick=3600.0,  # the test runs the timer itself, on its clock

@@ -7,17 +7,17 @@ import hmac
 import json
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 
-from smsbot.alerts.intake import dedup_key
-from smsbot.alerts.payloads import AlertmanagerPayload, parse_payload
 from smsbot.alerts.routes import ALERT_INTAKE
-from smsbot.sms.request import Outcome, Surface
-from tests.alerts.harness import ON_CALL, TOKEN, eventually, running_alert_app
+from smsbot.sms.request import Outcome
+from smsbot.store import ManualClock, utcnow
+from tests.alerts.harness import ON_CALL, TOKEN, running_alert_app
 from tests.alerts.payloads import load, raw
-from tests.fixtures.database import claim_without_record
+from tests.fixtures.waiting import until
 
 
 async def test_firing_group_becomes_one_sms_to_the_on_call_phone(settings_for, sandbox):
@@ -25,7 +25,7 @@ async def test_firing_group_becomes_one_sms_to_the_on_call_phone(settings_for, s
         status, answer = await alerts.alertmanager(raw("alertmanager_firing"))
         assert status == 200
         assert answer["queued"] == 1 and answer["duplicates"] == 0
-        await eventually(lambda: len(sandbox.messages()) == 1)
+        await until(lambda: len(sandbox.messages()) == 1)
         (sms,) = sandbox.messages()
         assert sms["mobile_number"] == ON_CALL
         assert sms["sender"] == "SMSBot"
@@ -34,7 +34,7 @@ async def test_firing_group_becomes_one_sms_to_the_on_call_phone(settings_for, s
         (record,) = await alerts.service.recent()
         assert record.actor == "alert:on-call"
         assert record.surface == "alertmanager"
-        await eventually(
+        await until(
             lambda: alerts.metrics.alerts.labels("alertmanager", "queued")._value.get() == 1
         )
 
@@ -43,7 +43,7 @@ async def test_grafana_payload_is_accepted(settings_for, sandbox):
     async with running_alert_app(settings_for()) as alerts:
         status, answer = await alerts.grafana(raw("grafana_firing"))
         assert (status, answer["queued"]) == (200, 1)
-        await eventually(lambda: len(sandbox.messages()) == 1)
+        await until(lambda: len(sandbox.messages()) == 1)
         assert sandbox.messages()[0]["content"].startswith(
             "FIRING 2: High memory usage/High CPU usage - This alert was triggered"
         )
@@ -57,7 +57,7 @@ async def test_resolved_is_not_sent_unless_the_route_wants_it(settings_for, sand
     async with running_alert_app(settings_for(routes=wants)) as alerts:
         status, answer = await alerts.alertmanager(raw("alertmanager_resolved"))
         assert (status, answer["queued"]) == (200, 1)
-        await eventually(lambda: len(sandbox.messages()) == 1)
+        await until(lambda: len(sandbox.messages()) == 1)
         assert sandbox.messages()[0]["content"].startswith("RESOLVED: ICMP ping failed")
 
 
@@ -80,7 +80,7 @@ async def test_routes_with_continue_reach_several_phones(settings_for, sandbox):
     async with running_alert_app(settings_for(routes=routes)) as alerts:
         status, answer = await alerts.alertmanager(raw("alertmanager_firing"))
         assert (status, answer["queued"]) == (200, 2)
-        await eventually(lambda: len(sandbox.messages()) == 2)
+        await until(lambda: len(sandbox.messages()) == 2)
     assert sorted(m["mobile_number"] for m in sandbox.messages()) == [
         "+31611111111",
         "+31633333333",
@@ -113,7 +113,7 @@ async def test_quiet_hours_hold_back_all_but_critical_at_night(settings_for, san
         alerts.app[ALERT_INTAKE].clock = lambda: datetime(2024, 1, 15, 12, 0, tzinfo=UTC)
         status, answer = await alerts.alertmanager(warning)
         assert (status, answer["queued"]) == (200, 1)
-        await eventually(lambda: len(sandbox.messages()) == 2)
+        await until(lambda: len(sandbox.messages()) == 2)
 
 
 # ----- authentication -----
@@ -193,7 +193,7 @@ async def test_grafana_hmac_right_wrong_and_stale(settings_for, sandbox):
         }
         status, _ = await alerts.alertmanager(body, token=None, headers=headers)
         assert status == 401
-        await eventually(lambda: len(sandbox.messages()) == 1)
+        await until(lambda: len(sandbox.messages()) == 1)
 
 
 # ----- bad requests -----
@@ -246,7 +246,7 @@ async def test_kpn_down_for_a_while_still_answers_200_and_the_sms_arrives_once_k
         status, answer = await alerts.alertmanager(raw("alertmanager_firing"))
         assert (status, answer["queued"]) == (200, 1)
         (request_id,) = answer["request_ids"]
-        await eventually(lambda: len(sandbox.messages()) == 1)
+        await until(lambda: len(sandbox.messages()) == 1)
         record = await final_record(alerts, request_id)
     assert record.outcome == Outcome.SENT
     assert record.attempts >= 2  # put back in the queue, then sent
@@ -292,12 +292,11 @@ def with_kpn(settings, **kpn):
 
 
 async def final_record(alerts, request_id):
-    for _ in range(500):
+    async def finished():
         record = await alerts.service.store.get(request_id)
-        if record.outcome.is_final:
-            return record
-        await asyncio.sleep(0.02)
-    raise AssertionError("the outbox did not finish the row")
+        return record if record.outcome.is_final else None
+
+    return await until(finished, "the outbox finishing the row")
 
 
 async def test_recording_failure_is_503_so_the_sender_retries(settings_for, sandbox):
@@ -317,12 +316,12 @@ async def test_recording_failure_is_503_so_the_sender_retries(settings_for, sand
 
 async def final_records(alerts):
     """The audit once the outbox has finished every row."""
-    for _ in range(250):
+
+    async def finished():
         records = await alerts.service.recent()
-        if all(r.outcome.is_final for r in records):
-            return records
-        await asyncio.sleep(0.02)
-    raise AssertionError("the outbox did not finish")
+        return records if all(r.outcome.is_final for r in records) else None
+
+    return await until(finished, "the outbox finishing every row")
 
 
 async def test_same_notification_twice_at_once_sends_one_sms(settings_for, sandbox):
@@ -332,15 +331,15 @@ async def test_same_notification_twice_at_once_sends_one_sms(settings_for, sandb
         assert [status for status, _ in answers] == [200, 200]
         assert sorted(a["queued"] for _, a in answers) == [0, 1]
         assert sorted(a["duplicates"] for _, a in answers) == [0, 1]
-        await eventually(lambda: len(sandbox.messages()) == 1)
+        await until(lambda: len(sandbox.messages()) == 1)
         # And again later within the repeat window: still nothing new.
         status, answer = await alerts.alertmanager(body)
         assert (status, answer["duplicates"]) == (200, 1)
-        await asyncio.sleep(0.2)
-        assert len(sandbox.messages()) == 1
         assert alerts.metrics.alerts.labels("alertmanager", "duplicate")._value.get() == 2
-        # The audit shows the SMS once and each repeat as refused: duplicate.
+        # The audit shows the SMS once and each repeat as refused: duplicate (each recorded
+        # before its answer, so a second SMS would be queued by now, and sent once final).
         records = await final_records(alerts)
+        assert len(sandbox.messages()) == 1
         assert sorted((r.outcome, r.rule) for r in records) == [
             (Outcome.REFUSED, "duplicate"),
             (Outcome.REFUSED, "duplicate"),
@@ -351,21 +350,31 @@ async def test_same_notification_twice_at_once_sends_one_sms(settings_for, sandb
         assert (repeat.recipient, repeat.actor) == (ON_CALL, "alert:on-call")
 
 
-async def test_a_claim_left_without_a_record_does_not_lose_the_alert(settings_for, sandbox):
-    async with running_alert_app(settings_for()) as alerts:
-        intake = alerts.app[ALERT_INTAKE]
-        intake.takeover_wait = 0.2
-        group = parse_payload(AlertmanagerPayload, raw("alertmanager_firing"))
-        (route,) = intake.routes
-        key = dedup_key(Surface.ALERTMANAGER, group, group.alerts, route, ON_CALL)
-        # A delivery claimed the notification, then failed to record it (and answered 503).
-        assert await claim_without_record(alerts.service.store, f"alert:{key}", 3600)
-        status, answer = await alerts.alertmanager(raw("alertmanager_firing"))
+async def test_replicas_whose_clocks_straddle_a_slot_boundary_record_one_sms(settings_for, sandbox):
+    """The SMS's key names the repeat-window slot of the claimer's clock. A copy arriving at a
+    replica whose clock is a moment behind, still in the slot before, finds the claimer's
+    record in the next slot: a repeat, not a second SMS."""
+    settings = settings_for()
+    window = settings.alerts.repeat_window_seconds
+    boundary = datetime.fromtimestamp((utcnow().timestamp() // window + 1) * window, UTC)
+    tick = timedelta(milliseconds=1)  # rows stamped one after the other stay ordered
+    ahead = ManualClock(boundary + timedelta(seconds=0.1), tick=tick)
+    behind = ManualClock(boundary - timedelta(seconds=0.1), tick=tick)
+    body = raw("alertmanager_firing")
+    async with (
+        running_alert_app(settings, clock=ahead) as one,
+        running_alert_app(settings, clock=behind) as two,
+    ):
+        status, answer = await one.alertmanager(body)
         assert (status, answer["queued"], answer["duplicates"]) == (200, 1, 0)
-        await eventually(lambda: len(sandbox.messages()) == 1)
-        # The next copy finds the record and is a repeat.
-        status, answer = await alerts.alertmanager(raw("alertmanager_firing"))
+        status, answer = await two.alertmanager(body)
         assert (status, answer["queued"], answer["duplicates"]) == (200, 0, 1)
+        records = await final_records(one)
+    assert sorted((r.outcome, r.rule) for r in records) == [
+        (Outcome.REFUSED, "duplicate"),
+        (Outcome.SENT, None),
+    ]
+    assert len(sandbox.messages()) == 1
 
 
 async def test_a_changed_group_is_not_a_duplicate(settings_for, sandbox):
@@ -375,7 +384,7 @@ async def test_a_changed_group_is_not_a_duplicate(settings_for, sandbox):
         body["alerts"] = body["alerts"][:2]  # one alert of the group stopped firing
         status, answer = await alerts.alertmanager(json.dumps(body).encode())
         assert (status, answer["queued"]) == (200, 1)
-        await eventually(lambda: len(sandbox.messages()) == 2)
+        await until(lambda: len(sandbox.messages()) == 2)
 
 
 async def test_repeat_after_the_window_is_sent_again(settings_for, sandbox):
@@ -385,7 +394,7 @@ async def test_repeat_after_the_window_is_sent_again(settings_for, sandbox):
         await asyncio.sleep(1.1)
         status, answer = await alerts.alertmanager(body)
         assert (status, answer["queued"]) == (200, 1)
-        await eventually(lambda: len(sandbox.messages()) == 2)
+        await until(lambda: len(sandbox.messages()) == 2)
 
 
 async def raw_post(url: str, path: str, headers: bytes, body: bytes) -> tuple[int, bytes]:

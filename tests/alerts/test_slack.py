@@ -3,11 +3,19 @@ channel, against the fake Slack Web API on loopback."""
 
 import pytest
 
-from smsbot.alerts.routes import register
+from smsbot.bootstrap import open_bot
 from smsbot.errors import ConfigurationError
-from tests.alerts.harness import alert_settings, eventually, running_alert_app
+from smsbot.settings import Settings
+from tests.alerts.harness import alert_settings, running_alert_app
 from tests.alerts.payloads import raw
 from tests.fakes.slack_api import BOT_TOKEN
+from tests.fixtures.waiting import until
+
+
+async def built(settings: Settings) -> None:
+    """Build the bot from `settings` (as `smsbot serve` does at start), and close it again."""
+    async with open_bot(settings, mode=None):
+        pass
 
 
 @pytest.fixture
@@ -37,7 +45,7 @@ async def test_users_and_groups_get_their_profile_numbers(slack_settings, sandbo
         # Alice once although she is listed twice (as user and by number); Bob from the group;
         # Dave (no phone) and Erin (not Dutch) are skipped, not fatal.
         assert (status, answer["queued"]) == (200, 2)
-        await eventually(lambda: len(sandbox.messages()) == 2)
+        await until(lambda: len(sandbox.messages()) == 2)
     assert sorted(m["mobile_number"] for m in sandbox.messages()) == [
         "+31611112222",
         "+31633334444",
@@ -103,38 +111,32 @@ async def test_storm_summary_points_to_the_mirror_channel_by_name(
     settings = slack_settings(routes=routes, storm_max=1, storm_window_seconds=2)
     async with running_alert_app(settings) as alerts:
         await post_all(alerts, storm_of(5, alerts_each=1))
-        await eventually(lambda: len(sandbox.messages()) == 2, within=8)
+        await until(lambda: len(sandbox.messages()) == 2, within=8)
     assert sandbox.messages()[-1]["content"].startswith("Held back since ")
     assert sandbox.messages()[-1]["content"].endswith(": 4 firing, 0 resolved. See Slack #alerts")
 
 
-def test_mirror_without_a_bot_token_is_a_configuration_error(sandbox, sqlite_url):
-    from aiohttp import web
-
+async def test_mirror_without_a_bot_token_is_a_configuration_error(sandbox, sqlite_url):
     settings = alert_settings(
         sandbox.url,
         sqlite_url,
         routes=[{"name": "db", "recipients": ["0612345678"], "mirror_channel": "C0ALERTS"}],
     )
     with pytest.raises(ConfigurationError, match="SMSBOT_SLACK__BOT_TOKEN"):
-        register(web.Application(), settings=settings, service=object())
+        await built(settings)
 
 
 @pytest.mark.parametrize(
     ("setting", "value"),
     [("max_parts", 0), ("storm_window_seconds", 0), ("repeat_window_seconds", -1)],
 )
-def test_nonsense_numbers_stop_registration(sandbox, sqlite_url, setting, value):
-    from aiohttp import web
-
+async def test_nonsense_numbers_stop_registration(sandbox, sqlite_url, setting, value):
     settings = alert_settings(sandbox.url, sqlite_url, **{setting: value})
     with pytest.raises(ConfigurationError, match=f"SMSBOT_ALERTS__{setting.upper()} is {value}"):
-        register(web.Application(), settings=settings, service=object())
+        await built(settings)
 
 
-def test_bad_routes_stop_registration_with_what_to_fix(sandbox, sqlite_url):
-    from aiohttp import web
-
+async def test_bad_routes_stop_registration_with_what_to_fix(sandbox, sqlite_url):
     settings = alert_settings(sandbox.url, sqlite_url, routes=[{"name": "x", "recipients": []}])
     with pytest.raises(ConfigurationError, match=r"alerts.routes\[0\] \('x'\): recipients"):
-        register(web.Application(), settings=settings, service=object())
+        await built(settings)

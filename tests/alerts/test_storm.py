@@ -9,6 +9,7 @@ from datetime import UTC, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from smsbot.alerts.history import AlertHistory
 from smsbot.alerts.routes import STORM_SUMMARIES
 from smsbot.alerts.routing import load_routes
 from smsbot.alerts.storm import StormSummaries
@@ -17,9 +18,10 @@ from smsbot.policy.limits import STORM_RULE
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 from smsbot.store import utcnow
 from smsbot.store.schema import claims, sends
-from tests.alerts.harness import ON_CALL, alert_settings, eventually, running_alert_app
+from tests.alerts.harness import ON_CALL, alert_settings, running_alert_app
 from tests.alerts.payloads import load
 from tests.fixtures.database import claim_without_record
+from tests.fixtures.waiting import until
 
 CAP = 3
 WINDOW = 3  # seconds: small, so the window reopens within the test
@@ -66,11 +68,11 @@ async def test_500_alerts_send_the_cap_and_then_one_summary(sandbox, sqlite_url)
         assert sum(a["storm_held"] for _, a in answers) == 100 - CAP
         assert posting < WINDOW, "the storm must fit one window for this test to mean anything"
 
-        await eventually(lambda: len(sandbox.messages()) == CAP)
+        await until(lambda: len(sandbox.messages()) == CAP)
         assert alerts.app[STORM_SUMMARIES].pending == 1
 
         # The window reopens: exactly one summary, counting what was held back.
-        await eventually(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
+        await until(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
         summary = sandbox.messages()[-1]
         assert summary["mobile_number"] == ON_CALL
         assert re.fullmatch(
@@ -87,11 +89,11 @@ async def test_two_replicas_send_one_summary_counting_both(sandbox, sqlite_url):
     async with running_alert_app(settings) as one, running_alert_app(settings) as two:
         bodies = storm_of(40)
         await asyncio.gather(post_all(one, bodies[::2]), post_all(two, bodies[1::2]))
-        await eventually(lambda: len(sandbox.messages()) == CAP)
+        await until(lambda: len(sandbox.messages()) == CAP)
         assert one.app[STORM_SUMMARIES].pending == two.app[STORM_SUMMARIES].pending == 1
 
-        await eventually(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
-        await eventually(
+        await until(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
+        await until(
             lambda: one.app[STORM_SUMMARIES].pending == two.app[STORM_SUMMARIES].pending == 0,
             within=WINDOW,
         )
@@ -147,7 +149,7 @@ def held_counts(text: str) -> str:
 
 class FailsOnce:
     """`inner`, except that its first call of `method` fails as an unreachable store would (and
-    its store is out of reach: the summaries talk only to the service)."""
+    its store is out of reach: the summaries write through the service only)."""
 
     def __init__(self, inner, method):
         self._inner, self._method, self.failed = inner, method, False
@@ -181,7 +183,7 @@ async def test_a_summary_the_store_failed_to_take_stays_pending(sandbox, sqlite_
             await conn.execute(update(sends).values(created_at=since - minute))
         since -= minute + timedelta(seconds=1)
         flaky = FailsOnce(service, failing)
-        summaries = StormSummaries(settings.alerts, flaky)
+        summaries = StormSummaries(settings.alerts, flaky, AlertHistory(service.store))
         summaries.refused(ON_CALL, route, Surface.ALERTMANAGER, since)
         assert await summaries.flush() == 0  # the store failed: logged, still pending
         assert summaries.pending == 1
@@ -224,7 +226,9 @@ async def test_a_refused_summary_keeps_its_claim_and_goes_out_next_time(sandbox,
         async with service.store.engine.begin() as conn:
             await conn.execute(update(sends).values(created_at=since - minute))
         since -= minute + timedelta(seconds=1)
-        summaries = StormSummaries(settings.alerts, RefusesOnce(service))
+        summaries = StormSummaries(
+            settings.alerts, RefusesOnce(service), AlertHistory(service.store)
+        )
         summaries.refused(ON_CALL, route, Surface.ALERTMANAGER, since)
         assert await summaries.flush() == 0  # refused: still pending, the claim still ours
         assert summaries.pending == 1
@@ -274,8 +278,9 @@ async def test_the_summary_counts_what_another_replica_held_back_before_it(sandb
         assert [r.outcome for r in results] == [Outcome.QUEUED] + [Outcome.REFUSED] * 3
         await a_minute_passes(service, stamped_early="a1")
         ahead = timedelta(0)  # the summaries' key names the window slot of their clock
-        one = StormSummaries(settings.alerts, service, clock=lambda: utcnow() + ahead)
-        two = StormSummaries(settings.alerts, service)
+        history = AlertHistory(service.store)
+        one = StormSummaries(settings.alerts, service, history, clock=lambda: utcnow() + ahead)
+        two = StormSummaries(settings.alerts, service, history)
         reopens = results[1].retry_at - timedelta(seconds=61)
         stamped = {r.idempotency_key: r.time for r in await service.recent(100)}
         one.refused(ON_CALL, route, Surface.ALERTMANAGER, stamped["a1"], reopens)
@@ -307,12 +312,12 @@ async def test_a_storm_pending_at_a_restart_still_gets_its_summary(sandbox, sqli
     async with running_alert_app(settings) as before:
         answers = await post_all(before, storm_of(20))
         assert sum(a["storm_held"] for _, a in answers) == 20 - CAP
-        await eventually(lambda: len(sandbox.messages()) == CAP)
+        await until(lambda: len(sandbox.messages()) == CAP)
         assert before.app[STORM_SUMMARIES].pending == 1
     # Stopped before the window reopened: the pending summary left with the process.
     async with running_alert_app(settings) as after:
-        await eventually(lambda: after.app[STORM_SUMMARIES].recovered)
-        await eventually(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
+        await until(lambda: after.app[STORM_SUMMARIES].recovered)
+        await until(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
         await asyncio.sleep(0.5)  # more ticks: nothing more
     summaries = [m["content"] for m in sandbox.messages() if is_summary(m["content"])]
     assert [held_counts(s) for s in summaries] == [f"{20 - CAP} firing, 0 resolved"]
@@ -322,11 +327,11 @@ async def test_a_summary_sent_before_a_restart_is_not_sent_again(sandbox, sqlite
     settings = alert_settings(sandbox.url, sqlite_url, storm_max=CAP, storm_window_seconds=WINDOW)
     async with running_alert_app(settings) as before:
         await post_all(before, storm_of(10))
-        await eventually(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
+        await until(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
     with caplog.at_level("INFO", logger="smsbot.alerts.storm"):
         async with running_alert_app(settings) as after:
             summaries = after.app[STORM_SUMMARIES]
-            await eventually(lambda: summaries.recovered)
+            await until(lambda: summaries.recovered)
             # The storm's summary went out before the restart: nothing is owed, nor said to be.
             assert summaries.pending == 0
             assert await summaries.recover() == 0
@@ -355,7 +360,7 @@ async def test_resolved_notifications_are_counted_apart_in_the_summary(sandbox, 
         for body in [*firing, *resolved]:  # in order: the cap takes the first firing ones
             status, _ = await alerts.alertmanager(body)
             assert status == 200
-        await eventually(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
+        await until(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
     summary = sandbox.messages()[-1]["content"]
     assert held_counts(summary) == "4 firing, 2 resolved"
 

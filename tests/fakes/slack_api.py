@@ -46,6 +46,7 @@ import yaml
 from aiohttp import web
 
 from tests.fakes.block_kit import block_problems, view_problems
+from tests.fixtures.waiting import until
 
 BOT_TOKEN = "xoxb-fake-bot-token"
 APP_TOKEN = "xapp-fake-app-token"
@@ -301,16 +302,7 @@ class FakeSlackApi:
 
     async def wait_for(self, condition: Callable[[], object], within: float = 5.0) -> None:
         """Wait until `condition()` is true; the bot works after its ack, so tests wait here."""
-        deadline = time.monotonic() + within
-        while not condition():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"fake Slack: condition not met within {within}s")
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.05))
-            except TimeoutError:
-                pass
+        await until(condition, "fake Slack: condition", within=within, changed=self._changed)
 
     # ----- server -----
 

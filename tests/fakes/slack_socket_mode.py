@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.fixtures.waiting import until
 
 
 class FakeSocketMode:
@@ -96,16 +97,7 @@ class FakeSocketMode:
         return self.acks[envelope_id]
 
     async def wait_for(self, condition: Callable[[], object], within: float = 5.0) -> None:
-        deadline = time.monotonic() + within
-        while not condition():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"fake Socket Mode: condition not met within {within}s")
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.05))
-            except TimeoutError:
-                pass
+        await until(condition, "fake Socket Mode: condition", within=within, changed=self._changed)
 
     async def disconnect(self, reason: str = "refresh_requested") -> None:
         """Slack's polite way to move a client to a new socket."""

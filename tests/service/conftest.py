@@ -8,6 +8,7 @@ from typing import Any
 
 from smsbot.settings import Settings
 from smsbot.sms.request import SendRequest, SendResult
+from tests.fixtures.waiting import until
 
 
 def settings_for(sandbox_url: str, database_url: str, **overrides: Any) -> Settings:
@@ -38,7 +39,6 @@ class RecordingNotifier:
             raise RuntimeError("Slack is down")
 
     async def wait_for(self, count: int) -> None:
-        async with asyncio.timeout(10):
-            while len(self.calls) < count:
-                self.changed.clear()
-                await self.changed.wait()
+        await until(
+            lambda: len(self.calls) >= count, f"{count} notifications", changed=self.changed
+        )

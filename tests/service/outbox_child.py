@@ -7,6 +7,7 @@ import asyncio
 import sys
 
 from smsbot.bootstrap import open_service
+from smsbot.outbox import OutboxOptions
 from smsbot.settings import Settings
 from smsbot.sms.request import SendRequest, Surface
 
@@ -18,7 +19,7 @@ async def main(database_url: str, sandbox_url: str, count: int) -> None:
         limits={"per_actor_per_hour": 1000},
         kpn={"read_timeout": 60.0},
     ).with_sandbox(sandbox_url)
-    async with open_service(settings, outbox_concurrency=1) as service:
+    async with open_service(settings, outbox=OutboxOptions(concurrency=1)) as service:
         for i in range(count):
             request = SendRequest(
                 "cli:crash", Surface.CLI, f"06123450{i:02d}", f"queued {i}", idempotency_key=f"k{i}"

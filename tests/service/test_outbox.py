@@ -13,24 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from smsbot.bootstrap import open_service
+from smsbot.bootstrap import open_pipeline, open_service
+from smsbot.outbox import DIED_WHILE_SENDING, OutboxOptions
 from smsbot.sandbox.testing import SandboxHandle
-from smsbot.service import DIED_WHILE_SENDING
 from smsbot.sms.request import Outcome, SendRequest, Surface
 from smsbot.store import Store
+from tests.fixtures.waiting import until
 from tests.service.conftest import RecordingNotifier, settings_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("outbox_child.py")
-
-
-async def wait_until(condition) -> None:
-    """Poll `condition` (state in another process or server, which cannot signal us)."""
-    for _ in range(300):
-        if await condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("still waiting after 15 s")
 
 
 @pytest.mark.postgres
@@ -51,17 +43,17 @@ async def test_two_replicas_drain_one_outbox_sending_each_row_once(
     notifiers = [RecordingNotifier(), RecordingNotifier()]
     async with AsyncExitStack() as stack:
         replicas = [
-            await stack.enter_async_context(open_service(settings, run_outbox=False))
+            await stack.enter_async_context(open_pipeline(settings, run_outbox=False))
             for _ in notifiers
         ]
         for replica, notifier in zip(replicas, notifiers, strict=True):
-            replica.register_notifier(Surface.CLI, notifier)
-            replica.start_outbox()
+            replica.service.register_notifier(Surface.CLI, notifier)
+            replica.outbox.start()
 
         async def drained() -> bool:
             return sum(len(n.calls) for n in notifiers) >= 200
 
-        await wait_until(drained)
+        await until(drained, "both replicas draining the outbox", within=15)
     contents = Counter(m["content"] for m in sandbox.messages())
     assert len(contents) == 200
     assert set(contents.values()) == {1}
@@ -91,7 +83,7 @@ async def test_a_killed_process_leaves_nothing_lost_and_nothing_sent_twice(
         async def in_flight() -> bool:
             return sandbox.send_requests >= 1
 
-        await wait_until(in_flight)
+        await until(in_flight, "the send in flight", within=15)
     finally:
         child.send_signal(signal.SIGKILL)
         await child.wait()
@@ -105,7 +97,9 @@ async def test_a_killed_process_leaves_nothing_lost_and_nothing_sent_twice(
 
     notifier = RecordingNotifier()
     settings = settings_for(sandbox.url, database_url, limits={"per_actor_per_hour": 1000})
-    async with open_service(settings, stale_after=timedelta(seconds=0.5)) as service:
+    async with open_service(
+        settings, outbox=OutboxOptions(stale_after=timedelta(seconds=0.5))
+    ) as service:
         service.register_notifier(Surface.CLI, notifier)
         await notifier.wait_for(count)
         records = {r.idempotency_key: r for r in await service.recent(50)}

@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from smsbot.bootstrap import open_service
 from smsbot.metrics import Metrics
+from smsbot.outbox import OutboxOptions
 from smsbot.policy import Refusal
 from smsbot.sandbox.testing import SandboxHandle, running_sandbox
 from smsbot.service import NO_ANSWER
@@ -18,8 +19,8 @@ from smsbot.sms.request import Outcome, SendRequest, Surface
 from smsbot.store import utcnow
 from smsbot.store.schema import sends
 from smsbot.timezone import local_time
+from tests.fixtures.waiting import until
 from tests.service.conftest import RecordingNotifier, settings_for
-from tests.service.test_outbox import wait_until
 
 NUMBER = "+31612345678"
 
@@ -316,7 +317,7 @@ async def test_enqueue_with_a_claim_records_only_for_the_claimer(
         # Held by the recorded copy: a later copy is not recorded.
         assert await service.enqueue(alert("copy5"), claim=("alert:same", 60)) is None
         assert await service.enqueue(alert("bad2", to="12"), claim=("alert:bad", 60)) is None
-        assert await service.find("bad2") is None
+        assert await service.store.by_key("bad2") is None
 
 
 async def test_enqueue_reports_refusals_through_the_notifier_too(
@@ -366,11 +367,12 @@ async def test_old_records_are_purged_when_the_service_starts(sandbox: SandboxHa
                 .values(created_at=utcnow() - timedelta(days=31))
             )
     async with open_service(settings) as service:
-        for _ in range(100):  # the worker's first round purges
+
+        async def purged() -> list[str] | None:  # the worker's first round purges
             remaining = [r.request_id for r in await service.recent()]
-            if len(remaining) == 1:
-                break
-            await asyncio.sleep(0.05)
+            return remaining if len(remaining) == 1 else None
+
+        remaining = await until(purged, "the purge of old records")
     assert remaining == [kept.request_id]
 
 
@@ -405,9 +407,9 @@ async def test_a_stop_cancels_sends_still_under_way_after_the_grace(
 ):
     settings = settings_for(sandbox.url, sqlite_url, kpn={"read_timeout": 30.0})
     sandbox.add_fault(delay_ms=3000)  # KPN answers, but only after the stop's grace
-    async with open_service(settings, stop_grace_seconds=0.1) as service:
+    async with open_service(settings, outbox=OutboxOptions(stop_grace_seconds=0.1)) as service:
         queued = await service.enqueue(SendRequest("alert:g", Surface.GRAFANA, NUMBER, "cpu"))
-        await wait_until(lambda: sandbox_got_it(sandbox))
+        await until(lambda: sandbox_got_it(sandbox))
     # Not waited for (the default used to be stale_after, ~2 min): the row stays `sending`, to
     # become `unknown` later, and is never sent again.
     async with open_service(settings, run_outbox=False) as service:
@@ -432,7 +434,7 @@ async def sandbox_got_it(sandbox: SandboxHandle) -> bool:
 def test_people_hear_of_a_kpn_outage_within_minutes_alerts_keep_trying(
     surface, configured, expected
 ):
-    from smsbot.service import retry_bound_seconds
+    from smsbot.outbox import retry_bound_seconds
     from smsbot.settings import Settings
 
     settings = Settings(_env_file=None, kpn={"outbox_retry_seconds": configured})

@@ -17,10 +17,8 @@ still posts there), G0PRIVATE (private, it is not: Slack says channel_not_found)
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,19 +26,18 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from pydantic import SecretStr
 
-from smsbot.bootstrap import open_service
+from smsbot.bootstrap import SlackMode
+from smsbot.cli.serve_cmd import running_bot
 from smsbot.metrics import Metrics
 from smsbot.sandbox.testing import SandboxHandle
 from smsbot.service import SmsService
 from smsbot.settings import Settings
-from smsbot.slack.app import build_slack_app, warm_up_authorization
 from smsbot.store import AuditRecord
-from smsbot.web import create_app
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
+from tests.fixtures.waiting import until
 
 ADMIN_CONTACT = "#sms-admins"
 _responses = itertools.count(1)
@@ -81,12 +78,14 @@ class SlackBot:
 
     async def records(self, count: int, within: float = 5.0) -> list[AuditRecord]:
         """The newest audit records, once there are at least `count` (work after the ack)."""
-        deadline = time.monotonic() + within
-        while len(records := await self.service.recent()) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{len(records)} audit records after {within}s, not {count}")
-            await asyncio.sleep(0.02)
-        return records
+
+        async def enough() -> list[AuditRecord] | None:
+            records = await self.service.recent()
+            return records if len(records) >= count else None
+
+        found = await until(enough, f"{count} audit records", within=within)
+        assert found is not None
+        return found
 
 
 def bot_settings(fake: FakeSlackApi, sandbox: SandboxHandle, tmp_path: Path) -> Settings:
@@ -120,29 +119,21 @@ def set_up_workspace(fake: FakeSlackApi) -> None:
 async def serving_bot(
     settings: Settings, *, slack_session: aiohttp.ClientSession | None = None
 ) -> AsyncIterator[tuple[SmsService, Metrics, sr.SlackSender]]:
-    """The whole bot as `smsbot serve` composes it, on a free loopback port: one session for
-    the calls to Slack (`slack_session`, or one of its own), `auth.test` asked before serving."""
-    metrics = Metrics()
+    """The whole bot as `smsbot serve` runs it (`running_bot`), in HTTP mode on a free loopback
+    port: one session for the calls to Slack (`slack_session`, or one of its own), `auth.test`
+    asked before serving; the step permissions are not synced at start."""
     async with (
-        (
-            contextlib.nullcontext(slack_session) if slack_session else aiohttp.ClientSession()
-        ) as to_slack,
-        open_service(settings, metrics=metrics) as service,
+        running_bot(
+            settings,
+            host="127.0.0.1",
+            port=0,
+            mode=SlackMode.HTTP,
+            slack_session=slack_session,
+            sync_step_permissions=False,  # tests of the step sync when they mean to
+        ) as bot,
+        aiohttp.ClientSession() as session,
     ):
-        bolt = build_slack_app(settings, service, metrics=metrics, session=to_slack)
-        await warm_up_authorization(bolt)
-        app = create_app(settings, service, metrics=metrics, slack_app=bolt)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
-            async with aiohttp.ClientSession() as session:
-                sender = sr.SlackSender(session, f"http://127.0.0.1:{port}/slack/events")
-                yield service, metrics, sender
-        finally:
-            await runner.cleanup()
+        yield bot.service, bot.metrics, sr.SlackSender(session, f"{bot.url}/slack/events")
 
 
 @pytest.fixture

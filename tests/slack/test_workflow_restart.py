@@ -7,22 +7,20 @@ step's own token while it lasts (15 minutes) and the bot token after that.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from smsbot.bootstrap import open_service
+from smsbot.bootstrap import SlackMode, open_bot
 from smsbot.settings import Settings
-from smsbot.slack.app import build_slack_app
 from smsbot.slack.step_permissions import sync_step_permissions
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
+from tests.fixtures.waiting import until
 from tests.slack.conftest import serving_bot
 from tests.slack.test_workflow_step import (
     ending_of,
@@ -35,20 +33,15 @@ from tests.slack.test_workflow_step import (
 
 async def record_without_sending(settings: Settings, event: dict[str, Any]) -> None:
     """A process that takes the step's event and stops before its outbox sends anything."""
-    async with (
-        aiohttp.ClientSession() as to_slack,
-        open_service(settings, run_outbox=False) as service,
-    ):
-        bolt = build_slack_app(settings, service, session=to_slack)
-        assert await sync_step_permissions(service)
+    async with open_bot(settings, mode=SlackMode.HTTP, run_outbox=False) as bot:
+        assert bot.slack_app is not None
+        assert await sync_step_permissions(bot.service)
         body = json.dumps(sr.event_callback(event))
         headers = {"content-type": "application/json", **sr.signature_headers(body)}
-        answer = await bolt.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
+        answer = await bot.slack_app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
         assert answer.status == 200
-        deadline = time.monotonic() + 5
-        while not await service.recent():  # the listener records it after the ack
-            assert time.monotonic() < deadline, "the step's request was never recorded"
-            await asyncio.sleep(0.02)
+        # The listener records it after the ack.
+        await until(bot.service.recent, "the step's request recorded", within=5)
 
 
 async def test_a_step_queued_before_a_restart_is_ended_after_it(sandbox, tmp_path: Path) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,11 +12,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from smsbot.bootstrap import open_service
 from smsbot.metrics import Metrics
+from smsbot.outbox import OutboxOptions
 from smsbot.settings import Settings
 from smsbot.sms.request import Outcome, SendRequest, Surface
 from smsbot.store import NewRecord, OutboxState
 from smsbot.web import create_app
-from tests.alerts.harness import eventually
+from tests.fixtures.waiting import until
 
 
 def parse(text: str) -> dict[str, dict[tuple, float]]:
@@ -76,7 +75,9 @@ async def bot(settings) -> AsyncIterator[tuple[TestClient, object, Metrics]]:
     later = timedelta(minutes=10)
     # The scrape sees the outbox ten minutes from now: the oldest queued row's age is known.
     metrics = Metrics(clock=lambda: datetime.now(UTC) + later)
-    async with open_service(settings, metrics=metrics, retry_delays=(0.05, 0.2)) as service:
+    async with open_service(
+        settings, metrics=metrics, outbox=OutboxOptions(retry_delays=(0.05, 0.2))
+    ) as service:
         client = TestClient(TestServer(create_app(settings, service, metrics=metrics)))
         await client.start_server()
         try:
@@ -126,20 +127,20 @@ async def test_outbox_and_kpn_state_while_kpn_is_down_and_after(bot, sandbox):
             and value(samples, "smsbot_outbox_rows", state="queued") == 1
         )
 
-    await eventually_async(back_in_the_queue)
+    await until(back_in_the_queue, "the row back in the queue")
     down = await scrape(client)
     assert value(down, "smsbot_outbox_oldest_queued_age_seconds") >= 600
     failed_at = value(down, "smsbot_kpn_last_error_timestamp_seconds")
     assert abs(failed_at - datetime.now(UTC).timestamp()) < 60
 
     sandbox.clear()
-    await eventually(lambda: len(sandbox.messages()) == 1)
+    await until(lambda: len(sandbox.messages()) == 1)
 
     async def sent() -> bool:
         samples = await scrape(client)
         return value(samples, "smsbot_sends_total", surface="alertmanager", outcome="sent") == 1
 
-    await eventually_async(sent)
+    await until(sent, "the sent SMS counted")
     up = await scrape(client)
     assert value(up, "smsbot_kpn_reachable") == 1
     assert value(up, "smsbot_outbox_rows", state="queued") == 0
@@ -148,14 +149,6 @@ async def test_outbox_and_kpn_state_while_kpn_is_down_and_after(bot, sandbox):
     assert value(up, "smsbot_kpn_last_error_timestamp_seconds") == failed_at
     assert value(up, "smsbot_kpn_quota_used") >= 1
     assert value(up, "smsbot_kpn_quota_limit") >= value(up, "smsbot_kpn_quota_used")
-
-
-async def eventually_async(condition, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within}s")
-        await asyncio.sleep(0.05)
 
 
 async def test_outbox_state_counts_queued_and_sending_rows(store) -> None:

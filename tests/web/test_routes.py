@@ -18,8 +18,8 @@ from smsbot.metrics import Metrics
 from smsbot.settings import Settings
 from smsbot.slack.socket_mode import SocketModeConnection
 from smsbot.web import create_app
-from tests.alerts.harness import eventually
 from tests.fakes.slack_api import APP_TOKEN
+from tests.fixtures.waiting import until
 from tests.web.test_socket_mode_connection import acking_app
 
 
@@ -159,7 +159,7 @@ async def test_unanswered_pings_count_as_disconnected(
             await socket.wait_connected()
             # Greeted, but the socket stopped answering pings: disconnected, before slack-sdk
             # gives up on it.
-            await eventually(lambda: not socket.connected)
+            await until(lambda: not socket.connected)
         resp = await client.get("/readyz?verbose")
         assert resp.status == 200
         assert (await resp.json())["slack"] == "disconnected"
