@@ -28,6 +28,8 @@ from smsbot.metrics import Metrics
 from smsbot.outbox import OutboxOptions
 from smsbot.service import SmsService
 from smsbot.settings import Settings
+from smsbot.slack.directory import SlackDirectory
+from smsbot.slack.retry import web_client
 from smsbot.store import ManualClock
 from tests.alerts.harness import TOKEN
 from tests.alerts.payloads import load
@@ -111,12 +113,16 @@ async def running_oncall(
     async with open_service(settings, outbox=outbox, clock=clock) as service:
         routes = load_routes(settings.alerts.routes)
         groups = AlertGroups(service.store, settings, routes, silences=silences)
+        token = settings.slack.bot_token
+        slack = web_client(token.get_secret_value(), settings.slack.api_url) if token else None
         app = web.Application()
         register(
             app,
             settings=settings,
             service=service,
             history=AlertHistory(service.store),
+            slack=slack,
+            directory=SlackDirectory(slack) if slack is not None else None,
             metrics=Metrics(),
             groups=groups,
             escalation_tick=3600.0,  # the test runs the timer itself, on its clock
