@@ -19,7 +19,7 @@ from smsbot.cli.serve_cmd import RunningBot, SlackMode, running_bot
 from smsbot.sandbox.testing import SandboxHandle
 from smsbot.settings import Settings
 from smsbot.slack import blocks
-from smsbot.store import InboundOutcome, InboundRecord
+from smsbot.store import AuditRecord, InboundOutcome, InboundRecord
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fixtures.waiting import until
@@ -202,6 +202,14 @@ async def test_the_button_applies_the_allowlist(
         assert refused.recipient == PHONE and len(loop.sandbox.messages()) == 1
 
 
+async def _sent_alerts(loop: Loop) -> list[AuditRecord]:
+    return [r for r in await loop.bot.service.recent() if str(r.surface) == "alertmanager"]
+
+
+async def _with_conversation(loop: Loop) -> list[AuditRecord]:
+    return [r for r in await _sent_alerts(loop) if r.slack_ts]
+
+
 async def _refused(loop: Loop) -> list[object] | None:
     records = await loop.bot.service.recent()
     refused = [r for r in records if r.actor == "U0DAVE" and str(r.outcome) == "refused"]
@@ -234,3 +242,50 @@ async def test_a_reply_with_no_conversation_and_no_channel_is_audited_and_droppe
             if r.to_json()["direction"] == "inbound"
         ]
         assert shown.to_json()["outcome"] == "dropped"
+
+
+async def test_a_reply_to_an_alert_sms_lands_under_its_mirror(
+    fake_slack: FakeSlackApi, sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """An alert SMS mirrored to its route's channel: a reply that is no alert command goes in
+    the mirror's thread (the group's message, or the SMS's own mirror)."""
+    from tests.alerts.oncall import ON_CALL, firing, oncall_settings, post_alert
+
+    alert_settings = oncall_settings(
+        sandbox.url, f"sqlite:///{tmp_path / 'alerts.db'}", mirror_channel="C0OPS"
+    )
+    slack = loop_settings(fake_slack, sandbox, tmp_path).slack
+    kpn = alert_settings.kpn.model_copy(update={"inbound_token": SecretStr(TOKEN)})
+    settings = alert_settings.model_copy(update={"slack": slack, "kpn": kpn})
+    async with running_loop(fake_slack, sandbox, settings) as loop:
+        await post_alert(loop.http, loop.bot.url, firing())
+        await until(
+            lambda: [m for m in sandbox.messages() if m["mobile_number"] == ON_CALL], "alert SMS"
+        )
+        [sent] = await until(lambda: _with_conversation(loop), "the mirror stored")
+        await loop.phone_replies("On my way, 10 minutes", phone=ON_CALL)
+        [record] = await loop.inbound(1)
+        assert record.outcome is InboundOutcome.THREADED, record
+        assert record.conversation == sent.request_id
+        [thread_reply] = loop.posted(thread_ts=sent.reply.get("thread_ts") or sent.slack_ts)[-1:]
+        assert thread_reply["channel"] == "C0OPS"
+        assert "On my way, 10 minutes" in str(thread_reply["blocks"])
+
+
+async def test_a_reply_from_a_person_picked_by_profile_shows_their_name(
+    fake_slack: FakeSlackApi, sandbox: SandboxHandle, settings: Settings
+) -> None:
+    async with running_loop(fake_slack, sandbox, settings) as loop:
+        url = loop.fake.response_url("resp-alice")
+        form = sr.slash_command_form(
+            "<@U0BOB|bob> Standup moved",
+            user_id="U0ALICE",
+            channel_id="C0GENERAL",
+            response_url=url,
+        )
+        assert (await loop.slack.command(form))[0] == 200
+        [confirmation] = await until(lambda: loop.posted(channel="C0GENERAL"), "the confirmation")
+        await loop.phone_replies("ok", phone="+31633334444")  # bob's profile phone
+        await loop.inbound(1)
+        [thread_reply] = loop.posted(thread_ts=confirmation["ts"])
+        assert "SMS reply from bob (+31 6 ****4444)" in str(thread_reply["blocks"])
