@@ -72,7 +72,7 @@ class ModalOrigin:
 # `&<>` is 4,000-5,000 characters of mrkdwn.
 TEXT_LIMIT = 3000
 MESSAGE_TEXT_LIMIT = 40000
-CUT_NOTE = " … (cut: longer than Slack shows)"
+CUT_NOTE = ENGLISH.cut_note
 _ENTITY_START = re.compile(r"&[a-z]{0,3}$")
 
 
@@ -94,18 +94,19 @@ def _mrkdwn(text: str, cut_note: str = CUT_NOTE) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": fit(text, note=cut_note), "verbatim": True}
 
 
-def counter_text(info: TextInfo | None, max_characters: int) -> str:
+def counter_text(info: TextInfo | None, max_characters: int, texts: Texts = ENGLISH) -> str:
     """The line under the message: characters, encoding, parts, and why it is UCS-2."""
     if info is None or info.characters == 0:
-        return "0 characters · GSM-7 · 0 parts"
-    parts = "1 part" if info.parts == 1 else f"{info.parts} parts"
-    characters = "1 character" if info.characters == 1 else f"{info.characters} characters"
-    line = f"{characters} · {info.encoding} · {parts}"
+        return texts.counter_empty
+    line = texts.counter_line.format(
+        characters=texts.characters_text(info.characters),
+        encoding=info.encoding,
+        parts=texts.parts_text(info.parts),
+    )
     if info.ucs2_characters:
-        shown = " ".join(info.ucs2_characters[:5])
-        line += f" (UCS-2 because of {shown}: fewer characters fit in each part)"
+        line += texts.ucs2_because.format(shown=" ".join(info.ucs2_characters[:5]))
     if info.characters > max_characters:
-        line += f" · over the {max_characters}-character limit"
+        line += texts.over_limit.format(max_characters=max_characters)
     return line
 
 
@@ -119,6 +120,7 @@ def modal_view(
     user: str | None = None,
     fixed_to: str | None = None,
     reply_number: str | None = None,
+    texts: Texts = ENGLISH,
 ) -> dict[str, Any]:
     """The "Send SMS" modal. The message field dispatches on each pause in typing, so the
     counter line under it can follow. With `fixed_to` (a "Reply by SMS" form: who it answers,
@@ -134,7 +136,7 @@ def modal_view(
     person_select: dict[str, Any] = {
         "type": "users_select",
         "action_id": PERSON_ACTION,
-        "placeholder": _plain("Pick a person"),
+        "placeholder": _plain(texts.person_placeholder),
     }
     if user:
         person_select["initial_user"] = user
@@ -152,19 +154,16 @@ def modal_view(
         "placeholder": _plain(reply_number or default_sender),
     }
     if reply_number:
-        sender_hint = (
-            f"Empty: the reply number {reply_number}, so the phone can answer. A name (up to "
-            "11 letters and digits) cannot be replied to."
-        )
+        sender_hint = texts.sender_hint_reply.format(reply_number=reply_number)
     else:
-        sender_hint = f"Up to 11 letters and digits. Empty: {default_sender}."
+        sender_hint = texts.sender_hint.format(default_sender=default_sender)
     recipient_blocks: list[dict[str, Any]] = [
         {
             "type": "input",
             "block_id": TO_BLOCK,
             "optional": True,
-            "label": _plain("Mobile number"),
-            "hint": _plain("A Dutch mobile number: 06…, +316… or 097…"),
+            "label": _plain(texts.number_label),
+            "hint": _plain(texts.number_hint),
             "element": number_input,
         },
         {
@@ -174,21 +173,24 @@ def modal_view(
             # Picking a person dispatches an action: their profile is read then, so the
             # submission finds it cached and can show its problem inline.
             "dispatch_action": True,
-            "label": _plain("…or a person"),
-            "hint": _plain("Sends to the phone number on their Slack profile."),
+            "label": _plain(texts.person_label),
+            "hint": _plain(texts.person_hint),
             "element": person_select,
         },
     ]
     if fixed_to:
         recipient_blocks = [
-            {"type": "section", "text": _mrkdwn(f"*To:* {escape_mrkdwn(fit(fixed_to, 200))}")}
+            {
+                "type": "section",
+                "text": _mrkdwn(texts.reply_to.format(to=escape_mrkdwn(fit(fixed_to, 200)))),
+            }
         ]
     return {
         "type": "modal",
         "callback_id": MODAL_CALLBACK_ID,
-        "title": _plain("Reply by SMS" if fixed_to else "Send SMS"),
-        "submit": _plain("Send"),
-        "close": _plain("Cancel"),
+        "title": _plain(texts.reply_title if fixed_to else texts.modal_title),
+        "submit": _plain(texts.modal_submit),
+        "close": _plain(texts.modal_close),
         "private_metadata": origin.dump(),
         "blocks": [
             *recipient_blocks,
@@ -196,7 +198,7 @@ def modal_view(
                 "type": "input",
                 "block_id": SENDER_BLOCK,
                 "optional": True,
-                "label": _plain("Sender"),
+                "label": _plain(texts.sender_label),
                 "hint": _plain(sender_hint),
                 "element": sender_input,
             },
@@ -204,7 +206,7 @@ def modal_view(
                 "type": "input",
                 "block_id": TEXT_BLOCK,
                 "dispatch_action": True,
-                "label": _plain("Message"),
+                "label": _plain(texts.message_label),
                 "element": message_input,
             },
             counter_block(counter),
@@ -281,14 +283,14 @@ def confirmation(
         {"type": "context", "elements": [_mrkdwn(details, texts.cut_note)]},
     ]
     if reply_to:
-        blocks.append(reply_button(reply_to))
+        blocks.append(reply_button(reply_to, texts))
     return fallback, blocks
 
 
 REPLY_ACTION = "sms_reply"
 
 
-def reply_button(value: str) -> dict[str, Any]:
+def reply_button(value: str, texts: Texts = ENGLISH) -> dict[str, Any]:
     """ "Reply by SMS": opens the Send SMS modal to the number of the conversation `value`
     names (`smsbot.slack.reply_button`); the number itself is never in the message."""
     return {
@@ -297,7 +299,7 @@ def reply_button(value: str) -> dict[str, Any]:
             {
                 "type": "button",
                 "action_id": REPLY_ACTION,
-                "text": _plain("Reply by SMS"),
+                "text": _plain(texts.reply_title),
                 "value": value,
             }
         ],
@@ -319,19 +321,8 @@ def problem(headline: str, advice: str, texts: Texts = ENGLISH) -> tuple[str, li
     return text, blocks
 
 
-def help_text(command: str = "/sms") -> str:
-    return "\n".join(
-        [
-            "*Send an SMS to a Dutch mobile phone*",
-            f"`{command} 0612345678 Server room door is open`  send at once",
-            f"`{command} @alice Can you call me?`  send to the phone on Alice's Slack profile",
-            f"`{command}`  open a form with a live count of characters and SMS parts",
-            f"`{command} history`  your last 10 sends (only you see them)",
-            f"`{command} help`  this help",
-            "Numbers: `06…`, `+316…`, `00316…` or the `097…` range. "
-            "Texts over 160 characters (70 with emoji or special characters) go as several parts.",
-        ]
-    )
+def help_text(command: str = "/sms", texts: Texts = ENGLISH) -> str:
+    return texts.help.format(command=command)
 
 
 @dataclass(frozen=True)
@@ -344,16 +335,18 @@ class HistoryLine:
     delivery: str = ""  # `smsbot.delivery_words.delivery_line`: "✓ delivered 12:03:04 CET (4 s)"
 
 
-def history_blocks(lines: Iterable[HistoryLine]) -> tuple[str, list[dict[str, Any]]]:
+def history_blocks(
+    lines: Iterable[HistoryLine], texts: Texts = ENGLISH
+) -> tuple[str, list[dict[str, Any]]]:
     rows = [
-        f"`{line.when}`  {escape_mrkdwn(line.to)}  *{line.outcome}*"
-        + (f"  {line.parts} part{'s' if line.parts != 1 else ''}" if line.parts else "")
+        f"`{line.when}`  {escape_mrkdwn(line.to)}  *{texts.outcome(line.outcome)}*"
+        + (f"  {texts.parts_text(line.parts)}" if line.parts else "")
         + (f"  `{escape_mrkdwn(line.document_id)}`" if line.document_id else "")
         + (f"  {escape_mrkdwn(line.delivery)}" if line.delivery else "")
         for line in lines
     ]
     if not rows:
-        text = "You have not sent any SMS yet."
+        text = texts.history_empty
         return text, [{"type": "section", "text": _mrkdwn(text)}]
-    text = fit("Your last SMS sends, newest first:\n" + "\n".join(rows), MESSAGE_TEXT_LIMIT)
-    return text, [{"type": "section", "text": _mrkdwn(text)}]
+    text = fit(texts.history_heading + "\n" + "\n".join(rows), MESSAGE_TEXT_LIMIT, texts.cut_note)
+    return text, [{"type": "section", "text": _mrkdwn(text, texts.cut_note)}]

@@ -19,8 +19,13 @@ from smsbot.slack import blocks, command_text
 from smsbot.slack.context import SlackDeps
 from smsbot.slack.history import history_message
 from smsbot.slack.modal_open import FormNotOpened, open_modal
-from smsbot.slack.sending import hand_over, name_or_none, phone_of_person, readable_text
-from smsbot.slack.texts import for_locale
+from smsbot.slack.sending import (
+    cached_texts,
+    hand_over,
+    name_or_none,
+    phone_of_person,
+    readable_text,
+)
 from smsbot.sms.numbers import normalize_number
 from smsbot.sms.request import SendRequest, Surface
 
@@ -35,15 +40,16 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         # Only what the ack must say is decided before it; finding where a typed number ends
         # (the number rules) waits until Slack has its answer.
         reply = command_text.reply_in_ack(raw)
+        user_id = command["user_id"]
         if isinstance(reply, command_text.Help):
-            await ack(
-                response_type="ephemeral", text=blocks.help_text(command.get("command") or COMMAND)
+            help_text = blocks.help_text(
+                command.get("command") or COMMAND, cached_texts(deps, user_id)
             )
+            await ack(response_type="ephemeral", text=help_text)
             return
         if isinstance(reply, command_text.Unclear):
-            await ack(response_type="ephemeral", text=reply.message)
+            await ack(response_type="ephemeral", text=reply.message(cached_texts(deps, user_id)))
             return
-        user_id = command["user_id"]
         # The ack itself carries "Sending to +31 6 ****5678…" (no extra call to Slack); the
         # outcome replaces it through the response_url. So a number is found before the ack:
         # bounded work (command_text looks at most 40 characters for it, ~20 µs).
@@ -72,14 +78,16 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
                         user=user,
                     )
                 except FormNotOpened as exc:
-                    await respond(response_type="ephemeral", text=str(exc))
+                    texts = await deps.notifier.texts_for(user_id)
+                    await respond(response_type="ephemeral", text=exc.message(texts))
             case command_text.SendToNumber(number=number, text=text):
                 await _send(
                     deps, command, to=number, escaped_text=text, pending=pending is not None
                 )
             case command_text.SendToPerson(user=person, label=label, text=text):
                 try:
-                    number = await phone_of_person(deps, person, label)
+                    texts = await deps.notifier.texts_for(user_id)
+                    number = await phone_of_person(deps, person, label, texts=texts)
                 except InvalidNumber as exc:
                     await respond(response_type="ephemeral", text=str(exc))
                     return
@@ -100,9 +108,7 @@ def _pending(
         number = normalize_number(parsed.number)
     except InvalidNumber:
         return None  # the service explains what is wrong with it
-    person = deps.directory.cached_person(user_id)
-    texts = for_locale(person.locale if person else None)
-    return blocks.pending(deps.notifier.shown_number(number, number), texts)
+    return blocks.pending(deps.notifier.shown_number(number, number), cached_texts(deps, user_id))
 
 
 async def _send(

@@ -19,12 +19,8 @@ from dataclasses import dataclass
 
 from smsbot.errors import InvalidNumber
 from smsbot.slack.escaping import decode
+from smsbot.slack.texts import ENGLISH, Texts
 from smsbot.sms.numbers import MAX_TYPED_DIGITS, MAX_TYPED_LENGTH, normalize_number
-
-USAGE = (
-    "Start with a Dutch mobile number or a @person, then the message, e.g. "
-    "`/sms 0612345678 Server room door is open`. `/sms help` shows everything."
-)
 
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 _NUMBER_WORD = re.compile(r"[+\d()\-./]+")
@@ -64,7 +60,12 @@ class SendToPerson:
 
 @dataclass(frozen=True)
 class Unclear:
-    message: str
+    """The text starts with neither a number nor a person; `word` is its first word."""
+
+    word: str
+
+    def message(self, texts: Texts = ENGLISH) -> str:
+        return texts.not_a_number.format(word=repr(self.word), usage=texts.usage)
 
 
 CommandText = Help | History | OpenForm | SendToNumber | SendToPerson | Unclear
@@ -112,7 +113,7 @@ def parse(raw: str) -> CommandText:
 
 
 def _not_a_number(word: str) -> Unclear:
-    return Unclear(f"{decode(word)!r} is not a phone number. {USAGE}")
+    return Unclear(decode(word))
 
 
 def _parse_number_first(text: str) -> CommandText:

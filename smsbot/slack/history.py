@@ -17,10 +17,11 @@ async def history_message(deps: SlackDeps, user_id: str) -> dict[str, Any]:
     """The ephemeral answer, ready for `respond(**...)`."""
     records = await deps.service.history(user_id, limit=HISTORY_LIMIT)
     mask = deps.settings.audit.mask_numbers
+    texts = await deps.notifier.texts_for(user_id)
     lines = [
         blocks.HistoryLine(
             when=local_time(record.time, deps.settings.timezone),
-            to=record.shown_number(mask_numbers=mask) or "(no valid number)",
+            to=record.shown_number(mask_numbers=mask) or texts.no_valid_number,
             outcome=str(record.outcome),
             parts=record.parts,
             document_id=record.document_id,
@@ -28,5 +29,5 @@ async def history_message(deps: SlackDeps, user_id: str) -> dict[str, Any]:
         )
         for record in records
     ]
-    text, message_blocks = blocks.history_blocks(lines)
+    text, message_blocks = blocks.history_blocks(lines, texts)
     return {"response_type": "ephemeral", "text": text, "blocks": message_blocks}

@@ -29,7 +29,8 @@ from smsbot.slack import blocks
 from smsbot.slack.context import SlackDeps
 from smsbot.slack.counter import CounterUpdates
 from smsbot.slack.reply_button import answer_reply
-from smsbot.slack.sending import hand_over, phone_from, phone_of_person, warm_up
+from smsbot.slack.sending import cached_texts, hand_over, phone_from, phone_of_person, warm_up
+from smsbot.slack.texts import Texts
 from smsbot.sms.numbers import normalize_number
 from smsbot.sms.request import SendRequest, Surface
 from smsbot.sms.sender import validate_sender
@@ -45,7 +46,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         counter = blocks.counter_text(
-            analyze(action.get("value") or ""), deps.settings.sms.max_characters
+            analyze(action.get("value") or ""),
+            deps.settings.sms.max_characters,
+            cached_texts(deps, (body.get("user") or {}).get("id")),
         )
         # Pure code before the ack: the update itself runs in the background, coalesced.
         counters.submit(client, body["view"], counter)
@@ -63,7 +66,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         if origin.reply_to:  # "Reply by SMS": the recipient is fixed, found after the ack
             await answer_reply(deps, ack, body, view, origin, form.sender, form.text)
             return
-        check = _check(deps, form)
+        # The person's language was asked of Slack when the modal opened: it is cached.
+        texts = cached_texts(deps, user_id)
+        check = _check(deps, form, texts)
         if check.errors:
             await ack(response_action="errors", errors=check.errors)
             return
@@ -75,9 +80,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         if check.number is None:  # the person's profile was not cached: ask Slack now
             assert form.person is not None
             try:
-                check.number = await phone_of_person(deps, form.person)
+                check.number = await phone_of_person(deps, form.person, texts=texts)
             except InputError as exc:
-                await _tell(deps, origin, user_id, str(exc))
+                await _tell(deps, origin, user_id, str(exc), texts)
                 return
             person = deps.directory.cached_person(form.person)
             check.name = person.name if person else None
@@ -124,8 +129,10 @@ async def _refuse_inline(
         log.exception("could not record the refusal of %s", refused.idempotency_key)
 
 
-async def _tell(deps: SlackDeps, origin: blocks.ModalOrigin, user_id: str, message: str) -> None:
-    text, message_blocks = blocks.problem(message, "")
+async def _tell(
+    deps: SlackDeps, origin: blocks.ModalOrigin, user_id: str, message: str, texts: Texts
+) -> None:
+    text, message_blocks = blocks.problem(message, "", texts)
     reply = {"user": user_id, "channel": origin.channel, "response_url": origin.response_url}
     await deps.notifier.tell_privately(reply, text, message_blocks)
 
@@ -162,17 +169,18 @@ class _Checked:
     name: str | None = None
 
 
-def _check(deps: SlackDeps, form: _Form) -> _Checked:
+def _check(deps: SlackDeps, form: _Form, texts: Texts) -> _Checked:
     """Inline errors by block id, from pure code and caches only: no Slack call."""
     check = _Checked(errors={})
     if form.number and form.person:
-        check.errors[blocks.TO_BLOCK] = "Give a number or pick a person, not both."
+        check.errors[blocks.TO_BLOCK] = texts.number_and_person
     elif form.person:
         person = deps.directory.cached_person(form.person)
         if person is not None:
             check.name = person.name
             try:
-                check.number = phone_from(person, mask_numbers=deps.settings.audit.mask_numbers)
+                mask = deps.settings.audit.mask_numbers
+                check.number = phone_from(person, mask_numbers=mask, texts=texts)
             except InputError as exc:
                 check.errors[blocks.PERSON_BLOCK] = str(exc)
     elif form.number:
@@ -181,7 +189,7 @@ def _check(deps: SlackDeps, form: _Form) -> _Checked:
         except InputError as exc:
             check.errors[blocks.TO_BLOCK] = str(exc)
     else:
-        check.errors[blocks.TO_BLOCK] = "Type a Dutch mobile number, or pick a person below."
+        check.errors[blocks.TO_BLOCK] = texts.no_number_or_person
     try:
         validate_sender(form.sender or None, deps.settings.kpn.sender)
     except InputError as exc:

@@ -123,9 +123,9 @@ class SlackNotifier:
         self, request: SendRequest, result: SendResult, reply: Mapping[str, Any]
     ) -> None:
         private = self.settings.slack.confirmations == "sender"
-        # In the channel everyone reads it: the channel's language is not known, so English
-        # unless only the sender sees it.
-        texts = await self.texts_for(reply.get("user")) if private else ENGLISH
+        # In a channel too, in the sender's language: a channel has none of its own, and the
+        # sender is the one who asked for it there.
+        texts = await self.texts_for(reply.get("user"))
         text, message_blocks = blocks.confirmation(
             texts=texts,
             actor=reply.get("user") or request.actor,

@@ -20,16 +20,24 @@ from smsbot.slack import blocks
 from smsbot.slack.context import SlackDeps
 from smsbot.slack.directory import Person, SlackDirectory, UnknownProfileField
 from smsbot.slack.escaping import decode, mentioned_ids
+from smsbot.slack.texts import ENGLISH, Texts, for_locale
 from smsbot.sms.numbers import mask_number, normalize_number
 from smsbot.sms.request import SendRequest, SendResult
 
 log = logging.getLogger(__name__)
 
 
-async def phone_of_person(deps: SlackDeps, user_id: str, label: str | None = None) -> str:
-    """The Dutch mobile number on a person's Slack profile; `InvalidNumber` says what to do."""
+async def phone_of_person(
+    deps: SlackDeps, user_id: str, label: str | None = None, *, texts: Texts = ENGLISH
+) -> str:
+    """The Dutch mobile number on a person's Slack profile; `InvalidNumber` says, in `texts`'
+    language, what to do."""
     return await profile_phone(
-        deps.directory, user_id, label, mask_numbers=deps.settings.audit.mask_numbers
+        deps.directory,
+        user_id,
+        label,
+        mask_numbers=deps.settings.audit.mask_numbers,
+        texts=texts,
     )
 
 
@@ -39,21 +47,26 @@ async def profile_phone(
     label: str | None = None,
     *,
     mask_numbers: bool = True,
-    instead: str = "type a number instead",
+    instead: str | None = None,
+    texts: Texts = ENGLISH,
 ) -> str:
     """`phone_of_person` for a caller without `SlackDeps` (the workflow step); `instead` ends
     each message with what the asker can do instead of using the profile."""
+    instead = instead or texts.type_a_number_instead
     try:
         person = await directory.person(user_id)
     except UnknownProfileField as exc:
-        raise InvalidNumber(f"{exc} Until then, {instead}.") from exc
+        raise InvalidNumber(
+            texts.profile_field_missing.format(problem=exc, instead=instead)
+        ) from exc
     except SlackApiError as exc:
         who = f"@{label}" if label else f"<@{user_id}>"
         raise InvalidNumber(
-            f"Could not read {who}'s Slack profile ({exc.response.get('error')}). "
-            f"Try again, or {instead}."
+            texts.profile_unreadable.format(
+                who=who, error=exc.response.get("error"), instead=instead
+            )
         ) from exc
-    return phone_from(person, label, mask_numbers=mask_numbers, instead=instead)
+    return phone_from(person, label, mask_numbers=mask_numbers, instead=instead, texts=texts)
 
 
 def phone_from(
@@ -61,16 +74,17 @@ def phone_from(
     label: str | None = None,
     *,
     mask_numbers: bool = True,
-    instead: str = "type a number instead",
+    instead: str | None = None,
+    texts: Texts = ENGLISH,
 ) -> str:
     """The E.164 number from a person's profile (pure: no Slack call); `InvalidNumber` says
     what to do when there is none or it is not a Dutch mobile number."""
+    instead = instead or texts.type_a_number_instead
     who = f"@{label or person.name}"
     phone = person.phone
     if not phone:
         raise InvalidNumber(
-            f"{who} has no phone number on their Slack profile. Ask them to add their mobile "
-            f"number (Profile > Edit profile > {person.phone_source}), or {instead}."
+            texts.profile_no_phone.format(who=who, field=person.phone_source, instead=instead)
         )
     try:
         return normalize_number(phone)
@@ -79,9 +93,7 @@ def phone_from(
         # else's number shown to the sender.
         shown = _masked_raw(phone) if mask_numbers else phone
         raise InvalidNumber(
-            f"The phone number on {who}'s Slack profile ({shown}) is not a Dutch mobile number, "
-            "and SMS goes only to those. Ask them to put their Dutch mobile number on their "
-            f"profile, or {instead}."
+            texts.profile_not_dutch.format(who=who, shown=shown, instead=instead)
         ) from exc
 
 
@@ -93,6 +105,13 @@ def _masked_raw(phone: str) -> str:
         return mask_number(normalize_number(phone))
     except InvalidNumber:
         return "****" + "".join(digits[-4:])
+
+
+def cached_texts(deps: SlackDeps, user_id: str | None) -> Texts:
+    """The reader's catalogue from the cache only (English when not cached): for what goes
+    before an ack or a trigger's 3 seconds, which cannot wait for Slack to say the language."""
+    person = deps.directory.cached_person(user_id) if user_id else None
+    return for_locale(person.locale if person else None)
 
 
 async def name_or_none(deps: SlackDeps, user_id: str) -> str | None:
@@ -141,12 +160,6 @@ async def warm_up(
         log.info("could not look ahead in Slack (%s); checking after the ack", exc)
 
 
-COULD_NOT_RECORD = (
-    "smsbot could not take your request ({error}), so it was most likely not sent. "
-    "Check `/sms history` before trying again; if this keeps happening, tell {admin}."
-)
-
-
 async def hand_over(deps: SlackDeps, request: SendRequest) -> SendResult | None:
     """Give the request to the service; the notifier answers the person when it is final.
 
@@ -157,11 +170,13 @@ async def hand_over(deps: SlackDeps, request: SendRequest) -> SendResult | None:
         result = await deps.service.enqueue(request)
     except Exception as exc:
         log.exception("could not hand Slack request %s to the service", request.idempotency_key)
+        texts = await deps.notifier.texts_for(request.reply.get("user"))
         text, message_blocks = blocks.problem(
-            COULD_NOT_RECORD.format(
+            texts.could_not_record.format(
                 error=type(exc).__name__, admin=deps.settings.slack.admin_contact
             ),
             "",
+            texts,
         )
         await deps.notifier.tell_privately(request.reply, text, message_blocks)
         return None

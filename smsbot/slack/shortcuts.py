@@ -21,7 +21,7 @@ from smsbot.slack import blocks
 from smsbot.slack.context import SlackDeps
 from smsbot.slack.escaping import decode, mentioned_ids
 from smsbot.slack.modal_open import FormNotOpened, open_modal
-from smsbot.slack.sending import names_of
+from smsbot.slack.sending import cached_texts, names_of
 from smsbot.sms.request import Surface
 from smsbot.sms.text import analyze
 
@@ -44,7 +44,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
                 user_id=shortcut["user"]["id"],
             )
         except FormNotOpened as exc:
-            text, message_blocks = blocks.problem(str(exc), "")
+            texts = await deps.notifier.texts_for(shortcut["user"]["id"])
+            text, message_blocks = blocks.problem(exc.message(texts), "", texts)
             await deps.notifier.tell_privately(
                 {"user": shortcut["user"]["id"]}, text, message_blocks
             )
@@ -57,7 +58,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         try:
             await _open_prefilled(deps, client, shortcut, message)
         except FormNotOpened as exc:
-            await respond(response_type="ephemeral", text=str(exc))
+            texts = await deps.notifier.texts_for((shortcut.get("user") or {}).get("id"))
+            await respond(response_type="ephemeral", text=exc.message(texts))
 
     app.global_shortcut(GLOBAL_SHORTCUT)(on_global)
     app.message_shortcut(MESSAGE_SHORTCUT)(on_message)
@@ -94,7 +96,8 @@ async def _open_prefilled(
     if set(names) == set(known):
         return  # Slack gave no new name: the ids stay
     text = decode(raw, names)
-    counter = blocks.counter_text(analyze(text), deps.settings.sms.max_characters)
+    texts = cached_texts(deps, (shortcut.get("user") or {}).get("id"))
+    counter = blocks.counter_text(analyze(text), deps.settings.sms.max_characters, texts)
     try:
         await client.views_update(
             view_id=opened["id"],

@@ -1,10 +1,10 @@
 """What people read in Slack, in one place: English, and Dutch for people whose Slack language
 is Dutch (`users.info`'s `locale`, e.g. `nl-NL`).
 
-Every text the Slack layer writes for a person about their SMS is a field of `Texts`; the
-builders in `blocks` and the notifier take the catalogue for the reader. Reasons that come from
-the service (what is wrong with a number or a text, which rule refused) are passed through as
-they are, in English.
+Every text the Slack layer writes for a person is a field of `Texts` (the modal, the counter,
+/sms help and history, the Sending line, outcomes, confirmations, the workflow step's errors);
+the builders in `blocks`, the listeners and the notifier take the catalogue for the reader.
+Both languages have every field and the same `{placeholders}` in each (a test checks).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Texts:
     language: str
+    # The outcome of a send, and the line while it goes out.
     sending: str
     sent_summary: str
     sent_fallback: str
@@ -27,9 +28,69 @@ class Texts:
     was_not_sent: str
     that_number: str
     cut_note: str
+    could_not_record: str
+    # The "Send SMS" modal.
+    modal_title: str
+    modal_submit: str
+    modal_close: str
+    number_label: str
+    number_hint: str
+    person_label: str
+    person_placeholder: str
+    person_hint: str
+    sender_label: str
+    sender_hint: str
+    message_label: str
+    reply_title: str
+    reply_to: str
+    sender_hint_reply: str
+    number_and_person: str
+    no_number_or_person: str
+    form_not_opened: str
+    # The live counter under the message.
+    counter_empty: str
+    one_character: str
+    characters: str
+    counter_line: str
+    ucs2_because: str
+    over_limit: str
+    # /sms help, and what the ack says to text that starts with neither a number nor a person.
+    help: str
+    usage: str
+    not_a_number: str
+    # /sms history.
+    history_heading: str
+    history_empty: str
+    no_valid_number: str
+    outcome_queued: str
+    outcome_sending: str
+    outcome_sent: str
+    outcome_refused: str
+    outcome_invalid: str
+    outcome_failed: str
+    outcome_unknown: str
+    # A person's phone from their Slack profile.
+    profile_no_phone: str
+    profile_not_dutch: str
+    profile_unreadable: str
+    profile_field_missing: str
+    type_a_number_instead: str
+    # The workflow step's errors (what a workflow builder reads in Workflow Builder).
+    step_no_recipient: str
+    step_two_recipients: str
+    step_fill_in_number: str
+    step_no_directory: str
+    step_not_recorded: str
 
     def parts_text(self, parts: int | None) -> str:
         return self.one_part if parts == 1 else self.parts.format(n=parts)
+
+    def characters_text(self, characters: int) -> str:
+        return self.one_character if characters == 1 else self.characters.format(n=characters)
+
+    def outcome(self, outcome: str) -> str:
+        """A stored outcome (`sent`, `refused`, ...) as the reader's word for it."""
+        return getattr(self, f"outcome_{outcome}", outcome)
 
 
 ENGLISH = Texts(
@@ -46,6 +107,91 @@ ENGLISH = Texts(
     was_not_sent="Your SMS to {to} was not sent: {reason}.",
     that_number="that number",
     cut_note=" … (cut: longer than Slack shows)",
+    could_not_record=(
+        "smsbot could not take your request ({error}), so it was most likely not sent. "
+        "Check `/sms history` before trying again; if this keeps happening, tell {admin}."
+    ),
+    modal_title="Send SMS",
+    modal_submit="Send",
+    modal_close="Cancel",
+    number_label="Mobile number",
+    number_hint="A Dutch mobile number: 06…, +316… or 097…",
+    person_label="…or a person",
+    person_placeholder="Pick a person",
+    person_hint="Sends to the phone number on their Slack profile.",
+    sender_label="Sender",
+    sender_hint="Up to 11 letters and digits. Empty: {default_sender}.",
+    message_label="Message",
+    reply_title="Reply by SMS",
+    reply_to="*To:* {to}",
+    sender_hint_reply=(
+        "Empty: the reply number {reply_number}, so the phone can answer. A name (up to "
+        "11 letters and digits) cannot be replied to."
+    ),
+    number_and_person="Give a number or pick a person, not both.",
+    no_number_or_person="Type a Dutch mobile number, or pick a person below.",
+    form_not_opened=(
+        "Slack did not open the SMS form ({error}). Try again; "
+        "or send at once with `/sms 0612345678 your message`."
+    ),
+    counter_empty="0 characters · GSM-7 · 0 parts",
+    one_character="1 character",
+    characters="{n} characters",
+    counter_line="{characters} · {encoding} · {parts}",
+    ucs2_because=" (UCS-2 because of {shown}: fewer characters fit in each part)",
+    over_limit=" · over the {max_characters}-character limit",
+    help="\n".join(
+        [
+            "*Send an SMS to a Dutch mobile phone*",
+            "`{command} 0612345678 Server room door is open`  send at once",
+            "`{command} @alice Can you call me?`  send to the phone on Alice's Slack profile",
+            "`{command}`  open a form with a live count of characters and SMS parts",
+            "`{command} history`  your last 10 sends (only you see them)",
+            "`{command} help`  this help",
+            "Numbers: `06…`, `+316…`, `00316…` or the `097…` range. "
+            "Texts over 160 characters (70 with emoji or special characters) go as several parts.",
+        ]
+    ),
+    usage=(
+        "Start with a Dutch mobile number or a @person, then the message, e.g. "
+        "`/sms 0612345678 Server room door is open`. `/sms help` shows everything."
+    ),
+    not_a_number="{word} is not a phone number. {usage}",
+    history_heading="Your last SMS sends, newest first:",
+    history_empty="You have not sent any SMS yet.",
+    no_valid_number="(no valid number)",
+    outcome_queued="queued",
+    outcome_sending="sending",
+    outcome_sent="sent",
+    outcome_refused="refused",
+    outcome_invalid="invalid",
+    outcome_failed="failed",
+    outcome_unknown="unknown",
+    profile_no_phone=(
+        "{who} has no phone number on their Slack profile. Ask them to add their mobile "
+        "number (Profile > Edit profile > {field}), or {instead}."
+    ),
+    profile_not_dutch=(
+        "The phone number on {who}'s Slack profile ({shown}) is not a Dutch mobile number, "
+        "and SMS goes only to those. Ask them to put their Dutch mobile number on their "
+        "profile, or {instead}."
+    ),
+    profile_unreadable="Could not read {who}'s Slack profile ({error}). Try again, or {instead}.",
+    profile_field_missing="{problem} Until then, {instead}.",
+    type_a_number_instead="type a number instead",
+    step_no_recipient=(
+        "The Send SMS step has no recipient: fill in a mobile number (06 and 8 digits) or "
+        "choose a person."
+    ),
+    step_two_recipients=(
+        "The Send SMS step has both a mobile number and a person: fill in only one of them."
+    ),
+    step_fill_in_number="fill in a mobile number in the step instead",
+    step_no_directory="smsbot cannot look up people's numbers here: enter a mobile number instead.",
+    step_not_recorded=(
+        "smsbot could not record the SMS, so nothing was sent. Try the workflow again in a "
+        "minute; if it keeps failing, ask your Slack admin to check smsbot."
+    ),
 )
 
 DUTCH = Texts(
@@ -62,7 +208,100 @@ DUTCH = Texts(
     was_not_sent="Je sms naar {to} is niet verstuurd: {reason}.",
     that_number="dat nummer",
     cut_note=" … (ingekort: langer dan Slack toont)",
+    could_not_record=(
+        "smsbot kon je verzoek niet aannemen ({error}), dus hij is waarschijnlijk niet "
+        "verstuurd. Kijk in `/sms history` voordat je het opnieuw probeert; blijft dit gebeuren, "
+        "meld het dan bij {admin}."
+    ),
+    modal_title="Sms versturen",
+    modal_submit="Versturen",
+    modal_close="Annuleren",
+    number_label="Mobiel nummer",
+    number_hint="Een Nederlands mobiel nummer: 06…, +316… of 097…",
+    person_label="…of een persoon",
+    person_placeholder="Kies een persoon",
+    person_hint="Gaat naar het telefoonnummer in hun Slack-profiel.",
+    sender_label="Afzender",
+    sender_hint="Maximaal 11 letters en cijfers. Leeg: {default_sender}.",
+    message_label="Bericht",
+    reply_title="Antwoorden per sms",
+    reply_to="*Aan:* {to}",
+    sender_hint_reply=(
+        "Leeg: het antwoordnummer {reply_number}, zodat de telefoon kan antwoorden. Op een "
+        "naam (maximaal 11 letters en cijfers) kan niet worden geantwoord."
+    ),
+    number_and_person="Vul een nummer in of kies een persoon, niet allebei.",
+    no_number_or_person="Typ een Nederlands mobiel nummer, of kies hieronder een persoon.",
+    form_not_opened=(
+        "Slack heeft het sms-formulier niet geopend ({error}). Probeer het opnieuw, "
+        "of verstuur meteen met `/sms 0612345678 je bericht`."
+    ),
+    counter_empty="0 tekens · GSM-7 · 0 delen",
+    one_character="1 teken",
+    characters="{n} tekens",
+    counter_line="{characters} · {encoding} · {parts}",
+    ucs2_because=" (UCS-2 vanwege {shown}: er passen minder tekens in elk deel)",
+    over_limit=" · meer dan de limiet van {max_characters} tekens",
+    help="\n".join(
+        [
+            "*Een sms sturen naar een Nederlands mobiel nummer*",
+            "`{command} 0612345678 Deur van de serverruimte staat open`  meteen versturen",
+            "`{command} @alice Kun je me bellen?`  naar het nummer in Alice' Slack-profiel",
+            "`{command}`  een formulier dat tekens en sms-delen meetelt terwijl je typt",
+            "`{command} history`  je laatste 10 verstuurde sms'jes (alleen jij ziet ze)",
+            "`{command} help`  deze uitleg",
+            "Nummers: `06…`, `+316…`, `00316…` of de `097…`-reeks. "
+            "Teksten van meer dan 160 tekens (70 met emoji of speciale tekens) gaan in meerdere "
+            "delen.",
+        ]
+    ),
+    usage=(
+        "Begin met een Nederlands mobiel nummer of een @persoon, daarna het bericht, bijv. "
+        "`/sms 0612345678 Deur van de serverruimte staat open`. `/sms help` laat alles zien."
+    ),
+    not_a_number="{word} is geen telefoonnummer. {usage}",
+    history_heading="Je laatste sms'jes, nieuwste eerst:",
+    history_empty="Je hebt nog geen sms verstuurd.",
+    no_valid_number="(geen geldig nummer)",
+    outcome_queued="in de wachtrij",
+    outcome_sending="wordt verstuurd",
+    outcome_sent="verstuurd",
+    outcome_refused="geweigerd",
+    outcome_invalid="ongeldig",
+    outcome_failed="mislukt",
+    outcome_unknown="onbekend",
+    profile_no_phone=(
+        "{who} heeft geen telefoonnummer in het Slack-profiel. Vraag of die het mobiele "
+        "nummer invult (Profiel > Profiel bewerken > {field}), of {instead}."
+    ),
+    profile_not_dutch=(
+        "Het telefoonnummer in het Slack-profiel van {who} ({shown}) is geen Nederlands "
+        "mobiel nummer, en sms gaat alleen naar die nummers. Vraag of die een Nederlands "
+        "mobiel nummer in het profiel zet, of {instead}."
+    ),
+    profile_unreadable=(
+        "Kon het Slack-profiel van {who} niet lezen ({error}). Probeer het opnieuw, of {instead}."
+    ),
+    profile_field_missing="{problem} Tot die tijd: {instead}.",
+    type_a_number_instead="typ in plaats daarvan een nummer",
+    step_no_recipient=(
+        "De stap Sms versturen heeft geen ontvanger: vul een mobiel nummer in (06 en 8 cijfers) "
+        "of kies een persoon."
+    ),
+    step_two_recipients=(
+        "De stap Sms versturen heeft zowel een mobiel nummer als een persoon: vul er maar één in."
+    ),
+    step_fill_in_number="vul in plaats daarvan een mobiel nummer in de stap in",
+    step_no_directory=(
+        "smsbot kan hier geen nummers van mensen opzoeken: vul een mobiel nummer in."
+    ),
+    step_not_recorded=(
+        "smsbot kon de sms niet vastleggen, dus er is niets verstuurd. Probeer de workflow over "
+        "een minuut opnieuw; blijft het misgaan, vraag dan je Slack-beheerder smsbot na te kijken."
+    ),
 )
+
+CATALOGUE = {texts.language: texts for texts in (ENGLISH, DUTCH)}
 
 
 def for_locale(locale: str | None) -> Texts:

@@ -29,6 +29,7 @@ from smsbot.errors import InputError
 from smsbot.slack.escaping import decode, mentioned_ids
 from smsbot.slack.sending import profile_phone
 from smsbot.slack.step_completion import StepCompleter, completion_reply
+from smsbot.slack.texts import ENGLISH
 from smsbot.sms.request import SendRequest, Surface
 
 if TYPE_CHECKING:
@@ -41,18 +42,9 @@ log = logging.getLogger(__name__)
 CALLBACK_ID = "send_sms"
 _USER_ID = re.compile(r"^<?@?([UW][A-Z0-9]{2,})(?:\|[^>]*)?>?$")
 
-NO_RECIPIENT = (
-    "The Send SMS step has no recipient: fill in a mobile number (06 and 8 digits) or choose "
-    "a person."
-)
-TWO_RECIPIENTS = (
-    "The Send SMS step has both a mobile number and a person: fill in only one of them."
-)
-INSTEAD = "fill in a mobile number in the step instead"
-NOT_RECORDED = (
-    "smsbot could not record the SMS, so nothing was sent. Try the workflow again in a minute; "
-    "if it keeps failing, ask your Slack admin to check smsbot."
-)
+# A step's errors go to whoever built the workflow, in Workflow Builder: Slack names no reader
+# whose language could be asked, so they are in English (from the catalogue).
+TEXTS = ENGLISH
 
 
 class StepProblem(InputError):
@@ -119,22 +111,20 @@ class WorkflowStep:
         typed = _text(inputs, "recipient")
         person = _text(inputs, "recipient_user")
         if typed and person:
-            raise StepProblem(TWO_RECIPIENTS)
+            raise StepProblem(TEXTS.step_two_recipients)
         if typed and not _user_id(typed):
             return typed  # the service validates it and explains what is wrong
         user = _user_id(typed or person) if (typed or person) else None
         if user is None:
-            raise StepProblem(NO_RECIPIENT)
+            raise StepProblem(TEXTS.step_no_recipient)
         if self.directory is None:
-            raise StepProblem(
-                "smsbot cannot look up people's numbers here: enter a mobile number instead."
-            )
+            raise StepProblem(TEXTS.step_no_directory)
         return await profile_phone(
             self.directory,
             user,
             await self._name(user),
             mask_numbers=self.mask_numbers,
-            instead=INSTEAD,
+            instead=TEXTS.step_fill_in_number,
         )
 
     async def message(self, inputs: Mapping[str, Any]) -> str:
@@ -183,7 +173,7 @@ class WorkflowStep:
             result = await self.service.enqueue(request)
         except Exception:
             log.exception("workflow step %s: the SMS could not be recorded", execution)
-            await completer.fail(reply, NOT_RECORDED)
+            await completer.fail(reply, TEXTS.step_not_recorded)
             return
         if result.duplicate and result.outcome.is_final:
             # Slack sent the event again after the step had its outcome: end it (again; Slack

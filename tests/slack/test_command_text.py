@@ -59,8 +59,8 @@ def test_number_without_message_opens_the_form_prefilled() -> None:
 def test_words_first_is_unclear_with_usage() -> None:
     parsed = parse("alice hello")
     assert isinstance(parsed, Unclear)
-    assert "'alice' is not a phone number" in parsed.message
-    assert "/sms 0612345678" in parsed.message
+    assert "'alice' is not a phone number" in parsed.message()
+    assert "/sms 0612345678" in parsed.message()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,100 @@
+"""Dutch for people whose Slack language is Dutch (`users.info`'s locale), English otherwise:
+the modal, the counter, help, history, refusals and confirmations, all from one catalogue."""
+
+from __future__ import annotations
+
+import json
+import string
+from dataclasses import fields
+
+from smsbot.slack import blocks, texts
+from smsbot.sms.text import analyze
+from tests.fakes.block_kit import block_problems, view_problems
+from tests.slack.conftest import SlackBot
+from tests.slack.test_modal import open_from_command, submit
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+def test_every_text_is_in_both_languages_with_the_same_placeholders() -> None:
+    for field in fields(texts.Texts):
+        english, dutch = getattr(texts.ENGLISH, field.name), getattr(texts.DUTCH, field.name)
+        assert isinstance(english, str) and english and dutch, field.name
+        assert placeholders(english) == placeholders(dutch), field.name
+
+
+def test_the_dutch_modal_counter_help_and_history_are_valid_block_kit() -> None:
+    for catalogue in (texts.ENGLISH, texts.DUTCH):
+        counter = blocks.counter_text(analyze("€ " * 90), 100, catalogue)
+        view = blocks.modal_view(
+            origin=blocks.ModalOrigin("slack_modal"), default_sender="smsbot",
+            counter=counter, texts=catalogue,
+        )  # fmt: skip
+        assert view_problems(view) == []
+        help_block = {
+            "type": "section",
+            "text": blocks._mrkdwn(blocks.help_text("/sms", catalogue)),
+        }
+        assert block_problems([help_block]) == []
+        line = blocks.HistoryLine("12:00 CET", "+31 6 ****5678", "sent", 2, "doc")
+        assert block_problems(blocks.history_blocks([line], catalogue)[1]) == []
+    assert blocks.counter_text(analyze("ok ✓"), 3, texts.DUTCH) == (
+        "4 tekens · UCS-2 · 1 deel (UCS-2 vanwege ✓: er passen minder tekens in elk deel)"
+        " · meer dan de limiet van 3 tekens"
+    )
+
+
+def make_dutch(bot: SlackBot, user: str = "U0ALICE") -> None:
+    bot.fake.users[user].locale = "nl-NL"
+
+
+async def test_the_modal_is_redrawn_in_dutch_and_its_errors_are_dutch(slack_bot: SlackBot) -> None:
+    make_dutch(slack_bot)
+    view = await open_from_command(slack_bot)
+    # Opened before Slack said the language (the trigger cannot wait), then redrawn in it.
+    await slack_bot.wait_for(lambda: slack_bot.fake.calls_to("views.update"))
+    view = slack_bot.fake.views[view["id"]] | {"trigger_id": view["trigger_id"]}
+    assert view["title"]["text"] == "Sms versturen"
+    assert [b["label"]["text"] for b in view["blocks"] if b["type"] == "input"] == [
+        "Mobiel nummer", "…of een persoon", "Afzender", "Bericht",
+    ]  # fmt: skip
+    assert view["blocks"][-1]["elements"][0]["text"] == "0 tekens · GSM-7 · 0 delen"
+    assert view_problems(view) == []
+    _, body = await submit(slack_bot, view, text="hoi")
+    assert json.loads(body)["errors"] == {
+        "to": "Typ een Nederlands mobiel nummer, of kies hieronder een persoon."
+    }
+
+
+async def test_an_english_modal_stays_english_and_is_not_redrawn(slack_bot: SlackBot) -> None:
+    view = await open_from_command(slack_bot)
+    assert view["title"]["text"] == "Send SMS"
+    # The language is known once the modal is open: the next command is not redrawn either.
+    await slack_bot.wait_for(lambda: slack_bot.fake.calls_to("users.info"))
+    _, body, _ = await slack_bot.command("help")
+    assert "*Send an SMS to a Dutch mobile phone*" in json.loads(body)["text"]
+    assert slack_bot.fake.calls_to("views.update") == []
+
+
+async def test_help_history_and_the_channel_confirmation_in_dutch(slack_bot: SlackBot) -> None:
+    make_dutch(slack_bot)
+    _, _, response_id = await slack_bot.command("history")
+    await slack_bot.wait_for(lambda: slack_bot.fake.answers(response_id))
+    assert slack_bot.fake.answers(response_id)[0]["text"] == "Je hebt nog geen sms verstuurd."
+    # Asked of Slack once: help goes in the ack, from the cache.
+    _, body, _ = await slack_bot.command("help")
+    assert json.loads(body)["text"].startswith("*Een sms sturen naar een Nederlands mobiel nummer*")
+    _, body, _ = await slack_bot.command("alice bel me")
+    assert json.loads(body)["text"].startswith("'alice' is geen telefoonnummer. Begin met")
+    await slack_bot.command("0612345678 deur open", channel="C0OPS")
+    await slack_bot.wait_for(lambda: slack_bot.fake.messages)
+    [confirmation] = slack_bot.fake.messages
+    assert confirmation["text"].startswith("Sms verstuurd naar +31 6 ****5678 (1 deel, GSM-7)")
+    assert "heeft een sms gestuurd naar" in json.dumps(confirmation["blocks"])
+    assert block_problems(confirmation["blocks"]) == []
+    _, _, response_id = await slack_bot.command("history")
+    await slack_bot.wait_for(lambda: slack_bot.fake.answers(response_id))
+    shown = slack_bot.fake.answers(response_id)[0]["text"]
+    assert shown.startswith("Je laatste sms'jes, nieuwste eerst:") and "*verstuurd*" in shown
