@@ -216,8 +216,14 @@ class ObserveGroup(Defaults):
             resolved = replace(group, state=GroupState.RESOLVED)
             return Observed(await _save(tx, resolved, self.now), resolved=True)
         if group.is_open:
-            if group.labels != dict(self.labels):
-                group = await _save(tx, replace(group, labels=dict(self.labels)), self.now)
+            changed = replace(group, labels=dict(self.labels))
+            lapsed = group.silenced_until is not None and group.silenced_until <= self.now
+            if group.state is GroupState.SILENCED and lapsed:
+                # Alertmanager notifies again because smsbot's silence ended: so does the state.
+                state = GroupState.ACKNOWLEDGED if group.acked_at else GroupState.FIRING
+                changed = replace(changed, state=state, silence_id=None, silenced_until=None)
+            if changed != group:
+                group = await _save(tx, changed, self.now)
             return Observed(group)
         reopened = replace(
             _cleared(group),

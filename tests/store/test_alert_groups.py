@@ -109,3 +109,23 @@ async def test_a_paged_phone_keeps_its_owners_name_and_newest_sms(store: Store) 
     [a, b] = sorted(await store.paged_phones(group.id), key=lambda p: p.phone)
     assert (a.phone, a.code, a.name, a.outcome, a.delivery) == (A, 1, "alice", None, None)
     assert b.phone == B
+
+
+async def test_a_lapsed_silence_ends_with_the_next_notification(database_url: str) -> None:
+    clock = ManualClock()
+    store = await Store.open(database_url, clock=clock)
+    try:
+        group = (await observe(store)).group
+        ends = clock() + timedelta(hours=1)
+        changes = {"state": GroupState.SILENCED, "silence_id": "s1", "silenced_until": ends}
+        await store.change_group(group.id, changes, stops_escalation=True)
+        assert (await observe(store)).group.state is GroupState.SILENCED  # still silenced
+        clock.advance(timedelta(hours=2))
+        after = (await observe(store)).group
+        assert (after.state, after.silence_id, after.silenced_until) == (
+            GroupState.FIRING,
+            None,
+            None,
+        )
+    finally:
+        await store.close()
