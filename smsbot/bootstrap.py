@@ -252,7 +252,7 @@ async def open_bot(
         # Inbound SMS: reply handlers in order, the first taker wins (`smsbot.inbound`).
         # The last handler: replies into their Slack threads, or (Slack off) the bot's log.
         threads = ThreadReplies(settings, service.store, poster)
-        inbound = InboundService.from_settings(settings, service.store, [threads])
+        inbound = InboundService.from_settings(settings, service.store, [threads], metrics=metrics)
         app = create_app(
             settings,
             service,

@@ -5,6 +5,7 @@ What an operator alerts on (deploy/prometheus/smsbot-rules.yml has the rules):
     smsbot_sends_total{surface,outcome}          final outcome of each SMS request
     smsbot_alerts_total{source,result}           what became of each alert notification
     smsbot_deliveries_total{status}              final delivery reports (delivered, failed...)
+    smsbot_inbound_total{outcome}                SMS from phones, by what became of them
     smsbot_outbox_rows{state}                    rows queued / sending now (all replicas)
     smsbot_outbox_oldest_queued_age_seconds      how long the oldest queued row has waited
     smsbot_kpn_reachable                         1: KPN's last answer came; 0: it did not
@@ -47,7 +48,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import Metric
 
 from smsbot.sms.request import Outcome, Surface
-from smsbot.store.records import Delivery
+from smsbot.store.records import Delivery, InboundOutcome
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,16 @@ class Metrics:
             registry=self.registry,
         )
         _start_at_zero(self.deliveries, ((d,) for d in Delivery if d.is_final))
+        self.inbound = Counter(
+            "smsbot_inbound",
+            "SMS phones sent to the reply number, by what became of them (threaded, posted, "
+            "logged, dropped, limited, handled, failed)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        _start_at_zero(
+            self.inbound, ((o,) for o in InboundOutcome if o is not InboundOutcome.RECEIVED)
+        )
         self.delivery_latency = Histogram(
             "smsbot_delivery_seconds",
             "Time from an SMS's request to its delivery report saying delivered",

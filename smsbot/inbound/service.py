@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from smsbot.inbound.handlers import Disposition, InboundMessage, ReplyHandler
 from smsbot.kpn.inbound import InboundSms
+from smsbot.metrics import Metrics
 from smsbot.settings import Settings
 from smsbot.store import InboundOutcome, InboundRecord, NewInbound, Store
 
@@ -38,18 +39,26 @@ class InboundService:
         *,
         limit: int = DEFAULT_LIMIT,
         window: timedelta = DEFAULT_WINDOW,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.handlers = list(handlers)
         self.limit = limit
         self.window = window
+        self.metrics = metrics  # smsbot_inbound_total{outcome}
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, store: Store, handlers: Sequence[ReplyHandler] = ()
+        cls,
+        settings: Settings,
+        store: Store,
+        handlers: Sequence[ReplyHandler] = (),
+        *,
+        metrics: Metrics | None = None,
     ) -> InboundService:
         """Rate-limited as `SMSBOT_REPLIES__PER_NUMBER_PER_MINUTE` says."""
-        return cls(store, handlers, limit=settings.replies.per_number_per_minute)
+        limit = settings.replies.per_number_per_minute
+        return cls(store, handlers, limit=limit, metrics=metrics)
 
     def add_handler(self, handler: ReplyHandler, *, first: bool = False) -> None:
         """Register a handler: last by default, in front of all with `first=True`."""
@@ -81,6 +90,7 @@ class InboundService:
                 self.limit,
                 self.window,
             )
+            self._count(InboundOutcome.LIMITED)
             return Received(record, duplicate=False)
         message = InboundMessage(
             record=record,
@@ -108,9 +118,14 @@ class InboundService:
         log.info("inbound SMS %s: no reply handler took it; audited only", record.request_id)
         return await self._finish(record, None, Disposition(InboundOutcome.DROPPED))
 
+    def _count(self, outcome: InboundOutcome) -> None:
+        if self.metrics is not None:
+            self.metrics.inbound.labels(str(outcome)).inc()
+
     async def _finish(
         self, record: InboundRecord, handler: str | None, disposition: Disposition
     ) -> InboundRecord:
+        self._count(disposition.outcome)
         try:
             finished = await self.store.finish_inbound(
                 record.request_id,

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from smsbot.inbound import Disposition, InboundMessage, InboundService
 from smsbot.kpn.inbound import MAX_INBOUND_BYTES, example_payload
 from smsbot.kpn.inbound_route import add_inbound_routes
+from smsbot.metrics import Metrics
 from smsbot.settings import KpnSettings
 from smsbot.store import InboundOutcome, ManualClock, Store
 
@@ -241,7 +242,8 @@ async def test_no_handler_taking_it_leaves_it_dropped(store: Store) -> None:
 async def test_a_flood_from_one_number_is_rate_limited_on_the_clock(
     store: Store, clock: ManualClock, last: Recorder
 ) -> None:
-    service = InboundService(store, [last], limit=3, window=timedelta(minutes=1))
+    metrics = Metrics()
+    service = InboundService(store, [last], limit=3, window=timedelta(minutes=1), metrics=metrics)
     client = await serve(service, KpnSettings(inbound_token=SecretStr(TOKEN)))
     try:
         for n in range(5):
@@ -261,3 +263,8 @@ async def test_a_flood_from_one_number_is_rate_limited_on_the_clock(
         *[InboundOutcome.THREADED] * 2,
     ]
     assert len(last.seen) == 5
+
+    def counted(outcome: str) -> float | None:
+        return metrics.registry.get_sample_value("smsbot_inbound_total", {"outcome": outcome})
+
+    assert (counted("threaded"), counted("limited"), counted("dropped")) == (5.0, 2.0, 0.0)
