@@ -211,3 +211,29 @@ def test_control_characters_become_spaces_and_overrides_go(script):
     text = render(group, group.alerts[:1])
     assert text.endswith(f"critical db1.example.com - Disk {script} is full [0m")
     assert text.isprintable()
+
+
+HINT = "Reply 12a ack, 12s silence 2h"
+
+
+@pytest.mark.parametrize("max_parts", [1, 2, 3])
+@pytest.mark.parametrize(
+    "template", [None, AlertTemplate("$status $alertname: ${summary} ($route)")]
+)
+def test_the_reply_hint_ends_the_sms_and_the_alert_makes_room_for_it(max_parts, template):
+    body = load("alertmanager_firing")
+    body["commonAnnotations"]["summary"] = "CPU usage above 90% on the database hosts " * 20
+    group = group_of(body)
+    text = render(
+        group, group.alerts, max_parts=max_parts, template=template, route="db", hint=HINT
+    )
+    assert text.endswith("...\n" + HINT)  # the alert cut, never the hint
+    assert analyze(text).parts == max_parts
+    assert text.startswith("FIRING")
+
+
+def test_a_short_alert_keeps_all_of_its_text_before_the_hint():
+    group = firing()
+    text = render(group, group.alerts, hint=HINT)
+    assert text == render(group, group.alerts) + "\n" + HINT
+    assert analyze(text).parts == 1
