@@ -50,7 +50,7 @@ from aiohttp import web  # noqa: E402
 from slack_bolt.async_app import AsyncApp  # noqa: E402
 from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
 
-from smsbot.cli.serve_cmd import SlackMode, running_bot  # noqa: E402
+from smsbot.cli.serve_cmd import SlackMode, running_bot, tuned_for_serving  # noqa: E402
 from smsbot.sandbox.testing import running_sandbox  # noqa: E402
 from smsbot.settings import Settings  # noqa: E402
 from smsbot.slack.http import add_slack_routes  # noqa: E402
@@ -225,10 +225,14 @@ class Run:
         async with running_bot(self.settings, host="127.0.0.1", port=0, mode=SlackMode.HTTP) as bot:
             url = f"{bot.url}/slack/events"
             slack = self.fakes["slack"]
-            await fire(url, slack, self.batch(f"bot{n}-warmup", self.concurrency), self.concurrency)
-            return await measure(
-                fire(url, slack, self.batch(f"bot{n}", self.requests), self.concurrency)
-            )
+            # As `smsbot serve` runs: the process tuned for serving once the bot is built.
+            with tuned_for_serving():
+                await fire(
+                    url, slack, self.batch(f"bot{n}-warmup", self.concurrency), self.concurrency
+                )
+                return await measure(
+                    fire(url, slack, self.batch(f"bot{n}", self.requests), self.concurrency)
+                )
         # Leaving running_bot waited for the listeners' work after the acks (every command is
         # recorded) and for the sends under way; what is still queued waits in the database.
 

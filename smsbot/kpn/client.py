@@ -86,11 +86,6 @@ class KpnClient:
             await self._session.close()
             self._session = None
 
-    @property
-    def tokens_minted(self) -> int:
-        """How many access tokens this client has obtained (one per lifetime when all is well)."""
-        return self._tokens.minted
-
     async def fetch_token(self) -> str:
         """A usable access token: the cached one, else a new one (one request however many
         callers ask at once). `smsbot check` calls this to prove the credentials work."""

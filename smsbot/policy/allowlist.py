@@ -40,10 +40,6 @@ class Allowlist:
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    @property
-    def is_empty(self) -> bool:
-        return not (self.users or self.usergroups or self.channels)
-
     async def permits(self, user: str | None, channel: str | None = None) -> bool:
         if user and user in self.users:
             return True

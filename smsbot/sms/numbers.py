@@ -106,15 +106,6 @@ def parse_number(raw: str) -> str:
     return f"+{DUTCH_COUNTRY_CODE}{national}"
 
 
-def is_dutch_mobile(raw: str) -> bool:
-    """True when `normalize_number(raw)` would succeed."""
-    try:
-        normalize_number(raw)
-    except InvalidNumber:
-        return False
-    return True
-
-
 def mask_number(e164: str) -> str:
     """Hide all but the last four digits, keeping what says which kind of number it is.
 

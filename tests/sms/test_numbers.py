@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from smsbot.errors import InputError, InvalidNumber
 from smsbot.sms.numbers import (
-    is_dutch_mobile,
     mask_number,
     mask_typed,
     normalize_number,
@@ -135,11 +134,6 @@ def test_every_refusal_says_how_to_write_a_valid_number(typed: str) -> None:
 
 def test_invalid_number_is_an_input_error_so_the_cli_exits_2() -> None:
     assert issubclass(InvalidNumber, InputError)
-
-
-def test_is_dutch_mobile() -> None:
-    assert is_dutch_mobile("06 12345678")
-    assert not is_dutch_mobile("0601234567")
 
 
 @pytest.mark.parametrize(
