@@ -450,6 +450,17 @@ class AlertGroupSql:
             f"SELECT {_names(alert_events)} FROM smsbot_alert_events WHERE group_id = :group_id "
             "ORDER BY at, id"
         )
+        # Retention: alert groups resolved before `before`, with their steps and actions;
+        # steps and actions of open groups once older than that too. Open groups stay.
+        resolved = (
+            "SELECT id FROM smsbot_alert_groups WHERE state = 'resolved' AND updated_at < :before"
+        )
+        self.purge = (
+            f"DELETE FROM smsbot_alert_events WHERE at < :before OR group_id IN ({resolved})",
+            "DELETE FROM smsbot_escalations WHERE step_state IN ('fired', 'cancelled') "
+            f"AND (due_at < :before OR group_id IN ({resolved}))",
+            "DELETE FROM smsbot_alert_groups WHERE state = 'resolved' AND updated_at < :before",
+        )
         self.steps_of = (
             f"SELECT {STEPS} FROM smsbot_escalations WHERE group_id = :group_id "
             "ORDER BY episode, step"

@@ -257,4 +257,6 @@ class Purge(Defaults):
         deleted = await tx.execute(tx.sql.purge_sends, {"before": self.before})
         await tx.execute(tx.sql.purge_claims, {"now": self.now})
         await tx.execute(tx.sql.purge_inbound, {"before": self.before})
+        for statement in tx.sql.alerts.purge:
+            await tx.execute(statement, {"before": self.before})
         return deleted

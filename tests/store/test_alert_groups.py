@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from smsbot.store import ManualClock, Store
-from smsbot.store.alert_groups import GroupState, StepState
+from smsbot.store.alert_groups import GroupAction, GroupState, StepState
 
 A, B = "+31612345678", "+31687654321"
 LABELS = {"alertname": "HighCPU", "team": "db"}
@@ -127,5 +127,32 @@ async def test_a_lapsed_silence_ends_with_the_next_notification(database_url: st
             None,
             None,
         )
+    finally:
+        await store.close()
+
+
+async def test_retention_drops_resolved_groups_with_their_steps_and_actions(
+    database_url: str,
+) -> None:
+    clock = ManualClock()
+    store = await Store.open(database_url, clock=clock)
+    try:
+        old = (await observe(store, "old")).group
+        await store.change_group(
+            old.id, {"acked_by": "Alice"}, audit=GroupAction("U1", "slack", "acknowledged")
+        )
+        await observe(store, "old", firing=False)
+        still_open = (await observe(store, "open")).group
+        clock.advance(timedelta(days=100))
+        await store.purge(clock() - timedelta(days=90))
+        assert await store.alert_group(old.id) is None
+        assert await store.steps_of_group(old.id) == []
+        assert await store.group_actions(old.id) == []
+        kept = await store.alert_group(still_open.id)
+        assert kept is not None and kept.is_open
+        assert [s.step_state for s in await store.steps_of_group(still_open.id)] == [
+            StepState.PENDING,
+            StepState.PENDING,
+        ]
     finally:
         await store.close()
