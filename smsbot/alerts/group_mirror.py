@@ -5,7 +5,8 @@ The message shows the group's state (firing; acknowledged by whom and how; silen
 when; resolved), the phones paged (masked, with each one's code) and, while the group is open,
 the buttons Acknowledge and Silence 1h / 4h / 24h (`smsbot.slack.alert_buttons`). It is posted
 when the group's first SMS is mirrored or its first event happens, whichever comes first, and
-updated in place (`chat.update`) after every event. Each alert SMS (the mirror line with its
+updated in place (`chat.update`) after every event. Should two replicas post it at once, the
+store keeps the first one recorded and the other replica deletes its own. Each alert SMS (the mirror line with its
 document_id), each acknowledgement, silence, escalation and resolve is a reply in its thread,
 in the order they happened in this process (one lock per group).
 
@@ -47,7 +48,7 @@ class GroupsView(Protocol):
 
     async def phones(self, group_id: str) -> list[PagedPhone]: ...
 
-    async def note_mirror(self, group_id: str, channel: str, ts: str) -> None: ...
+    async def note_mirror(self, group_id: str, channel: str, ts: str) -> tuple[str, str] | None: ...
 
 
 class GroupMirror:
@@ -118,8 +119,11 @@ class GroupMirror:
             unfurl_media=False,
         )
         channel, ts = answer["channel"], answer["ts"]
-        await self.groups.note_mirror(group.id, channel, ts)
-        return channel, ts
+        held = await self.groups.note_mirror(group.id, channel, ts)
+        if held is not None and held != (channel, ts):
+            # Another replica posted the group's message first: one message per group.
+            await self.client.chat_delete(channel=channel, ts=ts)
+        return held or (channel, ts)
 
     async def _message(self, group: AlertGroupRecord) -> tuple[str, list[dict[str, Any]]]:
         headline = f"{self._state(group)} · route {escape_mrkdwn(group.route)}"

@@ -155,10 +155,10 @@ class AlertGroups:
         """The phones paged for the group (this episode): codes, names, deliveries."""
         return await self.store.paged_phones(group_id)
 
-    async def note_mirror(self, group_id: str, channel: str, ts: str) -> None:
-        await self.store.change_group(
-            group_id, {"mirror_channel": channel, "mirror_ts": ts}, only_open=False
-        )
+    async def note_mirror(self, group_id: str, channel: str, ts: str) -> tuple[str, str] | None:
+        """Record the group's Slack message; the one that holds (another replica's, when it
+        posted first)."""
+        return await self.store.claim_mirror(group_id, channel, ts)
 
     # -- what people do --------------------------------------------------------------------
 

@@ -313,6 +313,27 @@ class ChangeGroup(Defaults):
 
 
 @dataclass
+class ClaimMirror(Defaults):
+    """See `Store.claim_mirror`."""
+
+    group_id: str
+    channel: str
+    ts: str
+    now: datetime
+    several_statements = True
+
+    async def run(self, tx: Transaction) -> tuple[str, str] | None:
+        group = await _locked(tx, self.group_id)
+        if group is None:
+            return None
+        if group.mirror_ts and group.mirror_channel:
+            return group.mirror_channel, group.mirror_ts
+        changed = replace(group, mirror_channel=self.channel, mirror_ts=self.ts)
+        await _save(tx, changed, self.now)
+        return self.channel, self.ts
+
+
+@dataclass
 class TakeSteps(Defaults):
     """See `Store.take_due_steps`."""
 

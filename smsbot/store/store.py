@@ -34,6 +34,7 @@ from smsbot.store.alert_groups import (
     AlertGroupRecord,
     AssignCode,
     ChangeGroup,
+    ClaimMirror,
     EscalationStep,
     FinishStep,
     GroupAction,
@@ -328,6 +329,15 @@ class Store:
             ChangeGroup(group_id, changes, self.clock(), stops_escalation, only_open, audit)
         )
         return changed
+
+    async def claim_mirror(self, group_id: str, channel: str, ts: str) -> tuple[str, str] | None:
+        """Make the Slack message `ts` in `channel` the group's mirror message, unless it has
+        one already (another replica posted first): the message that holds, or None when no
+        such group is stored."""
+        held: tuple[str, str] | None = await self._writes.run(
+            ClaimMirror(group_id, channel, ts, self.clock())
+        )
+        return held
 
     async def take_due_steps(self, lease: timedelta, limit: int = 20) -> list[EscalationStep]:
         """Due escalation steps, each now `firing` for `lease`: taken by this caller alone

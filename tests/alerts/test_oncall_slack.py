@@ -4,6 +4,7 @@ buttons, its SMS and events in the thread, the buttons acting under the allowlis
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -11,12 +12,15 @@ from typing import Any
 
 import aiohttp
 from pydantic import SecretStr
+from slack_sdk.web.async_client import AsyncWebClient
 
-from smsbot.alerts.group_mirror import ACK_ACTION
+from smsbot.alerts.group_mirror import ACK_ACTION, GroupMirror
+from smsbot.alerts.groups import AlertGroups
 from smsbot.alerts.silences import SilencesClient
 from smsbot.cli.serve_cmd import SlackMode, running_bot
 from smsbot.sandbox.testing import running_sandbox
 from smsbot.settings import Settings
+from smsbot.store import Store
 from smsbot.store.alert_groups import GroupState
 from tests.alerts.harness import TOKEN
 from tests.alerts.oncall import (
@@ -254,3 +258,33 @@ async def test_the_silence_button_silences_the_group_in_the_real_alertmanager(
             )
             [message] = [m for m in fake_slack.messages if m["ts"] == parent["ts"]]
             assert "*Silenced* until" in message["blocks"][0]["text"]["text"]
+
+
+async def test_two_replicas_starting_one_groups_message_leave_one(fake_slack, sqlite_url) -> None:
+    fake_slack.add_channel("C0ALERTS", "alerts")
+    settings = Settings(_env_file=None, database_url=sqlite_url)
+    store = await Store.open(sqlite_url)
+    try:
+        groups = AlertGroups(store, settings, [])
+        observed = await store.observe_group(
+            source="alertmanager",
+            route="on-call",
+            group_key="g",
+            labels={"alertname": "HighCPU"},
+            firing=True,
+            mirror_channel="C0ALERTS",
+        )
+        mirrors = [
+            GroupMirror(
+                AsyncWebClient(token=BOT_TOKEN, base_url=fake_slack.api_url),
+                groups,
+                timezone=settings.timezone,
+            )
+            for _ in range(2)
+        ]
+        threads = await asyncio.gather(*(m.thread_of(observed.group.id) for m in mirrors))
+        assert threads[0] == threads[1]
+        assert [m["ts"] for m in fake_slack.messages] == [threads[0][1]]
+        assert len(fake_slack.calls_to("chat.postMessage")) == 2  # one was taken back
+    finally:
+        await store.close()

@@ -510,6 +510,19 @@ class FakeSlackApi:
         self.messages.append({"channel": channel_id, **message})
         return {"ok": True, "channel": channel_id, "ts": ts, "message": message}
 
+    def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        """As Slack: the bot's own message, by channel and ts, is gone."""
+        channel_id, ts = args.get("channel"), args.get("ts")
+        found = next(
+            (m for m in self.messages if m["channel"] == channel_id and m["ts"] == ts), None
+        )
+        if found is None:
+            return {"ok": False, "error": "message_not_found"}
+        if found.get("bot_id") != BOT_ID:
+            return {"ok": False, "error": "cant_delete_message"}
+        self.messages.remove(found)
+        return {"ok": True, "channel": channel_id, "ts": ts}
+
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         """As Slack: the message by channel (a DM's D… id, not the user's) and ts; only the
         bot's own; `text` replaced, `blocks` and `attachments` replaced only when given (Slack
