@@ -6,9 +6,9 @@ when; resolved), the phones paged (masked, with each one's code) and, while the 
 the buttons Acknowledge and Silence 1h / 4h / 24h (`smsbot.slack.alert_buttons`). It is posted
 when the group's first SMS is mirrored or its first event happens, whichever comes first, and
 updated in place (`chat.update`) after every event. Should two replicas post it at once, the
-store keeps the first one recorded and the other replica deletes its own. Each alert SMS (the mirror line with its
-document_id), each acknowledgement, silence, escalation and resolve is a reply in its thread,
-in the order they happened in this process (one lock per group).
+store keeps the first one recorded and the other replica deletes its own. Each alert SMS (the
+mirror line with its document_id), each acknowledgement, silence, escalation and resolve is a
+reply in its thread, in the order they happened in this process (one lock per group).
 
 The `GroupEvents` of `AlertGroups`, and the thread finder of `SlackMirror`.
 """

@@ -510,8 +510,8 @@ class FakeSlackApi:
         self.messages.append({"channel": channel_id, **message})
         return {"ok": True, "channel": channel_id, "ts": ts, "message": message}
 
-    def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
-        """As Slack: the bot's own message, by channel and ts, is gone."""
+    def _own_message(self, args: dict[str, Any], verb: str) -> dict[str, Any]:
+        """The bot's own message named by `channel` and `ts`, or Slack's error for `verb`."""
         channel_id, ts = args.get("channel"), args.get("ts")
         found = next(
             (m for m in self.messages if m["channel"] == channel_id and m["ts"] == ts), None
@@ -519,9 +519,16 @@ class FakeSlackApi:
         if found is None:
             return {"ok": False, "error": "message_not_found"}
         if found.get("bot_id") != BOT_ID:
-            return {"ok": False, "error": "cant_delete_message"}
+            return {"ok": False, "error": f"cant_{verb}_message"}
+        return found
+
+    def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        """As Slack: the bot's own message, by channel and ts, is gone."""
+        found = self._own_message(args, "delete")
+        if found.get("ok") is False:
+            return found
         self.messages.remove(found)
-        return {"ok": True, "channel": channel_id, "ts": ts}
+        return {"ok": True, "channel": found["channel"], "ts": found["ts"]}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         """As Slack: the message by channel (a DM's D… id, not the user's) and ts; only the
