@@ -196,8 +196,8 @@ async def open_bot(
     after the service, whose outbox may still confirm sends while it stops). `routes` adds
     routes to the web application; `clock` is the time of every part (store, outbox, alerts);
     `run_outbox=False` leaves queued rows unsent (`bot.outbox.start()` starts it);
-    `escalation_tick` is how often the escalation timer looks for due steps (tests that run
-    it themselves make it rare).
+    `escalation_tick` is how often the escalation timer looks for due steps, and the
+    resender for due repeats of unknown alert SMS (tests that run them themselves make it rare).
     Raises `ConfigurationError` for settings that cannot work (e.g. alert routes)."""
     metrics = Metrics()
     bot_token = secret_text(settings.slack.bot_token)
@@ -380,6 +380,8 @@ def _alert_routes(
             metrics=metrics,
             clock=clock,
             escalation_tick=escalation_tick,
+            # The other durable timer: tests that run the timers themselves make both rare.
+            resend_tick=escalation_tick,
         )
 
     return register

@@ -257,6 +257,8 @@ class SmsService:
             "reply": request.reply,
             "text_length": len(request.text),
             "text": storable(request.text),  # as typed; a refused NUL shows as U+FFFD
+            "resend_after": request.resend_unknown_after,
+            "repeat_of": request.repeat_of,
         }
         recipient: str | None = None
         try:

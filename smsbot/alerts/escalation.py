@@ -15,10 +15,9 @@ mirror), say they are an escalation, and carry the reply hint with each phone's 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -26,6 +25,7 @@ from smsbot.alerts.groups import AlertGroups
 from smsbot.alerts.recipients import RecipientResolver
 from smsbot.alerts.render import with_hint
 from smsbot.alerts.replies import format_duration
+from smsbot.periodic import every
 from smsbot.sms.request import SendRequest, Surface
 from smsbot.store.alert_groups import AlertGroupRecord, EscalationStep, GroupState, StepState
 
@@ -124,27 +124,11 @@ def escalation_text(group: AlertGroupRecord, waited: str, hint: str | None, max_
     return with_hint(head + body, hint, max_parts)
 
 
-@contextlib.asynccontextmanager
-async def running(
+def running(
     timer: EscalationTimer, tick_seconds: float = TICK_SECONDS
-) -> AsyncIterator[None]:
+) -> AbstractAsyncContextManager[None]:
     """Run `timer.tick()` every `tick_seconds` until the block ends."""
-
-    async def loop() -> None:
-        while True:
-            try:
-                await timer.tick()
-            except Exception:
-                log.exception("escalation timer tick failed; trying again")
-            await asyncio.sleep(tick_seconds)
-
-    task = asyncio.create_task(loop(), name="smsbot-escalation")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return every(tick_seconds, timer.tick, name="escalation timer")
 
 
 __all__: Sequence[str] = ("EscalationTimer", "escalation_text", "running")

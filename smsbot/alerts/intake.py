@@ -299,6 +299,7 @@ class AlertIntake:
             channel=route.mirror_channel,
             idempotency_key=self._idempotency_key(key, now),
             reply=reply,
+            resend_unknown_after=route.resend_unknown_after,
         )
         # The dedup claim and the SMS's record in one transaction: None when another delivery
         # holds the claim already (and then nothing was recorded).

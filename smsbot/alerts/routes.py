@@ -41,6 +41,9 @@ from smsbot.alerts.payloads import (
 )
 from smsbot.alerts.recipients import PeopleDirectory, RecipientLookupFailed, RecipientResolver
 from smsbot.alerts.render import AlertTemplate
+from smsbot.alerts.resend import TICK_SECONDS as RESEND_TICK_SECONDS
+from smsbot.alerts.resend import UnknownResender
+from smsbot.alerts.resend import running as resending_unknown
 from smsbot.alerts.routing import Route, load_routes
 from smsbot.alerts.storm import StormSummaries, running
 from smsbot.errors import ConfigurationError
@@ -69,6 +72,7 @@ ALERT_GROUPS = web.AppKey("alert_groups", AlertGroups)
 # The reply handler for alert commands, for the inbound SMS pipeline to put first.
 ALERT_COMMANDS = web.AppKey("alert_commands", AlertCommandHandler)
 ESCALATION_TIMER = web.AppKey("escalation_timer", EscalationTimer)
+UNKNOWN_RESENDER = web.AppKey("unknown_resender", UnknownResender)
 
 
 class _TooLarge(Exception):
@@ -202,6 +206,7 @@ def register(
     clock: Clock | None = None,
     groups: AlertGroups | None = None,
     escalation_tick: float | None = None,
+    resend_tick: float | None = None,
 ) -> None:
     """Add the alert routes, the mirror notifier and the storm summary task to `app`.
 
@@ -210,7 +215,9 @@ def register(
     on-call loop (reply commands, escalation, acknowledged repeats held back); by default it is
     built on the service's store when a reply number is set or a route escalates or names an
     Alertmanager. Then the escalation timer runs every `escalation_tick` seconds, and
-    `app[ALERT_COMMANDS]` is the alert reply handler.
+    `app[ALERT_COMMANDS]` is the alert reply handler. When a route repeats unknown alert SMS
+    (`resend_unknown_after`), `app[UNKNOWN_RESENDER]` looks for due repeats every
+    `resend_tick` seconds.
 
     Raises `ConfigurationError` for wrong routes or template, so `smsbot serve` stops at start
     with what to fix rather than failing on the first alert at night.
@@ -302,6 +309,15 @@ def register(
             yield
 
     app.cleanup_ctx.append(storm_summaries)
+    # Alert SMS whose send ended unknown, repeated once.
+    if any(route.resend_unknown_after for route in routes):
+        resender = app[UNKNOWN_RESENDER] = UnknownResender(service.store, service)
+
+        async def resending(_app: web.Application):
+            async with resending_unknown(resender, resend_tick or RESEND_TICK_SECONDS):
+                yield
+
+        app.cleanup_ctx.append(resending)
     if groups is None:
         return
     app[ALERT_GROUPS] = groups

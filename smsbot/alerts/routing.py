@@ -14,6 +14,8 @@ max_silence = "1d"            # the longest `1s 3d` may ask (default: SMSBOT_REP
 ack_expires_after = "4h"      # an acknowledgement holds back repeats this long (default: until
                               # the group resolves)
 escalate = [{after = "5m", to = ["U0SECOND"]}, {after = "15m", to = ["S0TEAMLEADS"]}]
+resend_unknown_after = "10m"  # an SMS whose send ended unknown, no report since: sent once more
+                              # (the default; false: never)
 [alerts.routes.quiet_hours]
 start = "22:00"
 end = "07:00"
@@ -194,6 +196,10 @@ class Route(_Config):
     max_silence: timedelta | None = None
     ack_expires_after: timedelta | None = None
     escalate: list[EscalationStepConfig] = Field(default_factory=list)
+    # An alert SMS whose send ended `unknown` (KPN may or may not have it) and that no
+    # delivery report explained this long after it was recorded is sent once more, marked as a
+    # repeat: a repeat is better than a lost page. `false` turns it off.
+    resend_unknown_after: timedelta | None = timedelta(minutes=10)
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, arbitrary_types_allowed=True, populate_by_name=True
@@ -203,6 +209,11 @@ class Route(_Config):
     _durations = field_validator(
         "default_silence", "max_silence", "ack_expires_after", mode="before"
     )(_duration)
+
+    @field_validator("resend_unknown_after", mode="before")
+    @classmethod
+    def _resend(cls, value: Any) -> Any:
+        return None if value is False else _duration(value)
 
     @field_validator("escalate")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -54,6 +54,10 @@ class SendRequest:
     channel: str | None = None
     idempotency_key: str = field(default_factory=lambda: secrets.token_hex(16))
     reply: Mapping[str, Any] = field(default_factory=dict)
+    # Alert SMS: sent once more this long after the request while its send is `unknown` and no
+    # delivery report came (`smsbot.alerts.resend`); a repeat names the SMS it repeats.
+    resend_unknown_after: timedelta | None = None
+    repeat_of: str | None = None
 
 
 @dataclass(frozen=True)

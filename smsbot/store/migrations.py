@@ -190,6 +190,20 @@ def _v7_alert_events(conn: Connection) -> None:
     )
 
 
+def _v8_resend(conn: Connection) -> None:
+    """An alert SMS's repeat when its send stays `unknown`: its due time, and the repeat's link
+    to the SMS it repeats."""
+    conn.execute(text(f"ALTER TABLE smsbot_sends ADD COLUMN resend_at {_time(conn)}"))
+    conn.execute(text("ALTER TABLE smsbot_sends ADD COLUMN repeat_of VARCHAR(32)"))
+    # The resend loop looks for due repeats; only the few rows owing one are indexed.
+    conn.execute(
+        text(
+            "CREATE INDEX ix_smsbot_sends_resend ON smsbot_sends (resend_at) "
+            "WHERE resend_at IS NOT NULL"
+        )
+    )
+
+
 def _is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
@@ -202,6 +216,7 @@ STEPS: tuple[Callable[[Connection], None], ...] = (
     _v5_inbound,
     _v6_alert_phones,
     _v7_alert_events,
+    _v8_resend,
 )
 LATEST = len(STEPS)
 

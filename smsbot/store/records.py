@@ -92,6 +92,8 @@ class AuditRecord:
     # The Slack message this SMS is discussed under (confirmation or alert mirror), if any.
     slack_channel: str | None = None
     slack_ts: str | None = None
+    resend_at: datetime | None = None  # an alert SMS's repeat, due while it stays unknown
+    repeat_of: str | None = None  # a repeat: the id of the SMS it repeats
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> AuditRecord:
@@ -133,6 +135,7 @@ class AuditRecord:
             "delivery": str(self.delivery) if self.delivery else None,
             "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
             "delivery_code": self.delivery_code,
+            "repeat_of": self.repeat_of,
             "direction": "outbound",
         }
 
@@ -189,6 +192,10 @@ class NewRecord:
     retry_at: datetime | None = None
     reply: Mapping[str, Any] = field(default_factory=dict)
     text: str | None = None
+    # An alert SMS: sent once more this long after it was recorded while its send is
+    # `unknown` and no delivery report came (`resend_at`); None: never.
+    resend_after: timedelta | None = None
+    repeat_of: str | None = None
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,10 @@ sends = Table(
     # a reply from its phone becomes a thread reply there.
     Column("slack_channel", String(64)),
     Column("slack_ts", String(32)),
+    # An alert SMS's one repeat while its send stays `unknown` with no delivery report: when
+    # it is due (moved on by a lease while a replica sends it), None when none is owed.
+    Column("resend_at", UtcDateTime),
+    Column("repeat_of", String(32)),  # a repeat: the id of the SMS it repeats
 )
 
 # Keys claimed for a while, atomically across replicas (alert de-duplication).

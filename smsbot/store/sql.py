@@ -91,8 +91,13 @@ class Sql:
         self._capped: dict[tuple[CapShape, ...], str] = {}
         self._capped_many: dict[tuple[CapShape, ...], str] = {}
         self._counted: dict[CapShape, str] = {}
-        # Text is kept while a request waits in the outbox; afterwards only on request.
+        # Text is kept while a request waits in the outbox, and while an alert SMS's repeat is
+        # owed (its send ended `unknown`); afterwards only on request.
         self._erase_text = "" if store_text else ", text = NULL"
+        owed = "resend_at IS NOT NULL"
+        self._erase_unless_owed = (
+            "" if store_text else f", text = CASE WHEN {owed} THEN text ELSE NULL END"
+        )
 
         self.by_key = f"SELECT {SENDS} FROM smsbot_sends WHERE idempotency_key = :key"
         self.by_id = f"SELECT {SENDS} FROM smsbot_sends WHERE id = :rid"
@@ -138,7 +143,7 @@ class Sql:
         )
         self.expire_stale = (
             "UPDATE smsbot_sends SET outcome = 'unknown', error = :error, "
-            f"updated_at = :now{self._erase_text} "
+            f"updated_at = :now{self._erase_unless_owed} "
             f"WHERE outcome = 'sending' AND updated_at < :older_than RETURNING {SENDS}"
         )
 
@@ -166,10 +171,26 @@ class Sql:
             f"VALUES ({_names(deliveries, ':')}) ON CONFLICT (send_id, part) DO UPDATE SET "
             + ", ".join(f"{c.name} = excluded.{c.name}" for c in deliveries.c if not c.primary_key)
         )
+        # A report proves the SMS went out: no repeat is owed any more.
         self.set_delivery = (
             "UPDATE smsbot_sends SET delivery = :delivery, delivered_at = :delivered_at, "
             "delivery_code = :delivery_code, outcome = :outcome, error = :error, "
-            f"updated_at = :now WHERE id = :rid RETURNING {SENDS}"
+            f"updated_at = :now, resend_at = NULL{self._erase_text} "
+            f"WHERE id = :rid RETURNING {SENDS}"
+        )
+
+        # Repeats of alert SMS whose send stays `unknown` with no report: due ones taken by
+        # one replica (row locks others skip), for a lease (`resend_at` moves on: a taker that
+        # dies leaves it due again); a repeat recorded, none is owed any more.
+        owed = "resend_at <= :now AND outcome = 'unknown' AND delivery IS NULL"
+        self.take_resends = (
+            f"WITH due AS MATERIALIZED (SELECT id FROM smsbot_sends WHERE {owed} "
+            f"ORDER BY resend_at LIMIT :limit{dialect.lock(skip_locked=True)}) "
+            "UPDATE smsbot_sends SET resend_at = :lease_until "
+            f"WHERE id IN (SELECT id FROM due) AND {owed} RETURNING {SENDS}"
+        )
+        self.finish_resend = (
+            f"UPDATE smsbot_sends SET resend_at = NULL{self._erase_text} WHERE id = :rid"
         )
 
         # Two-way SMS: the Slack message an SMS is discussed under; the SMS phones send to
@@ -212,7 +233,23 @@ class Sql:
         return (
             f"outcome = {ref}outcome, document_id = {ref}document_id, error = {ref}error, "
             f"rule = {ref}rule, retry_at = {ref}retry_at, updated_at = {ref}now, "
-            f"attempts = attempts + {ref}extra_attempts{self._erase_text}"
+            f"attempts = attempts + {ref}extra_attempts, {self._owed_after(ref)}"
+        )
+
+    def _owed_after(self, ref: str) -> str:
+        """`finish`'s SET of `resend_at` (and the text): an alert SMS's repeat stays owed only
+        when its send ended `unknown`, and its text is kept only while one is (the repeat
+        sends it). Every SET sees the row as it was, so the text's test reads the new
+        outcome from the parameter."""
+        # PostgreSQL deduces one type per parameter: the column's, as where it is stored.
+        outcome = self.dialect.typed("outcome", sends.c.outcome) if ref == ":" else f"{ref}outcome"
+        unknown = f"{outcome} = '{Outcome.UNKNOWN}'"
+        owed = f"CASE WHEN {unknown} THEN resend_at ELSE NULL END"
+        if self.store_text:
+            return f"resend_at = {owed}"
+        return (
+            f"resend_at = {owed}, "
+            f"text = CASE WHEN {unknown} AND resend_at IS NOT NULL THEN text ELSE NULL END"
         )
 
     # -- admits under caps -----------------------------------------------------------------

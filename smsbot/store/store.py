@@ -70,9 +70,11 @@ from smsbot.store.writes import (
     Claim,
     ExpireStale,
     Finish,
+    FinishResend,
     Purge,
     Requeue,
     TakeDue,
+    TakeResends,
     new_row,
 )
 
@@ -256,6 +258,19 @@ class Store:
             ApplyDelivery(request_id, report, self.clock())
         )
         return applied
+
+    async def take_due_resends(self, lease: timedelta, limit: int = 20) -> list[AuditRecord]:
+        """Alert SMS owed their one repeat now: recorded with a `resend_after`, whose send
+        ended `unknown`, with no delivery report since, and due. Each is taken by this caller
+        alone (across replicas) for `lease`: one not finished by then (its taker died) is due
+        again. Their text is still stored for the repeat."""
+        taken: list[AuditRecord] = await self._writes.run(TakeResends(self.clock(), lease, limit))
+        return taken
+
+    async def finish_resend(self, request_id: str) -> None:
+        """The repeat of `request_id` is recorded: none is owed any more (and its text goes,
+        unless texts are kept)."""
+        await self._writes.run(FinishResend(request_id))
 
     # -- alert groups (smsbot.store.alert_groups) -------------------------------------------
 

@@ -75,6 +75,8 @@ def new_row(new: NewRecord, now: datetime, *, store_text: bool) -> dict[str, Any
         reply=dict(new.reply),
         text=new.text if keep_text else None,
     )
+    if new.resend_after is not None and new.outcome in (Outcome.QUEUED, Outcome.SENDING):
+        row["resend_at"] = now + new.resend_after
     return row
 
 
@@ -260,3 +262,26 @@ class Purge(Defaults):
         for statement in tx.sql.alerts.purge:
             await tx.execute(statement, {"before": self.before})
         return deleted
+
+
+@dataclass
+class TakeResends(Defaults):
+    """See `Store.take_due_resends`."""
+
+    now: datetime
+    lease: timedelta
+    limit: int
+
+    async def run(self, tx: Transaction) -> list[AuditRecord]:
+        params = {"now": self.now, "lease_until": self.now + self.lease, "limit": self.limit}
+        rows = await tx.fetch(tx.sql.take_resends, params)
+        return sorted((AuditRecord.from_row(r) for r in rows), key=lambda r: r.time)
+
+
+@dataclass
+class FinishResend(Defaults):
+    rid: str
+    erases_text = True
+
+    async def run(self, tx: Transaction) -> None:
+        await tx.execute(tx.sql.finish_resend, {"rid": self.rid})

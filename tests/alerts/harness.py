@@ -79,14 +79,23 @@ async def running_alert_app(
     *,
     retry_delays: tuple[float, float] = (0.05, 0.2),
     clock: Clock = utcnow,
+    timers_tick: float | None = None,
 ) -> AsyncIterator[AlertApp]:
     """The bot as `smsbot serve` runs it without Slack, on a free loopback port; the outbox
     retries quickly while KPN is unreachable (`retry_delays`), for tests. `clock` is the time
-    of the whole bot (store, outbox, alert intake, storm summaries)."""
+    of the whole bot (store, outbox, alert intake, storm summaries); `timers_tick` how often
+    its durable timers (escalation, repeats of unknown SMS) look on their own (tests that
+    tick them themselves make it rare)."""
     outbox = OutboxOptions(retry_delays=retry_delays)
     async with (
         running_bot(
-            settings, host="127.0.0.1", port=0, mode=None, outbox=outbox, clock=clock
+            settings,
+            host="127.0.0.1",
+            port=0,
+            mode=None,
+            outbox=outbox,
+            clock=clock,
+            escalation_tick=timers_tick,
         ) as running,
         aiohttp.ClientSession() as session,
     ):

@@ -149,8 +149,13 @@ async def test_a_failure_updates_the_confirmation_and_tells_the_sender(
         )  # fmt: skip
         status, body = await slack.command(form)
         assert status == 200
-        shown = body + json.dumps([p.body for p in fake_slack.response_posts], ensure_ascii=False)
-        assert f"✗ not delivered: {reason}" in shown
+
+        def history() -> str:
+            posts = [p.body for p in fake_slack.response_posts if p.response_id == "r2"]
+            return body + json.dumps(posts, ensure_ascii=False)
+
+        await fake_slack.wait_for(lambda: "Your last SMS" in history())
+        assert f"✗ not delivered: {reason}" in history()
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
