@@ -272,7 +272,8 @@ async def open_bot(
         # Delivery reports of alert group SMS update the group's Slack message.
         mirror = app[ALERT_GROUPS].events if ALERT_GROUPS in app else None
         if isinstance(mirror, GroupMirror):
-            recorder.watch(mirror.delivery_changed)
+            group_mirror = mirror
+            recorder.watch(lambda applied: group_mirror.delivery_changed(applied.record))
         yield Bot(
             settings,
             metrics,

@@ -11,17 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
 
 from smsbot.kpn.delivery import DeliveryReport
 from smsbot.metrics import Metrics
 from smsbot.store import Delivery, DeliveryApplied, Store
 from smsbot.store import DeliveryReport as StoredReport
-
-if TYPE_CHECKING:
-    from slack_bolt.async_app import AsyncApp
-
-    from smsbot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +73,3 @@ class DeliveryRecorder:
                 log.exception("telling a watcher of SMS %s's delivery failed", sms_id)
         return applied
 
-
-def delivery_watchers(
-    settings: Settings, store: Store, slack_app: AsyncApp | None
-) -> list[DeliveryWatcher]:
-    """The watchers `smsbot serve` runs: Slack's confirmations, when Slack is on."""
-    watchers: list[DeliveryWatcher] = []
-    if slack_app is not None:
-        from smsbot.slack.delivery_updates import SlackDeliveryUpdates
-        from smsbot.slack.notifier import SlackNotifier
-
-        notifier = SlackNotifier(slack_app.client, settings)
-        watchers.append(SlackDeliveryUpdates(notifier, store))
-    return watchers
