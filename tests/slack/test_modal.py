@@ -116,6 +116,9 @@ async def test_no_slack_call_before_the_ack_a_person_not_yet_known_is_told_after
     slack_bot: SlackBot,
 ) -> None:
     view = await open_from_command(slack_bot)
+    # Opening the form looks up the opener's language in the background; let it finish first.
+    directory = slack_bot.service.allowlist.directory
+    await slack_bot.wait_for(lambda: directory.cached_person("U0ALICE") is not None)
     calls_before = len(slack_bot.fake.calls)
     slack_is_slow = slack_bot.fake.hold("users.info")
     # Picked, then submitted before the profile could be read: the form closes at once,
