@@ -269,6 +269,8 @@ async def open_bot(
             from smsbot.slack.alert_buttons import register_buttons
 
             register_buttons(slack_app, app[ALERT_GROUPS], service.allowlist)
+        # Alert SMS that did not reach the phone: said in the mirror channel, fallbacks paged.
+        recorder.watch(_page_not_delivered(settings, service, client, directory))
         # Delivery reports of alert group SMS update the group's Slack message.
         mirror = app[ALERT_GROUPS].events if ALERT_GROUPS in app else None
         if isinstance(mirror, GroupMirror):
@@ -356,6 +358,27 @@ def _reply_poster(notifier: SlackNotifier) -> SlackReplyPoster:
     from smsbot.slack.thread_replies import SlackReplyPoster
 
     return SlackReplyPoster(notifier)
+
+
+def _page_not_delivered(
+    settings: Settings,
+    service: SmsService,
+    client: AsyncWebClient | None,
+    directory: SlackDirectory | None,
+) -> DeliveryWatcher:
+    from smsbot.alerts.delivery_alarms import PageNotDelivered
+    from smsbot.alerts.recipients import RecipientResolver
+    from smsbot.alerts.routing import load_routes
+
+    routes = {route.name: route for route in load_routes(settings.alerts.routes)}
+    return PageNotDelivered(
+        service,
+        routes,
+        RecipientResolver(directory),
+        client=client,
+        mask_numbers=settings.audit.mask_numbers,
+        max_parts=settings.alerts.max_parts,
+    )
 
 
 def _alert_routes(

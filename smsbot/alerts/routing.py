@@ -16,6 +16,7 @@ ack_expires_after = "4h"      # an acknowledgement holds back repeats this long 
 escalate = [{after = "5m", to = ["U0SECOND"]}, {after = "15m", to = ["S0TEAMLEADS"]}]
 resend_unknown_after = "10m"  # an SMS whose send ended unknown, no report since: sent once more
                               # (the default; false: never)
+fallback = ["U0DEPUTY"]       # paged when a delivery report says an SMS did not reach the phone
 [alerts.routes.quiet_hours]
 start = "22:00"
 end = "07:00"
@@ -200,6 +201,9 @@ class Route(_Config):
     # delivery report explained this long after it was recorded is sent once more, marked as a
     # repeat: a repeat is better than a lost page. `false` turns it off.
     resend_unknown_after: timedelta | None = timedelta(minutes=10)
+    # Paged when an alert SMS of this route failed, was rejected or expired at the phone
+    # (KPN's delivery report), once per failed SMS.
+    fallback: list[Recipient] = Field(default_factory=list)
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, arbitrary_types_allowed=True, populate_by_name=True
@@ -223,7 +227,7 @@ class Route(_Config):
             raise ValueError("escalate steps must be in order of `after`, shortest first")
         return steps
 
-    _recipients = field_validator("recipients", mode="before")(_parse_recipients)
+    _recipients = field_validator("recipients", "fallback", mode="before")(_parse_recipients)
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         return all(m.matches(labels) for m in self.matchers)

@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from pydantic import SecretStr
 
 from smsbot.alerts.commands import AlertCommandHandler
 from smsbot.alerts.escalation import EscalationTimer
@@ -33,6 +34,8 @@ from smsbot.slack.retry import web_client
 from smsbot.store import ManualClock
 from tests.alerts.harness import TOKEN
 from tests.alerts.payloads import load
+from tests.fakes import slack_requests as sr
+from tests.fakes.slack_api import BOT_TOKEN
 
 ON_CALL = "+31612345678"
 SECOND = "+31687654321"
@@ -142,6 +145,43 @@ async def running_oncall(
                 )
         finally:
             await server.close()
+
+
+def slack_oncall_settings(
+    sandbox_url: str,
+    fake: Any,
+    database_url: str,
+    port: int,
+    route: dict[str, Any],
+    **alerts: Any,
+) -> Settings:
+    """The bot with Slack (the fake at `fake`), delivery reports coming back to `port`, the
+    reply number, and one alert route `on-call` to U0ALICE mirrored to C0ALERTS, with `route`'s
+    settings."""
+    return Settings(
+        _env_file=None,
+        database_url=database_url,
+        public_url=f"http://127.0.0.1:{port}",  # delivery reports come back
+        slack={
+            "bot_token": SecretStr(BOT_TOKEN),
+            "signing_secret": SecretStr(sr.SIGNING_SECRET),
+            "api_url": fake.api_url,
+        },
+        allow={"users": ["U0ALICE"]},
+        alerts={
+            "token": TOKEN,
+            "routes": [
+                {
+                    "name": "on-call",
+                    "recipients": ["U0ALICE"],
+                    "mirror_channel": "C0ALERTS",
+                    **route,
+                }
+            ],
+            **alerts,
+        },
+        kpn={"reply_number": REPLY_NUMBER, "read_timeout": 2.0, "max_retry_seconds": 1.0},
+    ).with_sandbox(sandbox_url)
 
 
 async def post_alert(http: aiohttp.ClientSession, bot_url: str, body: dict[str, Any]) -> None:

@@ -22,16 +22,15 @@ from smsbot.sandbox.testing import running_sandbox
 from smsbot.settings import Settings
 from smsbot.store import Store
 from smsbot.store.alert_groups import GroupState
-from tests.alerts.harness import TOKEN
 from tests.alerts.oncall import (
     DISK_FULL,
-    REPLY_NUMBER,
     alertmanager_config,
     firing,
     oncall_settings,
     post_alert,
     resolved,
     running_oncall,
+    slack_oncall_settings,
 )
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import BOT_TOKEN
@@ -42,30 +41,8 @@ ALICE = "+31611112222"
 
 
 def settings_for(sandbox_url: str, fake, database_url: str, port: int, **alerts: Any) -> Settings:
-    return Settings(
-        _env_file=None,
-        database_url=database_url,
-        public_url=f"http://127.0.0.1:{port}",  # delivery reports come back
-        slack={
-            "bot_token": SecretStr(BOT_TOKEN),
-            "signing_secret": SecretStr(sr.SIGNING_SECRET),
-            "api_url": fake.api_url,
-        },
-        allow={"users": ["U0ALICE"]},
-        alerts={
-            "token": TOKEN,
-            "routes": [
-                {
-                    "name": "on-call",
-                    "recipients": ["U0ALICE"],
-                    "mirror_channel": "C0ALERTS",
-                    "escalate": [{"after": "5m", "to": ["+31687654321"]}],
-                }
-            ],
-            **alerts,
-        },
-        kpn={"reply_number": REPLY_NUMBER, "read_timeout": 2.0, "max_retry_seconds": 1.0},
-    ).with_sandbox(sandbox_url)
+    escalate = {"escalate": [{"after": "5m", "to": ["+31687654321"]}]}
+    return slack_oncall_settings(sandbox_url, fake, database_url, port, escalate, **alerts)
 
 
 def click(fake, message: dict[str, Any], user: str, action_id: str, response_id: str):
