@@ -11,13 +11,15 @@ act one after the other, each on the state the other left.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from smsbot.store.writes import Defaults, Transaction, first
+
+_R = TypeVar("_R")
 
 
 class GroupState(StrEnum):
@@ -32,6 +34,15 @@ class StepState(StrEnum):
     FIRING = "firing"  # taken by one replica, until its lease ends
     FIRED = "fired"
     CANCELLED = "cancelled"
+
+
+def _from_row(cls: type[_R], row: Mapping[str, Any], **convert: Callable[[Any], Any]) -> _R:
+    """The record of type `cls` from a row of the columns named as its fields; `convert`
+    turns a column's stored value into the field's type (an enum, a dict)."""
+    values = {f.name: row[f.name] for f in fields(cls)}  # type: ignore[arg-type]  # a dataclass
+    for name, to_field in convert.items():
+        values[name] = to_field(values[name])
+    return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -57,10 +68,7 @@ class AlertGroupRecord:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> AlertGroupRecord:
-        values = {f.name: row[f.name] for f in fields(cls)}
-        values["state"] = GroupState(values["state"])
-        values["labels"] = dict(values["labels"] or {})
-        return cls(**values)
+        return _from_row(cls, row, state=GroupState, labels=lambda labels: dict(labels or {}))
 
     def row(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -86,9 +94,7 @@ class EscalationStep:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> EscalationStep:
-        values = {f.name: row[f.name] for f in fields(cls)}
-        values["step_state"] = StepState(values["step_state"])
-        return cls(**values)
+        return _from_row(cls, row, step_state=StepState)
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,7 @@ class GroupAction:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> GroupAction:
-        return cls(**{f.name: row[f.name] for f in fields(cls)})
+        return _from_row(cls, row)
 
 
 @dataclass(frozen=True)
