@@ -13,6 +13,7 @@ import pytest
 
 from smsbot.sms.request import Outcome
 from tests.fakes import slack_requests as sr
+from tests.fixtures.answers import assert_one_record, record_answers
 from tests.slack.conftest import ADMIN_CONTACT, SlackBot
 
 
@@ -73,7 +74,11 @@ async def test_a_public_channel_the_bot_is_not_in_still_gets_the_confirmation(
     assert slack_bot.fake.answers(response_id) == []
 
 
-async def test_slack_retry_sends_nothing_twice(slack_bot: SlackBot) -> None:
+async def test_slack_retry_sends_nothing_twice(
+    slack_bot: SlackBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the service answered each delivery: the positive signal that both listeners ran.
+    results = record_answers(monkeypatch, slack_bot.service)
     form, response_id = slack_bot.command_form("0612345678 once only")
     retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
     answers = await asyncio.gather(
@@ -81,8 +86,8 @@ async def test_slack_retry_sends_nothing_twice(slack_bot: SlackBot) -> None:
     )
     assert [(s, sr.is_sending_ack(b)) for s, b in answers] == [(200, True)] * 2
     await slack_bot.wait_for(lambda: slack_bot.fake.messages)
-    # Give the retry's listener time to finish, should it (wrongly) send or answer again.
-    await asyncio.sleep(0.3)
+    await slack_bot.wait_for(lambda: len(results) == 2, within=10)
+    assert_one_record(results)
     assert len(slack_bot.sandbox.messages()) == 1
     assert len(slack_bot.fake.messages) == 1
     assert len(await slack_bot.service.recent()) == 1

@@ -20,6 +20,7 @@ from smsbot.slack.step_permissions import sync_step_permissions
 from smsbot.sms.request import Surface
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import APP_ID, FakeSlackApi, SlackCall
+from tests.fixtures.answers import assert_one_record, record_answers
 from tests.slack.conftest import ADMIN_CONTACT, bot_settings, serving_bot, set_up_workspace
 
 ALLOWED_APP = APP_ID  # every run names smsbot's own app
@@ -260,16 +261,8 @@ async def test_kpn_500_fails_the_step_saying_it_may_have_been_sent(step_bot):
 
 async def test_redelivered_event_sends_once(step_bot, monkeypatch):
     # What the service answered each delivery of the event: the positive signal that both
-    # were handled, and that the second found the first's record instead of making its own.
-    answers = []
-    enqueue = step_bot.service.enqueue
-
-    async def recorded_enqueue(request, **kwargs):
-        result = await enqueue(request, **kwargs)
-        answers.append(result)
-        return result
-
-    monkeypatch.setattr(step_bot.service, "enqueue", recorded_enqueue)
+    # were handled.
+    answers = record_answers(monkeypatch, step_bot.service)
     event = function_event(step_bot.fake, {"recipient": "0612345678", "message": "once"})
     envelope = sr.event_callback(event)
     first, retry = await asyncio.gather(
@@ -278,8 +271,7 @@ async def test_redelivered_event_sends_once(step_bot, monkeypatch):
     assert first[0] == retry[0] == 200
     await step_bot.ending_of(event["function_execution_id"])
     await step_bot.fake.wait_for(lambda: len(answers) == 2, within=10)
-    assert sorted(answer.duplicate for answer in answers) == [False, True]
-    assert answers[0].request_id == answers[1].request_id  # one record, so one send
+    assert_one_record(answers)
     assert len(step_bot.sandbox.messages()) == 1
     successes = step_bot.fake.calls_to("functions.completeSuccess")
     assert {outputs_of(c)["document_id"] for c in successes} == {
