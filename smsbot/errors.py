@@ -26,6 +26,8 @@ SmsbotError                      base; `str(exc)` is a message a person can act 
 ```
 
 The CLI maps `InputError` and `ConfigurationError` to exit code 2 and `KpnError` to 1.
+An `InputError` from `smsbot.sms` also carries `code` and `params` (`smsbot.sms.reasons`): the
+same reason for a surface that says it in its reader's language; its message stays English.
 `AlertmanagerError` reaches a person as the answer to the SMS reply or Slack button that asked
 for a silence; its message says what to check.
 A policy refusal is not an exception: it is a value (`smsbot.policy.Refusal`) that the service
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Self
 
 
 class SmsbotError(Exception):
@@ -43,9 +46,26 @@ class SmsbotError(Exception):
 
 
 class InputError(SmsbotError):
-    """Raised by `smsbot.sms` when a number, sender or text cannot be sent as given."""
+    """Raised by `smsbot.sms` when a number, sender or text cannot be sent as given.
+
+    `code` and `params` say the same as the message, for a surface that shows it in another
+    language (`smsbot.sms.reasons`); None when the message is all there is."""
 
     field: str = "input"  # which input was wrong, so a form can show the error on that field
+
+    def __init__(
+        self, message: str, *, code: str | None = None, params: dict[str, object] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params or {}
+
+    @classmethod
+    def of(cls, code: str, **params: object) -> Self:
+        """The error for `code` (a key of `smsbot.sms.reasons.ENGLISH`), its message in English."""
+        from smsbot.sms.reasons import english
+
+        return cls(english(code, params), code=code, params=params)
 
 
 class InvalidNumber(InputError):

@@ -22,11 +22,12 @@ process died becomes `unknown` (perhaps sent) instead of being sent again.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
 from smsbot.errors import (
     InputError,
@@ -47,6 +48,7 @@ from smsbot.policy import Allowlist, QuotaGate, Refusal, caps_for, check_access
 from smsbot.policy.quota import used_up_until
 from smsbot.settings import Settings
 from smsbot.sms.numbers import mask_number, mask_typed, normalize_number
+from smsbot.sms.reasons import Reason
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 from smsbot.sms.sender import number_sender, validate_sender
 from smsbot.sms.text import storable, validate_text
@@ -85,6 +87,21 @@ def failure_reason(exc: KpnError) -> str:
 
 
 RetryAt = Callable[[AuditRecord], datetime | None]
+
+
+def _explained(result: SendResult, why: Reason | None) -> SendResult:
+    """`result` with its reason's code: the record keeps the English, a surface may say it in
+    its reader's language."""
+    if why is None:
+        return result
+    return dataclasses.replace(result, reason_code=why.code, reason_params=why.params)
+
+
+class _Invalid(NamedTuple):
+    """A request whose number, sender or text cannot be sent: its record, and the reason's code."""
+
+    record: NewRecord
+    why: Reason | None
 
 
 class SmsService:
@@ -127,14 +144,14 @@ class SmsService:
         # Recorded already marked `sending`: this task sends it now. Should the process die
         # before KPN answers, the row becomes `unknown` and is never sent later behind the back
         # of a person who saw their request fail (and may have sent it again).
-        admission = await self._record(request, hold_for_quota=False, outcome=Outcome.SENDING)
+        admission, why = await self._record(request, hold_for_quota=False, outcome=Outcome.SENDING)
         assert admission is not None  # no claim asked for
         if admission.duplicate:
             return admission.record.to_result(duplicate=True)
         record = admission.record
         if record.outcome != Outcome.SENDING:
-            await self._finished(request, record)
-            return record.to_result()
+            await self._finished(request, record, detail=why)
+            return _explained(record.to_result(), why)
         final = await self._send(record, request, retry_at=None)
         assert final is not None
         return final.to_result()
@@ -159,7 +176,7 @@ class SmsService:
         None, with nothing recorded, when another caller holds it. The alert intake sends each
         notification once this way, in one write instead of two, and a claim never exists
         without the record of its SMS."""
-        admission = await self._record(
+        admission, why = await self._record(
             request, hold_for_quota=True, outcome=Outcome.QUEUED, claim=claim
         )
         if admission is None:
@@ -168,27 +185,27 @@ class SmsService:
             return admission.record.to_result(duplicate=True)
         record = admission.record
         if record.outcome != Outcome.QUEUED:
-            await self._finished(request, record)
+            await self._finished(request, record, detail=why)
         else:
             self.queued.set()
-        return record.to_result()
+        return _explained(record.to_result(), why)
 
     async def record_refusal(self, request: SendRequest, refusal: Refusal) -> SendResult:
         """Record `request` as refused for `refusal`, a refusal its surface decided and showed
         already (the modal's inline error). Validated like every request, but never authorized
         again and never sent: the person was told nothing was sent."""
-        admission = await self._admit_refused(request, refusal)
+        admission, why = await self._admit_refused(request, refusal)
         if admission.duplicate:
             return admission.record.to_result(duplicate=True)
-        await self._finished(request, admission.record)
-        return admission.record.to_result()
+        await self._finished(request, admission.record, detail=why)
+        return _explained(admission.record.to_result(), why)
 
     # -- for the alert intake ----------------------------------------------------------
 
     async def record_duplicate(self, request: SendRequest, reason: str) -> SendResult:
         """Audit a copy of a request that was handled already: recorded as refused with rule
         `duplicate` and `reason`, never sent; nobody is notified (nothing new happened)."""
-        admission = await self._admit_refused(request, Refusal(DUPLICATE_RULE, reason))
+        admission, _ = await self._admit_refused(request, Refusal(DUPLICATE_RULE, reason))
         return admission.record.to_result(duplicate=admission.duplicate)
 
     async def history(self, actor: str, limit: int = 10) -> list[AuditRecord]:
@@ -220,14 +237,15 @@ class SmsService:
         hold_for_quota: bool,
         outcome: Outcome,
         claim: tuple[str, float] | None = None,
-    ) -> Admission | None:
+    ) -> tuple[Admission | None, Reason | None]:
         """Steps 1-3: validate, authorize, record (as `outcome`: `queued` for the outbox,
         `sending` for the caller to send). Invalid and refused requests are recorded with their
         reason too; the store returns the earlier record for a known key. With `claim`, every
-        one of these records is taken with the claim, and None means another holds it."""
+        one of these records is taken with the claim, and None means another holds it. Beside
+        the admission: the code of an invalid input's or a policy's reason, when it has one."""
         valid = self._validate(request)
-        if isinstance(valid, NewRecord):
-            return await self.store.admit(valid, claim=claim)
+        if isinstance(valid, _Invalid):
+            return await self.store.admit(valid.record, claim=claim), valid.why
         refusal = await check_access(
             request,
             self.allowlist,
@@ -237,17 +255,22 @@ class SmsService:
         if refusal is None and not hold_for_quota:
             refusal = self.quota.check()
         if refusal is not None:
-            return await self.store.admit(self._refused(valid, refusal), claim=claim)
+            admitted = await self.store.admit(self._refused(valid, refusal), claim=claim)
+            return admitted, Reason.of(refusal)
         recipient = str(valid["recipient"])
         caps = caps_for(self.settings, request.surface, request.actor, recipient)
-        return await self.store.admit(NewRecord(**valid, outcome=outcome), caps, claim=claim)
+        new = NewRecord(**valid, outcome=outcome)
+        return await self.store.admit(new, caps, claim=claim), None
 
-    async def _admit_refused(self, request: SendRequest, refusal: Refusal) -> Admission:
+    async def _admit_refused(
+        self, request: SendRequest, refusal: Refusal
+    ) -> tuple[Admission, Reason | None]:
         valid = self._validate(request)
-        new = valid if isinstance(valid, NewRecord) else self._refused(valid, refusal)
-        return await self.store.admit(new)
+        if isinstance(valid, _Invalid):
+            return await self.store.admit(valid.record), valid.why
+        return await self.store.admit(self._refused(valid, refusal)), Reason.of(refusal)
 
-    def _validate(self, request: SendRequest) -> dict[str, Any] | NewRecord:
+    def _validate(self, request: SendRequest) -> dict[str, Any] | _Invalid:
         """Step 1: the request's fields for its record, or the `invalid` record to store."""
         base = {
             "actor": request.actor,
@@ -271,7 +294,14 @@ class SmsService:
                 # The number as typed is personal data too, and no number is stored for it.
                 error = mask_typed(error, request.to)
             invalid = {"outcome": Outcome.INVALID, "rule": exc.field, "error": error}
-            return NewRecord(**base, recipient=recipient, **invalid)
+            why = Reason.of(exc)
+            if (
+                why is not None
+                and isinstance(exc, InvalidNumber)
+                and self.settings.audit.mask_numbers
+            ):
+                why = why.masked(request.to)
+            return _Invalid(NewRecord(**base, recipient=recipient, **invalid), why)
         return {
             **base,
             "recipient": recipient,
@@ -367,7 +397,12 @@ class SmsService:
         return final
 
     async def _finished(
-        self, request: SendRequest, record: AuditRecord, *, reason: str | None = None
+        self,
+        request: SendRequest,
+        record: AuditRecord,
+        *,
+        reason: str | None = None,
+        detail: Reason | None = None,
     ) -> None:
         """Step 6: count, log (number masked; the rule, or for outcomes without one what
         happened, but never the message, which may quote a number) and tell the surface."""
@@ -392,6 +427,6 @@ class SmsService:
         if notifier is None:
             return
         try:
-            await notifier.notify(request, record.to_result())
+            await notifier.notify(request, _explained(record.to_result(), detail))
         except Exception:
             log.exception("the %s notifier failed for sms %s", record.surface, record.request_id)

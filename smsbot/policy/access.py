@@ -40,28 +40,14 @@ async def check_access(
         workflow = request.actor.removeprefix(_WORKFLOW_PREFIX)
         if workflow in allowed_workflows:
             return None
-        return Refusal(
-            "allowlist",
-            f"Workflow {workflow} may not send SMS: Slack names no person for this run, and "
-            "smsbot could not limit who may add the Send SMS step to workflows to the "
-            "allowlist (SMSBOT_SLACK__STEP_PERMISSIONS; see `smsbot check`). Map the step's "
-            f"interactivity input so Slack names the person, or ask {admin_contact}.",
-        )
+        return Refusal.of("allowlist", "refusal.workflow", workflow=workflow, admin=admin_contact)
     try:
         permitted = await allowlist.permits(request.actor, request.channel)
     except Exception:
         # Slack could not tell us the user groups; refusing is the safe answer, and a retry
         # in a minute usually works.
         log.exception("could not check the allowlist's user groups")
-        return Refusal(
-            "allowlist",
-            "Could not check your user groups with Slack, so nothing was sent. "
-            "Try again in a minute.",
-        )
+        return Refusal.of("allowlist", "refusal.groups_unknown")
     if permitted:
         return None
-    return Refusal(
-        "allowlist",
-        f"You are not allowed to send SMS from here. Ask {admin_contact} to add you "
-        "(SMSBOT_ALLOW__USERS or an allowed user group) or this channel (SMSBOT_ALLOW__CHANNELS).",
-    )
+    return Refusal.of("allowlist", "refusal.not_allowed", admin=admin_contact)

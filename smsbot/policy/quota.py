@@ -16,6 +16,7 @@ from smsbot.errors import KpnQuotaExhausted
 from smsbot.kpn.models import Quota
 from smsbot.policy.refusal import Refusal, at
 from smsbot.settings import DEFAULT_TIMEZONE
+from smsbot.sms.reasons import english
 from smsbot.store import utcnow
 
 log = logging.getLogger(__name__)
@@ -25,10 +26,7 @@ DEFAULT_HOLD = timedelta(minutes=1)
 
 
 def used_up_until(until: datetime, timezone: str) -> str:
-    return (
-        f"smsbot's KPN SMS quota is used up until {at(until, timezone)}; nothing was sent. "
-        "Try again after that time."
-    )
+    return english("refusal.kpn_quota", {"until": at(until, timezone)})
 
 
 class QuotaGate:
@@ -50,7 +48,7 @@ class QuotaGate:
         until = self.reopens_at
         if until is None:
             return None
-        return Refusal("kpn_quota", used_up_until(until, self.timezone), until)
+        return Refusal.of("kpn_quota", "refusal.kpn_quota", until, until=at(until, self.timezone))
 
     def saw_quota(self, quota: Quota | None) -> None:
         if quota is not None and quota.remaining == 0 and quota.reset_at is not None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from smsbot.sms.reasons import english
 from smsbot.timezone import local_time
 
 
@@ -13,6 +15,16 @@ class Refusal:
     rule: str  # "allowlist", "rate_limit", "storm" or "kpn_quota"
     message: str
     retry_at: datetime | None = None
+    # The message as a code of `smsbot.sms.reasons` and its parameters, for a surface that
+    # says it in another language; None when the message is all there is.
+    code: str | None = None
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, rule: str, code: str, retry_at: datetime | None = None, **params: object
+    ) -> Refusal:
+        return cls(rule, english(code, params), retry_at, code, params)
 
 
 def at(moment: datetime | None, timezone: str) -> str:

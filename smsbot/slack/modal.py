@@ -74,7 +74,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             return
         permitted = deps.service.allowlist.decided(user_id, origin.channel)
         if permitted is False:
-            await _refuse_inline(deps, ack, form, origin, user_id, view, check)
+            await _refuse_inline(deps, ack, form, origin, user_id, view, check, texts)
             return
         await ack()
         if check.number is None:  # the person's profile was not cached: ask Slack now
@@ -103,6 +103,7 @@ async def _refuse_inline(
     user_id: str,
     view: dict[str, Any],
     check: _Checked,
+    texts: Texts,
 ) -> None:
     # Every group the decision needed is cached: check_access asks Slack nothing here.
     probe = _request(form, origin, user_id, check.number or "", view)
@@ -113,7 +114,7 @@ async def _refuse_inline(
         admin_contact=deps.settings.slack.admin_contact,
     )
     assert refusal is not None
-    await ack(response_action="errors", errors={blocks.TO_BLOCK: refusal.message})
+    await ack(response_action="errors", errors={blocks.TO_BLOCK: texts.error(refusal)})
     # The person has just been told nothing was sent: the refusal is recorded for the audit
     # as it stands, never authorized again (a second check might pass) or sent.
     number = check.number
@@ -182,22 +183,22 @@ def _check(deps: SlackDeps, form: _Form, texts: Texts) -> _Checked:
                 mask = deps.settings.audit.mask_numbers
                 check.number = phone_from(person, mask_numbers=mask, texts=texts)
             except InputError as exc:
-                check.errors[blocks.PERSON_BLOCK] = str(exc)
+                check.errors[blocks.PERSON_BLOCK] = texts.error(exc)
     elif form.number:
         try:
             check.number = normalize_number(form.number)
         except InputError as exc:
-            check.errors[blocks.TO_BLOCK] = str(exc)
+            check.errors[blocks.TO_BLOCK] = texts.error(exc)
     else:
         check.errors[blocks.TO_BLOCK] = texts.no_number_or_person
     try:
         validate_sender(form.sender or None, deps.settings.kpn.sender)
     except InputError as exc:
-        check.errors[blocks.SENDER_BLOCK] = str(exc)
+        check.errors[blocks.SENDER_BLOCK] = texts.error(exc)
     try:
         validate_text(form.text, deps.settings.sms.max_characters)
     except InputError as exc:
-        check.errors[form.text_block] = str(exc)
+        check.errors[form.text_block] = texts.error(exc)
     return check
 
 

@@ -93,7 +93,8 @@ class SlackNotifier:
         self, request: SendRequest, result: SendResult, texts: Texts = ENGLISH
     ) -> tuple[str, list[dict[str, Any]]]:
         to = self.shown_number(result.to, texts.that_number)
-        reason = (result.reason or "").rstrip(".")
+        reason = texts.reason(result.reason_code, result.reason_params, result.reason or "")
+        reason = reason.rstrip(".")
         match result.outcome:
             case Outcome.REFUSED | Outcome.INVALID:
                 # The service's reason already says what to do (and for the allowlist, whom

@@ -9,7 +9,11 @@ Both languages have every field and the same `{placeholders}` in each (a test ch
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from smsbot.slack import reasons_nl
+from smsbot.sms import reasons
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,22 @@ class Texts:
     step_fill_in_number: str
     step_no_directory: str
     step_not_recorded: str
+    # Why a number, sender or text cannot be sent, why a policy said no: by the code the
+    # pipeline gives them (`smsbot.sms.reasons`), with its parameters.
+    reasons: Mapping[str, str]
+
+    def reason(self, code: str | None, params: Mapping[str, object], english: str) -> str:
+        """The reason `code` in this language; `english` (the pipeline's own message) when it
+        has no code, or one this catalogue does not know."""
+        template = self.reasons.get(code) if code else None
+        return template.format(**params) if template else english
+
+    def error(self, error: object) -> str:
+        """An `InputError` or a `Refusal` as this reader should read it."""
+        message = getattr(error, "message", None)
+        if not isinstance(message, str):
+            message = str(error)
+        return self.reason(getattr(error, "code", None), getattr(error, "params", {}), message)
 
     def parts_text(self, parts: int | None) -> str:
         return self.one_part if parts == 1 else self.parts.format(n=parts)
@@ -192,6 +212,7 @@ ENGLISH = Texts(
         "smsbot could not record the SMS, so nothing was sent. Try the workflow again in a "
         "minute; if it keeps failing, ask your Slack admin to check smsbot."
     ),
+    reasons=reasons.ENGLISH,
 )
 
 DUTCH = Texts(
@@ -299,6 +320,7 @@ DUTCH = Texts(
         "smsbot kon de sms niet vastleggen, dus er is niets verstuurd. Probeer de workflow over "
         "een minuut opnieuw; blijft het misgaan, vraag dan je Slack-beheerder smsbot na te kijken."
     ),
+    reasons=reasons_nl.DUTCH,
 )
 
 CATALOGUE = {texts.language: texts for texts in (ENGLISH, DUTCH)}

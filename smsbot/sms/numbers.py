@@ -25,8 +25,6 @@ from smsbot.sms.text import describe, is_control
 
 DUTCH_COUNTRY_CODE = 31
 
-MOBILE_FORMS = "06 and 8 digits (e.g. 0612345678), or +316 and 8 digits"
-HOW_TO_FIX = f"Use {MOBILE_FORMS}."
 
 # National numbers without the trunk 0: "6" + 8 digits, "97" + 9 digits.
 MOBILE_PREFIX, MOBILE_LENGTH = "6", 9
@@ -42,16 +40,17 @@ MAX_TYPED_DIGITS, MAX_TYPED_LENGTH = 16, 40
 _SEPARATORS = frozenset(" -./()")
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
 
-_TYPE_DESCRIPTIONS = {
-    PhoneNumberType.FIXED_LINE: "a landline number",
-    PhoneNumberType.FIXED_LINE_OR_MOBILE: "a landline number",
-    PhoneNumberType.TOLL_FREE: "a free-phone service number",
-    PhoneNumberType.PREMIUM_RATE: "a paid service number",
-    PhoneNumberType.SHARED_COST: "a shared-cost service number",
-    PhoneNumberType.VOIP: "an internet telephony (VoIP) number",
-    PhoneNumberType.UAN: "a company-wide service number",
-    PhoneNumberType.VOICEMAIL: "a voicemail number",
-    PhoneNumberType.PERSONAL_NUMBER: "a personal routing number",
+# What a refused number is, as the kind in its reason's code (`number.kind.landline`).
+_TYPE_KINDS = {
+    PhoneNumberType.FIXED_LINE: "landline",
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "landline",
+    PhoneNumberType.TOLL_FREE: "toll_free",
+    PhoneNumberType.PREMIUM_RATE: "premium_rate",
+    PhoneNumberType.SHARED_COST: "shared_cost",
+    PhoneNumberType.VOIP: "voip",
+    PhoneNumberType.UAN: "uan",
+    PhoneNumberType.VOICEMAIL: "voicemail",
+    PhoneNumberType.PERSONAL_NUMBER: "personal_number",
 }
 
 
@@ -77,25 +76,21 @@ def parse_number(raw: str) -> str:
     # Before anything repeats what was typed: a NUL in an error message could not be stored.
     controls = [ch for ch in dict.fromkeys(raw or "") if is_control(ch) and not ch.isspace()]
     if controls:
-        raise InvalidNumber(
-            f"The number contains {', '.join(map(describe, controls))}, invisible: type it again "
-            f"with digits only. {HOW_TO_FIX}"
-        )
+        raise InvalidNumber.of("number.invisible", characters=", ".join(map(describe, controls)))
     shown = _clean(raw)
     if not shown:
-        raise InvalidNumber(f"No phone number given. {HOW_TO_FIX}")
+        raise InvalidNumber.of("number.missing")
     _refuse_foreign_characters(shown)
 
     try:
         parsed = phonenumbers.parse(shown, "NL")
     except NumberParseException as exc:
-        raise InvalidNumber(_unparsable_message(shown, exc)) from None
+        raise _unparsable(shown, exc) from None
 
     if parsed.country_code != DUTCH_COUNTRY_CODE:
         region = phonenumbers.region_code_for_number(parsed) or "unknown country"
-        raise InvalidNumber(
-            f"{shown} is not a Dutch number (country code +{parsed.country_code}, {region}): "
-            f"KPN sends only to Dutch mobile numbers. {HOW_TO_FIX}"
+        raise InvalidNumber.of(
+            "number.foreign", number=shown, country_code=parsed.country_code, region=region
         )
 
     # Without the trunk 0: "0031 06...", "+31 (0)6..." and "06..." all give "6...".
@@ -181,66 +176,50 @@ def _clean(raw: str) -> str:
 
 def _refuse_foreign_characters(shown: str) -> None:
     if any(mark in shown for mark in ",;&"):
-        raise InvalidNumber(
-            f"{shown} looks like more than one number; KPN sends each message to one number. "
-            "Give one number per message."
-        )
+        raise InvalidNumber.of("number.several", number=shown)
     letters = [ch for ch in shown if ch.isalpha()]
     if letters:
-        raise InvalidNumber(
-            f"{shown} contains letters ({''.join(dict.fromkeys(letters))}); a phone number is "
-            f"digits only. {HOW_TO_FIX}"
+        raise InvalidNumber.of(
+            "number.letters", number=shown, letters="".join(dict.fromkeys(letters))
         )
     others = [ch for ch in shown if not (ch.isdigit() or ch in _SEPARATORS or ch == "+")]
     if others:
-        raise InvalidNumber(
-            f"{shown} contains {''.join(dict.fromkeys(others))!r}; only digits, spaces, "
-            f"dashes, dots, brackets and a leading + are allowed. {HOW_TO_FIX}"
-        )
+        characters = repr("".join(dict.fromkeys(others)))
+        raise InvalidNumber.of("number.characters", number=shown, characters=characters)
     if "+" in shown.lstrip("( ").lstrip("+"):
-        raise InvalidNumber(f"{shown} has a + in the middle; + may only come first. {HOW_TO_FIX}")
+        raise InvalidNumber.of("number.plus_inside", number=shown)
 
 
-def _unparsable_message(shown: str, exc: NumberParseException) -> str:
+def _unparsable(shown: str, exc: NumberParseException) -> InvalidNumber:
     digits = re.sub(r"\D", "", shown)
     if exc.error_type == NumberParseException.INVALID_COUNTRY_CODE:
-        return f"{shown} does not start with a known country code. {HOW_TO_FIX}"
+        return InvalidNumber.of("number.unknown_country_code", number=shown)
     if exc.error_type == NumberParseException.TOO_LONG:
-        return (
-            f"{shown} is too long to be one phone number ({len(digits)} digits). "
-            f"Give one number per message. {HOW_TO_FIX}"
-        )
+        return InvalidNumber.of("number.too_long", number=shown, digits=len(digits))
+    if len(digits) == 1:
+        return InvalidNumber.of("number.too_short_one", number=shown)
     if digits:
-        count = f"{len(digits)} digit" + ("" if len(digits) == 1 else "s")
-        return f"{shown} is too short to be a phone number ({count}). {HOW_TO_FIX}"
-    return f"{shown} is not a phone number. {HOW_TO_FIX}"
+        return InvalidNumber.of("number.too_short", number=shown, digits=len(digits))
+    return InvalidNumber.of("number.not_a_number", number=shown)
 
 
 def _apply_kpn_rule(shown: str, national: str, parsed: phonenumbers.PhoneNumber) -> None:
     trunk = "0" + national  # the form people know, so counts in messages match what they see
     if national.startswith(NOT_MOBILE_PREFIXES):
-        raise InvalidNumber(
-            f"{shown} is not a mobile number: 0{national[:2]} numbers cannot receive SMS. "
-            "Use 06 and 8 digits."
-        )
+        raise InvalidNumber.of("number.not_mobile_range", number=shown, prefix=f"0{national[:2]}")
     if national.startswith(M2M_PREFIX):
         if len(national) != M2M_LENGTH:
-            raise InvalidNumber(
-                f"{shown} has {len(trunk)} digits ({trunk}); a 097 M2M number has "
-                f"{M2M_LENGTH + 1}: 097 and 9 digits."
+            raise InvalidNumber.of(
+                "number.m2m_length", number=shown, digits=len(trunk), trunk=trunk
             )
         return
     if national.startswith(MOBILE_PREFIX):
         if len(national) != MOBILE_LENGTH:
-            raise InvalidNumber(
-                f"{shown} has {len(trunk)} digits ({trunk}); a Dutch mobile number has "
-                f"{MOBILE_LENGTH + 1}: 06 and 8 digits."
+            raise InvalidNumber.of(
+                "number.mobile_length", number=shown, digits=len(trunk), trunk=trunk
             )
         return
-    kind = _TYPE_DESCRIPTIONS.get(phonenumbers.number_type(parsed))
+    kind = _TYPE_KINDS.get(phonenumbers.number_type(parsed))
     if kind is None:
-        raise InvalidNumber(f"{shown} is not a Dutch mobile number. {HOW_TO_FIX}")
-    raise InvalidNumber(
-        f"{shown} is {kind}, which cannot receive SMS. Send to a mobile number instead: "
-        f"{MOBILE_FORMS}."
-    )
+        raise InvalidNumber.of("number.not_mobile", number=shown)
+    raise InvalidNumber.of(f"number.kind.{kind}", number=shown)

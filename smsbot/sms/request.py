@@ -75,3 +75,7 @@ class SendResult:
     rule: str | None = None  # for refused: which rule; for invalid: which field
     retry_at: datetime | None = None
     duplicate: bool = False
+    # `reason` as a code of `smsbot.sms.reasons` with its parameters, for a surface that says
+    # it in another language; only on the result a surface is notified with as it happens.
+    reason_code: str | None = None
+    reason_params: Mapping[str, object] = field(default_factory=dict)

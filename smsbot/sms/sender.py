@@ -22,11 +22,6 @@ MAX_SENDER_LENGTH = 11
 _ALPHANUMERIC = re.compile(r"[A-Za-z0-9 ]+")
 _NUMERIC = re.compile(r"\+?[0-9]+")
 
-RULE = (
-    f"a sender is 1-{MAX_SENDER_LENGTH} letters (A-Z), digits and spaces, "
-    f"or a number of at most {MAX_SENDER_LENGTH} characters, which may start with +"
-)
-
 
 def validate_sender(sender: str | None, default: str) -> str:
     """Return the sender to use: `sender` checked and trimmed, or `default` when none is given.
@@ -48,21 +43,23 @@ def validate_sender(sender: str | None, default: str) -> str:
 def _checked(sender: str) -> str:
     sender = sender.strip()
     if not sender:
-        raise InvalidSender(f"The sender is empty; {RULE}.")
+        raise InvalidSender.of("sender.empty")
     numeric = _NUMERIC.fullmatch(sender) is not None
     if not numeric and not _ALPHANUMERIC.fullmatch(sender):
         bad = "".join(dict.fromkeys(ch for ch in sender if not _ALPHANUMERIC.fullmatch(ch)))
-        raise InvalidSender(
-            f"Sender {sender!r} contains {bad!r}; {RULE}. Remove or replace those characters."
-        )
+        raise InvalidSender.of("sender.characters", sender=repr(sender), characters=repr(bad))
     if len(sender) > MAX_SENDER_LENGTH:
         over = len(sender) - MAX_SENDER_LENGTH
-        hint = ""
         if numeric and sender.startswith("+") and over == 1:
-            hint = f" Without the + ({sender[1:]}) it fits."
-        raise InvalidSender(
-            f"Sender {sender!r} is {len(sender)} characters; KPN accepts at most "
-            f"{MAX_SENDER_LENGTH}. Shorten it by {over}.{hint}"
+            raise InvalidSender.of(
+                "sender.too_long_plus",
+                sender=repr(sender),
+                length=len(sender),
+                over=over,
+                without_plus=sender[1:],
+            )
+        raise InvalidSender.of(
+            "sender.too_long", sender=repr(sender), length=len(sender), over=over
         )
     return sender
 

@@ -152,31 +152,23 @@ def validate_text(text: str, max_characters: int = DEFAULT_MAX_CHARACTERS) -> Te
     """`analyze(text)`, or `InvalidText` when the text is empty, over `max_characters`, or
     carries characters a person's SMS may not (`unsendable_characters`)."""
     if not text or not text.strip():
-        raise InvalidText(
-            "Message is empty" + (" (only spaces)" if text else "") + "; write the text to send."
-        )
+        raise InvalidText.of("text.only_spaces" if text else "text.empty")
     unsendable = unsendable_characters(text)
     if unsendable:
-        why = []
-        if any(ch not in BIDI_CONTROLS for ch in unsendable):
-            why.append("phones cannot show control characters")
-        if any(ch in BIDI_CONTROLS for ch in unsendable):
-            why.append("direction overrides make a phone show the text in another order")
-        raise InvalidText(
-            f"Message contains {', '.join(map(describe, unsendable))}, invisible, which an SMS "
-            f"may not carry: {' and '.join(why)}. Delete {'it' if len(unsendable) == 1 else 'them'}"
-            " and send again (such characters come with text copied from a terminal, a file or "
-            "a web page)."
+        control = any(ch not in BIDI_CONTROLS for ch in unsendable)
+        direction = any(ch in BIDI_CONTROLS for ch in unsendable)
+        why = "both" if control and direction else "control" if control else "direction"
+        count = "one" if len(unsendable) == 1 else "many"
+        raise InvalidText.of(
+            f"text.invisible.{why}.{count}", characters=", ".join(map(describe, unsendable))
         )
     if len(text) > max_characters:
-        limit = (
-            f"KPN accepts at most {max_characters}"
-            if max_characters == DEFAULT_MAX_CHARACTERS
-            else f"the configured maximum (SMSBOT_SMS__MAX_CHARACTERS) is {max_characters}"
-        )
-        raise InvalidText(
-            f"Message is {len(text)} characters; {limit}. "
-            f"Shorten it by {len(text) - max_characters}."
+        configured = max_characters != DEFAULT_MAX_CHARACTERS
+        raise InvalidText.of(
+            "text.too_long_configured" if configured else "text.too_long",
+            length=len(text),
+            maximum=max_characters,
+            over=len(text) - max_characters,
         )
     return analyze(text)
 

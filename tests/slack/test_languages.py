@@ -8,6 +8,7 @@ import string
 from dataclasses import fields
 
 from smsbot.slack import blocks, texts
+from smsbot.sms import reasons
 from smsbot.sms.text import analyze
 from tests.fakes.block_kit import block_problems, view_problems
 from tests.slack.conftest import SlackBot
@@ -20,9 +21,18 @@ def placeholders(template: str) -> set[str]:
 
 def test_every_text_is_in_both_languages_with_the_same_placeholders() -> None:
     for field in fields(texts.Texts):
+        if field.name == "reasons":
+            continue
         english, dutch = getattr(texts.ENGLISH, field.name), getattr(texts.DUTCH, field.name)
         assert isinstance(english, str) and english and dutch, field.name
         assert placeholders(english) == placeholders(dutch), field.name
+
+
+def test_every_reason_the_pipeline_gives_has_dutch_with_the_same_placeholders() -> None:
+    assert texts.ENGLISH.reasons is reasons.ENGLISH  # the pipeline's own English, not a copy
+    assert set(texts.DUTCH.reasons) == set(reasons.ENGLISH)
+    for code, english in reasons.ENGLISH.items():
+        assert placeholders(texts.DUTCH.reasons[code]) == placeholders(english), code
 
 
 def test_the_dutch_modal_counter_help_and_history_are_valid_block_kit() -> None:
@@ -98,3 +108,62 @@ async def test_help_history_and_the_channel_confirmation_in_dutch(slack_bot: Sla
     await slack_bot.wait_for(lambda: slack_bot.fake.answers(response_id))
     shown = slack_bot.fake.answers(response_id)[0]["text"]
     assert shown.startswith("Je laatste sms'jes, nieuwste eerst:") and "*verstuurd*" in shown
+
+
+async def test_refusals_and_invalid_numbers_in_dutch(slack_bot: SlackBot) -> None:
+    make_dutch(slack_bot, "U0DAVE")  # not on the allowlist
+    await slack_bot.command("history", user="U0DAVE")  # Slack says the language once
+    _, _, refused = await slack_bot.command("0612345678 hoi", user="U0DAVE")
+    await slack_bot.wait_for(lambda: slack_bot.fake.answers(refused))
+    assert slack_bot.fake.answers(refused)[0]["text"] == (
+        "Niet verstuurd: Je mag vanaf hier geen sms versturen. Vraag #sms-admins om jou toe te "
+        "voegen (SMSBOT_ALLOW__USERS of een toegestane gebruikersgroep) of dit kanaal "
+        "(SMSBOT_ALLOW__CHANNELS)."
+    )
+    make_dutch(slack_bot)
+    _, _, invalid = await slack_bot.command("020 123 4567 hoi")
+    await slack_bot.wait_for(lambda: slack_bot.fake.answers(invalid))
+    [shown] = slack_bot.fake.answers(invalid)
+    assert shown["text"].startswith("Niet verstuurd: ") and "is een vast nummer" in shown["text"]
+    assert "Niet verstuurd: *** *** 4567 is een vast nummer" in shown["text"]  # masked
+    assert block_problems(shown["blocks"]) == []
+    # The audit keeps the pipeline's English.
+    records = await slack_bot.service.recent()
+    assert "is a landline number" in next(r.error for r in records if r.outcome == "invalid")
+
+
+async def test_the_modals_inline_errors_in_dutch(slack_bot: SlackBot) -> None:
+    make_dutch(slack_bot)
+    view = await open_from_command(slack_bot)
+    await slack_bot.wait_for(lambda: slack_bot.fake.calls_to("views.update"))
+    _, body = await submit(
+        slack_bot, view, number="0601234567", sender="MuchTooLongSender", text="x" * 1001
+    )
+    errors = json.loads(body)["errors"]
+    assert errors["to"].startswith("0601234567 is geen mobiel nummer: 060-nummers")
+    assert errors["sender"].startswith("Afzender 'MuchTooLongSender' is 17 tekens")
+    assert errors["text"].startswith("Het bericht is 1001 tekens; KPN accepteert er hoogstens")
+
+
+def test_english_from_the_catalogue_is_the_pipelines_own_message() -> None:
+    from smsbot.errors import InputError
+    from smsbot.sms.numbers import normalize_number
+    from smsbot.sms.sender import validate_sender
+    from smsbot.sms.text import validate_text
+
+    attempts = [
+        lambda: normalize_number("0201234567"),
+        lambda: normalize_number("+44 7700 900123"),
+        lambda: normalize_number("06 1234 567"),
+        lambda: validate_sender("+316123456789", "smsbot"),
+        lambda: validate_text("a\u202e\x00", 10),
+    ]
+    for attempt in attempts:
+        try:
+            attempt()
+        except InputError as exc:
+            assert exc.code is not None
+            assert texts.ENGLISH.error(exc) == str(exc)
+            assert texts.DUTCH.error(exc) != str(exc)
+        else:
+            raise AssertionError("expected an InputError")
