@@ -42,6 +42,11 @@ class AdmitInbound(Defaults):
     limit: int
     window: timedelta
     several_statements = True
+    # A message stored this long ago that no handler finished (its process died while handling
+    # it, before KPN got an answer) is handled again when KPN posts it again: at least once
+    # into Slack rather than never. Far longer than handling takes (Slack calls are bounded
+    # at 30 s each); shorter than KPN's retries, which come 60, 180 and 420 s after the first.
+    resume_after = timedelta(minutes=2)
 
     def __post_init__(self) -> None:
         self.subjects = (f"smsbot:inbound:{self.row['sender']}",)
@@ -50,6 +55,11 @@ class AdmitInbound(Defaults):
         row = dict(self.row)  # a copy: should the group fail, the write runs again from scratch
         earlier = await first(tx, tx.sql.inbound_by_message_id, {"message_id": row["message_id"]})
         if earlier is not None:
+            now = row["received_at"]
+            params = {"rid": earlier["id"], "now": now, "stale_before": now - self.resume_after}
+            resumed = await first(tx, tx.sql.resume_inbound, params)
+            if resumed is not None:  # left unfinished by a process that died: handle it now
+                return InboundAdmission(InboundRecord.from_row(resumed), duplicate=False)
             return InboundAdmission(InboundRecord.from_row(earlier), duplicate=True)
         since = row["received_at"] - self.window
         counted = await first(tx, tx.sql.inbound_counted, {"sender": row["sender"], "since": since})

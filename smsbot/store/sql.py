@@ -208,6 +208,10 @@ class Sql:
             f"SELECT {INBOUND} FROM smsbot_inbound WHERE message_id = :message_id"
         )
         self.inbound_by_id = f"SELECT {INBOUND} FROM smsbot_inbound WHERE id = :rid"
+        self.resume_inbound = (
+            "UPDATE smsbot_inbound SET updated_at = :now WHERE id = :rid "
+            f"AND outcome = 'received' AND updated_at < :stale_before RETURNING {INBOUND}"
+        )
         self.inbound_counted = (
             "SELECT count(*) AS n FROM smsbot_inbound WHERE sender = :sender "
             "AND received_at >= :since AND outcome <> 'limited'"

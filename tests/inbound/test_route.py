@@ -20,7 +20,7 @@ from smsbot.kpn.inbound import MAX_INBOUND_BYTES, example_payload
 from smsbot.kpn.inbound_route import add_inbound_routes
 from smsbot.metrics import Metrics
 from smsbot.settings import KpnSettings
-from smsbot.store import InboundOutcome, ManualClock, Store
+from smsbot.store import InboundOutcome, ManualClock, NewInbound, Store
 
 TOKEN = "s3cret-inbound-token"
 PHONE = "31612345678"
@@ -153,6 +153,31 @@ async def test_a_repeated_message_id_is_stored_once_and_handled_once(
     assert first[0] == again[0] == 200
     assert again[1] == {"status": "duplicate", "id": first[1]["id"]}
     assert len(await store.recent_inbound()) == 1 and len(last.seen) == 1
+
+
+async def test_a_message_left_unhandled_by_a_dead_process_is_handled_when_kpn_posts_it_again(
+    client: TestClient, store: Store, clock: ManualClock, last: Recorder
+) -> None:
+    # What a process that died while handling leaves: the SMS stored, no handler finished,
+    # no answer to KPN, which therefore posts it again later.
+    new = NewInbound(message_id="m-dead", sender="+31612345678", recipient="+3197000000000",
+                     text="on my way", sent_at=None)  # fmt: skip
+    stored = (await store.admit_inbound(new, limit=20, window=timedelta(minutes=1))).record
+    assert stored.outcome is InboundOutcome.RECEIVED
+    # Soon after, the same post may be a handler still at work elsewhere: nothing is done.
+    soon = await post(client, body(message_id="m-dead", content="on my way"))
+    assert soon == (200, {"status": "duplicate", "id": stored.request_id}) and last.seen == []
+    clock.advance(timedelta(minutes=3))
+    status, answer = await post(client, body(message_id="m-dead", content="on my way"))
+    assert (status, answer["id"]) == (200, stored.request_id) and answer["status"] == "stored"
+    [message] = last.seen
+    assert message.text == "on my way"  # the text comes from KPN's retry, not the store
+    [record] = await store.recent_inbound()
+    assert record.outcome is InboundOutcome.THREADED and record.handler == "last"
+    # Once finished, a later post is a duplicate again.
+    clock.advance(timedelta(minutes=3))
+    assert (await post(client, body(message_id="m-dead")))[1]["status"] == "duplicate"
+    assert len(last.seen) == 1
 
 
 async def test_bad_bodies_get_400_naming_what_is_wrong_never_the_values(
