@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import cache
 
 from sqlalchemy import Column, Table
-from sqlalchemy.dialects import postgresql
 
 from smsbot.sms.request import Outcome, Surface
 from smsbot.store.records import COUNTED_OUTCOMES
@@ -62,6 +61,10 @@ POSTGRES = Dialect("postgresql", typed_parameters=True, row_locks=True)
 
 @cache
 def _pg_type(column: Column[object]) -> str:
+    # Imported here, on PostgreSQL only: the dialect package loads all its drivers' modules
+    # (30 ms and a few MB that a bot on SQLite never uses).
+    from sqlalchemy.dialects import postgresql
+
     return str(column.type.compile(dialect=postgresql.dialect()))
 
 
