@@ -110,6 +110,7 @@ class StormSummaries:
         self.history = history
         self.routes = {route.name: route for route in routes}
         self.recovered = False
+        self.ticks = 0  # flushes the background task has finished: what a watcher can wait on
         self.clock = clock
         # A phone shows "#alerts" better than a channel id; Slack knows the name.
         self.channel_namer = channel_namer
@@ -281,6 +282,7 @@ class StormSummaries:
                     log.exception("could not look for alert storms still owing a summary")
             await asyncio.sleep(interval)
             await self.flush()
+            self.ticks += 1
 
 
 def _digest(number: str) -> str:

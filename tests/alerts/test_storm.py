@@ -3,7 +3,6 @@
 import asyncio
 import json
 import re
-import time
 from datetime import UTC, timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from smsbot.alerts.storm import StormSummaries
 from smsbot.bootstrap import open_service
 from smsbot.policy.limits import STORM_RULE
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
-from smsbot.store import utcnow
+from smsbot.store import ManualClock, utcnow
 from smsbot.store.schema import claims, sends
 from tests.alerts.harness import ON_CALL, alert_settings, running_alert_app
 from tests.alerts.payloads import load
@@ -24,7 +23,32 @@ from tests.fixtures.database import claim_without_record
 from tests.fixtures.waiting import until
 
 CAP = 3
-WINDOW = 3  # seconds: small, so the window reopens within the test
+# Seconds of the injected clock, which stands still until the test moves it past the window;
+# small, so the summary task (a tenth of the window, at least 0.2 s) ticks often in real time.
+WINDOW = 2
+REOPENED = timedelta(seconds=WINDOW + 1)
+
+
+def storm_clock() -> ManualClock:
+    """The bot's clock: each reading a microsecond on, so records keep their order."""
+    return ManualClock(tick=timedelta(microseconds=1))
+
+
+async def later_ticks(*apps, count: int = 2) -> None:
+    """Until each app's summary task has flushed `count` more times: it had its chance to send
+    another summary."""
+    summaries = [app.app[STORM_SUMMARIES] for app in apps]
+    seen = [s.ticks for s in summaries]
+    await until(
+        lambda: all(s.ticks >= n + count for s, n in zip(summaries, seen, strict=True)),
+        f"{count} more ticks of the storm summary task",
+    )
+
+
+async def summary_records(app) -> list[str]:
+    """The summaries' records (their text is not kept once sent; their key names them)."""
+    records = await app.service.recent(1000)
+    return [r.request_id for r in records if r.idempotency_key.startswith("alert-storm-summary:")]
 
 
 def storm_of(count: int, *, alerts_each: int = 5, tag: str = "") -> list[bytes]:
@@ -59,20 +83,22 @@ async def post_all(app, bodies, concurrency=10):
 
 async def test_500_alerts_send_the_cap_and_then_one_summary(sandbox, sqlite_url):
     settings = alert_settings(sandbox.url, sqlite_url, storm_max=CAP, storm_window_seconds=WINDOW)
-    async with running_alert_app(settings) as alerts:
-        started = time.monotonic()
+    clock = storm_clock()
+    async with running_alert_app(settings, clock=clock) as alerts:
+        started = clock()
         answers = await post_all(alerts, storm_of(100))  # 100 groups x 5 alerts
-        posting = time.monotonic() - started
+        posting = clock() - started
         assert all(status == 200 for status, _ in answers)
         assert sum(a["queued"] for _, a in answers) == CAP
         assert sum(a["storm_held"] for _, a in answers) == 100 - CAP
-        assert posting < WINDOW, "the storm must fit one window for this test to mean anything"
+        assert posting < timedelta(seconds=WINDOW), "the storm must fit one window"
 
         await until(lambda: len(sandbox.messages()) == CAP)
         assert alerts.app[STORM_SUMMARIES].pending == 1
 
         # The window reopens: exactly one summary, counting what was held back.
-        await until(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
+        clock.advance(REOPENED)
+        await until(lambda: len(sandbox.messages()) == CAP + 1)
         summary = sandbox.messages()[-1]
         assert summary["mobile_number"] == ON_CALL
         assert re.fullmatch(
@@ -80,24 +106,30 @@ async def test_500_alerts_send_the_cap_and_then_one_summary(sandbox, sqlite_url)
             summary["content"],
         )
         assert alerts.app[STORM_SUMMARIES].pending == 0
-        await asyncio.sleep(1.0)  # a few more ticks of the summary task: nothing more
+        await later_ticks(alerts)
+        assert len(await summary_records(alerts)) == 1
         assert len(sandbox.messages()) == CAP + 1
 
 
 async def test_two_replicas_send_one_summary_counting_both(sandbox, sqlite_url):
     settings = alert_settings(sandbox.url, sqlite_url, storm_max=CAP, storm_window_seconds=WINDOW)
-    async with running_alert_app(settings) as one, running_alert_app(settings) as two:
+    clock = storm_clock()
+    async with (
+        running_alert_app(settings, clock=clock) as one,
+        running_alert_app(settings, clock=clock) as two,
+    ):
         bodies = storm_of(40)
         await asyncio.gather(post_all(one, bodies[::2]), post_all(two, bodies[1::2]))
         await until(lambda: len(sandbox.messages()) == CAP)
         assert one.app[STORM_SUMMARIES].pending == two.app[STORM_SUMMARIES].pending == 1
 
-        await until(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
+        clock.advance(REOPENED)
+        await until(lambda: len(sandbox.messages()) == CAP + 1)
         await until(
-            lambda: one.app[STORM_SUMMARIES].pending == two.app[STORM_SUMMARIES].pending == 0,
-            within=WINDOW,
+            lambda: one.app[STORM_SUMMARIES].pending == two.app[STORM_SUMMARIES].pending == 0
         )
-        await asyncio.sleep(0.5)
+        await later_ticks(one, two)
+        assert len(await summary_records(one)) == 1
     summaries = [m["content"] for m in sandbox.messages() if is_summary(m["content"])]
     assert [held_counts(s) for s in summaries] == ["37 firing, 0 resolved"]
 
@@ -309,27 +341,33 @@ async def test_the_summary_counts_what_another_replica_held_back_before_it(sandb
 
 async def test_a_storm_pending_at_a_restart_still_gets_its_summary(sandbox, sqlite_url):
     settings = alert_settings(sandbox.url, sqlite_url, storm_max=CAP, storm_window_seconds=WINDOW)
-    async with running_alert_app(settings) as before:
+    clock = storm_clock()
+    async with running_alert_app(settings, clock=clock) as before:
         answers = await post_all(before, storm_of(20))
         assert sum(a["storm_held"] for _, a in answers) == 20 - CAP
         await until(lambda: len(sandbox.messages()) == CAP)
         assert before.app[STORM_SUMMARIES].pending == 1
     # Stopped before the window reopened: the pending summary left with the process.
-    async with running_alert_app(settings) as after:
+    async with running_alert_app(settings, clock=clock) as after:
         await until(lambda: after.app[STORM_SUMMARIES].recovered)
-        await until(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
-        await asyncio.sleep(0.5)  # more ticks: nothing more
+        clock.advance(REOPENED)
+        await until(lambda: len(sandbox.messages()) == CAP + 1)
+        await later_ticks(after)
+        assert len(await summary_records(after)) == 1
     summaries = [m["content"] for m in sandbox.messages() if is_summary(m["content"])]
     assert [held_counts(s) for s in summaries] == [f"{20 - CAP} firing, 0 resolved"]
 
 
 async def test_a_summary_sent_before_a_restart_is_not_sent_again(sandbox, sqlite_url, caplog):
     settings = alert_settings(sandbox.url, sqlite_url, storm_max=CAP, storm_window_seconds=WINDOW)
-    async with running_alert_app(settings) as before:
+    clock = storm_clock()
+    async with running_alert_app(settings, clock=clock) as before:
         await post_all(before, storm_of(10))
-        await until(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
+        await until(lambda: len(sandbox.messages()) == CAP)
+        clock.advance(REOPENED)
+        await until(lambda: len(sandbox.messages()) == CAP + 1)
     with caplog.at_level("INFO", logger="smsbot.alerts.storm"):
-        async with running_alert_app(settings) as after:
+        async with running_alert_app(settings, clock=clock) as after:
             summaries = after.app[STORM_SUMMARIES]
             await until(lambda: summaries.recovered)
             # The storm's summary went out before the restart: nothing is owed, nor said to be.
@@ -356,11 +394,13 @@ async def test_resolved_notifications_are_counted_apart_in_the_summary(sandbox, 
         ).encode()
         for body in firing[:2]
     ]
-    async with running_alert_app(settings) as alerts:
+    clock = storm_clock()
+    async with running_alert_app(settings, clock=clock) as alerts:
         for body in [*firing, *resolved]:  # in order: the cap takes the first firing ones
             status, _ = await alerts.alertmanager(body)
             assert status == 200
-        await until(lambda: len(sandbox.messages()) == CAP + 1, within=WINDOW + 5)
+        clock.advance(REOPENED)
+        await until(lambda: len(sandbox.messages()) == CAP + 1)
     summary = sandbox.messages()[-1]["content"]
     assert held_counts(summary) == "4 firing, 2 resolved"
 
