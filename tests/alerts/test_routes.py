@@ -388,10 +388,13 @@ async def test_a_changed_group_is_not_a_duplicate(settings_for, sandbox):
 
 
 async def test_repeat_after_the_window_is_sent_again(settings_for, sandbox):
-    async with running_alert_app(settings_for(repeat_window_seconds=1)) as alerts:
+    clock = ManualClock(tick=timedelta(microseconds=1))
+    async with running_alert_app(settings_for(repeat_window_seconds=60), clock=clock) as alerts:
         body = raw("alertmanager_firing")
         await alerts.alertmanager(body)
-        await asyncio.sleep(1.1)
+        status, answer = await alerts.alertmanager(body)
+        assert (status, answer["queued"], answer["duplicates"]) == (200, 0, 1)  # in the window
+        clock.advance(timedelta(seconds=61))
         status, answer = await alerts.alertmanager(body)
         assert (status, answer["queued"]) == (200, 1)
         await until(lambda: len(sandbox.messages()) == 2)
