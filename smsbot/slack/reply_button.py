@@ -21,7 +21,7 @@ from smsbot.errors import InputError
 from smsbot.slack import blocks
 from smsbot.slack.context import SlackDeps
 from smsbot.slack.modal_open import FormNotOpened, open_modal
-from smsbot.slack.sending import hand_over
+from smsbot.slack.sending import cached_texts, hand_over
 from smsbot.slack.thread_replies import REPLY_PREFIX
 from smsbot.sms.numbers import mask_number
 from smsbot.sms.request import SendRequest, Surface
@@ -29,11 +29,6 @@ from smsbot.sms.sender import validate_sender
 from smsbot.sms.text import validate_text
 
 log = logging.getLogger(__name__)
-
-GONE = (
-    "That conversation is no longer stored (past the audit's retention), so there is no number "
-    "to answer. Send a new SMS with /sms."
-)
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -54,8 +49,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         )
         phone = await phone_of_conversation(deps, value)
         reply = {"user": user_id, "channel": channel, "response_url": body.get("response_url")}
+        texts = await deps.notifier.texts_for(user_id)
         if phone is None:
-            await deps.notifier.tell_privately(reply, *blocks.problem(GONE, ""))
+            await deps.notifier.tell_privately(reply, *blocks.problem(texts.reply_gone, "", texts))
             return
         try:
             await open_modal(
@@ -67,7 +63,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
                 fixed_to=mask_number(phone) if deps.settings.audit.mask_numbers else phone,
             )
         except FormNotOpened as exc:
-            await deps.notifier.tell_privately(reply, *blocks.problem(str(exc), ""))
+            await deps.notifier.tell_privately(
+                reply, *blocks.problem(exc.message(texts), "", texts)
+            )
 
     app.action(blocks.REPLY_ACTION)(on_reply_clicked)
 
@@ -95,19 +93,20 @@ async def answer_reply(
     """The submission of a "Reply by SMS" form: the sender and text checked inline, then the
     SMS handed to the service (which applies the allowlist) to the conversation's phone."""
     errors: dict[str, str] = {}
+    user_id = body["user"]["id"]
+    texts = cached_texts(deps, user_id)  # asked of Slack when the form opened
     try:
         validate_sender(sender or None, deps.settings.kpn.sender)
     except InputError as exc:
-        errors[blocks.SENDER_BLOCK] = str(exc)
+        errors[blocks.SENDER_BLOCK] = texts.error(exc)
     try:
         validate_text(text, deps.settings.sms.max_characters)
     except InputError as exc:
-        errors[blocks.TEXT_BLOCK] = str(exc)
+        errors[blocks.TEXT_BLOCK] = texts.error(exc)
     if errors:
         await ack(response_action="errors", errors=errors)
         return
     await ack()
-    user_id = body["user"]["id"]
     reply: dict[str, Any] = {
         "response_url": origin.response_url,
         "user": user_id,
@@ -116,7 +115,7 @@ async def answer_reply(
     }
     phone = await phone_of_conversation(deps, origin.reply_to or "")
     if phone is None:
-        await deps.notifier.tell_privately(reply, *blocks.problem(GONE, ""))
+        await deps.notifier.tell_privately(reply, *blocks.problem(texts.reply_gone, "", texts))
         return
     request = SendRequest(
         actor=user_id,

@@ -48,6 +48,7 @@ class Texts:
     reply_title: str
     reply_to: str
     sender_hint_reply: str
+    reply_gone: str
     number_and_person: str
     no_number_or_person: str
     form_not_opened: str
@@ -147,6 +148,10 @@ ENGLISH = Texts(
     sender_hint_reply=(
         "Empty: the reply number {reply_number}, so the phone can answer. A name (up to "
         "11 letters and digits) cannot be replied to."
+    ),
+    reply_gone=(
+        "That conversation is no longer stored (past the audit's retention), so there is no "
+        "number to answer. Send a new SMS with /sms."
     ),
     number_and_person="Give a number or pick a person, not both.",
     no_number_or_person="Type a Dutch mobile number, or pick a person below.",
@@ -250,6 +255,10 @@ DUTCH = Texts(
     sender_hint_reply=(
         "Leeg: het antwoordnummer {reply_number}, zodat de telefoon kan antwoorden. Op een "
         "naam (maximaal 11 letters en cijfers) kan niet worden geantwoord."
+    ),
+    reply_gone=(
+        "Dat gesprek is niet meer bewaard (de bewaartermijn van het audit-log is voorbij), dus "
+        "er is geen nummer om op te antwoorden. Stuur een nieuwe sms met /sms."
     ),
     number_and_person="Vul een nummer in of kies een persoon, niet allebei.",
     no_number_or_person="Typ een Nederlands mobiel nummer, of kies hieronder een persoon.",

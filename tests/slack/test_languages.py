@@ -167,3 +167,23 @@ def test_english_from_the_catalogue_is_the_pipelines_own_message() -> None:
             assert texts.DUTCH.error(exc) != str(exc)
         else:
             raise AssertionError("expected an InputError")
+
+
+def test_the_reply_form_and_button_in_dutch() -> None:
+    view = blocks.modal_view(
+        origin=blocks.ModalOrigin("slack_modal", reply_to="r1"),
+        default_sender="smsbot",
+        counter="0 tekens",
+        fixed_to="+31 6 ****5678",
+        reply_number="+3197012345678",
+        texts=texts.DUTCH,
+    )
+    assert view["title"]["text"] == "Antwoorden per sms"
+    assert view["blocks"][0]["text"]["text"] == "*Aan:* +31 6 ****5678"
+    assert "het antwoordnummer +3197012345678" in json.dumps(view)
+    _, message = blocks.confirmation(
+        actor="U1", to="+31 6 ****5678", text="hoi", parts=1, encoding="GSM-7",
+        document_id="d", texts=texts.DUTCH, reply_to="r1",
+    )  # fmt: skip
+    assert message[-1]["elements"][0]["text"]["text"] == "Antwoorden per sms"
+    assert block_problems(message) == [] and view_problems(view) == []
