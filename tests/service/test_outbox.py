@@ -17,7 +17,7 @@ from smsbot.bootstrap import open_pipeline, open_service
 from smsbot.outbox import DIED_WHILE_SENDING, OutboxOptions
 from smsbot.sandbox.testing import SandboxHandle
 from smsbot.sms.request import Outcome, SendRequest, Surface
-from smsbot.store import Store
+from smsbot.store import ManualClock, NewRecord, Store
 from tests.fixtures.waiting import until
 from tests.service.conftest import RecordingNotifier, settings_for
 
@@ -112,3 +112,52 @@ async def test_a_killed_process_leaves_nothing_lost_and_nothing_sent_twice(
     assert contents["queued 0"] <= 1  # KPN may or may not have taken the one in flight
     told = {r.request_id: r.outcome for _, r in notifier.calls}
     assert told[records["k0"].request_id] == Outcome.UNKNOWN
+
+
+async def test_stale_and_retention_cutoffs_are_read_on_the_injected_clock(
+    sandbox: SandboxHandle, sqlite_url: str
+):
+    """The worker's cutoffs are the bot's clock minus `stale_after` and minus the retention:
+    rows stamped now by that clock become stale, then old, only as that clock moves on (on
+    the real clock neither happens within the test)."""
+    clock = ManualClock(tick=timedelta(microseconds=1))
+    settings = settings_for(sandbox.url, sqlite_url, audit={"retention_days": 30})
+    options = OutboxOptions(stale_after=timedelta(minutes=5))
+    async with open_service(settings, run_outbox=False, clock=clock) as service:
+        stuck = await service.store.admit(
+            NewRecord(
+                actor="cli:ops",
+                surface=Surface.CLI,
+                idempotency_key="stuck",
+                outcome=Outcome.SENDING,
+                text_length=5,
+                recipient="+31612345678",
+                text="stuck",
+            )
+        )
+        sent = await service.submit(SendRequest("cli:ops", Surface.CLI, "0612345678", "sent"))
+    assert sent.outcome == Outcome.SENT
+    stuck_id = stuck.record.request_id
+
+    clock.advance(timedelta(minutes=5, seconds=1))
+    async with open_service(settings, outbox=options, clock=clock) as service:
+
+        async def expired():
+            record = await service.store.get(stuck_id)
+            return record.outcome == Outcome.UNKNOWN and record
+
+        record = await until(expired, "the stale sending row to become unknown")
+        assert record.error == DIED_WHILE_SENDING
+        # Five minutes are well within the retention: both records are still there.
+        assert await service.store.get(sent.request_id) is not None
+
+    clock.advance(timedelta(days=30))
+    async with open_service(settings, run_outbox=False, clock=clock) as service:
+        kept = await service.submit(SendRequest("cli:ops", Surface.CLI, "0612345678", "kept"))
+    async with open_service(settings, outbox=options, clock=clock) as service:
+
+        async def purged():
+            remaining = [r.request_id for r in await service.recent()]
+            return remaining if len(remaining) == 1 else None
+
+        assert await until(purged, "the purge of records older than 30 days") == [kept.request_id]
