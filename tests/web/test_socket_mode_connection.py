@@ -8,6 +8,7 @@ measured. The whole bot over Socket Mode is in test_socket_mode_bot.py.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -20,6 +21,7 @@ from smsbot.slack.socket_mode import SocketModeConnection
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlackApi
 from tests.fakes.slack_requests import slash_command_form
 from tests.fakes.slack_socket_mode import FakeSocketMode
+from tests.fixtures.waiting import until
 
 
 def acking_app(fake_slack: FakeSlackApi) -> AsyncApp:
@@ -72,7 +74,10 @@ async def test_socket_without_hello_is_not_connected(fake_slack, connection):
         fake_slack.socket_url = silent.url
         await conn.start()
         await silent.wait_for(lambda: silent.open_sockets == 1)
-        await asyncio.sleep(0.1)
+        # The client reads the socket (its first ping came back): a hello would have been seen.
+        await until(
+            lambda: conn.client.last_ping_pong_time is not None, "the first ping's pong read"
+        )
         assert not conn.connected
 
 
@@ -146,7 +151,7 @@ async def test_refused_app_token_stops_the_start_with_what_to_do(fake_slack, fak
 
 
 async def test_slack_unreachable_at_start_keeps_trying_in_the_background(
-    fake_slack, fake_socket, unused_tcp_port
+    fake_slack, fake_socket, unused_tcp_port, caplog
 ):
     conn = SocketModeConnection(
         acking_app(fake_slack),
@@ -155,8 +160,13 @@ async def test_slack_unreachable_at_start_keeps_trying_in_the_background(
         ping_interval=0.1,
     )
     try:
-        await conn.start()  # does not raise: Slack may come back
-        await asyncio.sleep(0.3)
+        with caplog.at_level(logging.ERROR, logger=conn.client.logger.name):
+            await conn.start()  # does not raise: Slack may come back
+            # slack-sdk's own retries, each failed: they had their chance to connect.
+            await until(
+                lambda: len([m for m in caplog.messages if "Failed to connect" in m]) >= 2,
+                "two failed connection attempts",
+            )
         assert not conn.connected
         assert fake_socket.connections_opened == 0
         # Slack is back (here: its API answers at another address)
