@@ -378,6 +378,7 @@ def _page_not_delivered(
         client=client,
         mask_numbers=settings.audit.mask_numbers,
         max_parts=settings.alerts.max_parts,
+        timezone=settings.timezone,
     )
 
 

@@ -72,4 +72,3 @@ class DeliveryRecorder:
                 # route answer 5xx, which would only bring the same report back unchanged.
                 log.exception("telling a watcher of SMS %s's delivery failed", sms_id)
         return applied
-

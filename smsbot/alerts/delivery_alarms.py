@@ -10,6 +10,9 @@ alert SMS failed, rejected or expired:
   key `fallback:<sms id>:<number>`), through `SmsService.enqueue` like every alert SMS. A
   fallback's own failure is said too, but pages nobody further.
 
+A report about an alert SMS whose send had ended `unknown` (the mirror said it may not have been
+sent) is said there too: "@alice's page, reported as maybe not sent, went out: ✓ delivered ...".
+
 The store no longer holds the failed SMS's text, so the fallback SMS says whose page failed and
 the alert group's summary when the group is tracked (on-call routes), else the route's name.
 """
@@ -23,7 +26,7 @@ from typing import TYPE_CHECKING
 from smsbot.alerts.recipients import RecipientResolver
 from smsbot.alerts.render import with_hint
 from smsbot.alerts.routing import Route
-from smsbot.delivery_words import failure_reason
+from smsbot.delivery_words import delivery_line, failure_reason
 from smsbot.slack.escaping import escape_mrkdwn
 from smsbot.sms.numbers import mask_number
 from smsbot.sms.request import SendRequest, Surface
@@ -49,6 +52,7 @@ class PageNotDelivered:
         client: AsyncWebClient | None,
         mask_numbers: bool = True,
         max_parts: int = 1,
+        timezone: str = "Europe/Amsterdam",
     ) -> None:
         self.service = service
         self.routes = routes
@@ -56,11 +60,17 @@ class PageNotDelivered:
         self.client = client
         self.mask_numbers = mask_numbers
         self.max_parts = max_parts
+        self.timezone = timezone
 
     async def __call__(self, applied: DeliveryApplied) -> None:
         record = applied.record
         if record.surface not in ALERT_SURFACES or record.delivery is None:
             return
+        if applied.went_out:
+            # The mirror said it may not have been sent: a report proved it was.
+            line = delivery_line(record, self.timezone)
+            whose = await self._whose(record)
+            await self._say(record, f"{whose} page, reported as maybe not sent, went out: {line}")
         if not record.delivery.is_failure:
             return
         route = self.routes.get(str(record.reply.get("route")))

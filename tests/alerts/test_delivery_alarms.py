@@ -86,3 +86,24 @@ async def test_without_fallbacks_the_failure_is_said_and_nobody_else_paged(
         assert "message validity expired before delivery (024)" in said["text"]
         assert "fallback" not in said["text"]
         assert len(sandbox.messages()) == 1
+
+
+async def test_an_unknown_page_a_report_proves_went_out_is_said_so(
+    fake_slack, sqlite_url, unused_tcp_port: int
+) -> None:
+    async with serving(fake_slack, sqlite_url, unused_tcp_port) as (sandbox, bot, http):
+        sandbox.add_fault(drop=True)  # KPN took it, the answer was lost; its report still comes
+        await post_alert(http, bot.url, firing())
+
+        def went_out() -> list[dict[str, Any]]:
+            return [m for m in fake_slack.messages if "went out" in m["text"]]
+
+        [said] = await until(went_out, "the report's proof said in the mirror channel")
+        assert said["channel"] == "C0ALERTS"
+        # The sandbox reports `accepted` first: that alone proves it went out.
+        assert said["text"] == (
+            "@alice's page, reported as maybe not sent, went out: "
+            "… accepted by the network, not yet on the phone"
+        )
+        [record] = [r for r in await bot.service.recent(10) if r.recipient == ALICE]
+        assert str(record.outcome) == "sent" and record.resend_at is None
