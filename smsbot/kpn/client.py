@@ -14,6 +14,8 @@ pass the application's session when there is one). It raises only `KpnError` sub
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -48,6 +50,7 @@ class KpnClient:
         *,
         session: aiohttp.ClientSession | None = None,
         retry: RetryPolicy | None = None,
+        token_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         base = URL(settings.base_url)
         if base.scheme not in ("http", "https") or not base.host:
@@ -62,7 +65,7 @@ class KpnClient:
         self._closed = False
         self._retry = retry or RetryPolicy.from_settings(settings)
         self._timeout = timeouts(settings)
-        self._tokens = TokenCache(self._mint_token)
+        self._tokens = TokenCache(self._mint_token, clock=token_clock)  # tests move it on
         self._sunset_warned = False
         self.last_quota: Quota | None = None
         self.health = KpnHealth()  # reachability, for /metrics

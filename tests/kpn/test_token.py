@@ -14,6 +14,7 @@ from smsbot.kpn.client import KpnClient
 from smsbot.kpn.retry import RetryPolicy
 from smsbot.sandbox.config import SandboxConfig
 from smsbot.sandbox.testing import SandboxHandle, running_sandbox
+from tests.fixtures.waiting import until
 from tests.kpn.helpers import FAST_RETRIES, TO, sandbox_settings
 
 
@@ -59,11 +60,18 @@ async def test_a_failed_mint_fails_everyone_waiting_on_it_then_a_new_one_is_trie
 
 
 async def test_token_is_renewed_before_it_expires() -> None:
-    async with running_sandbox(config=SandboxConfig(expires_in=1)) as sandbox:
-        async with KpnClient(sandbox_settings(sandbox.url), retry=FAST_RETRIES) as kpn:
+    # Both clocks injected: the sandbox's (when the token expires for KPN) and the client's.
+    now, monotonic = [time.time()], [1000.0]
+    config = SandboxConfig(expires_in=600, clock=lambda: now[0])
+    async with running_sandbox(config=config) as sandbox:
+        settings = sandbox_settings(sandbox.url)
+        client = KpnClient(settings, retry=FAST_RETRIES, token_clock=lambda: monotonic[0])
+        async with client as kpn:
             await kpn.send(TO, "first", "SMSBot")
-            # Past 90% of the one-second life: the client must not use the old token any more.
-            await asyncio.sleep(0.95)
+            # 570 s into the 600 s life, past its last minute's margin: KPN would still take
+            # the old token, but the client must not use it any more.
+            now[0] += 570
+            monotonic[0] += 570
             await kpn.send(TO, "second", "SMSBot")
 
         assert sandbox.token_requests == 2
@@ -163,10 +171,11 @@ async def test_fetch_token_returns_the_cached_token(sandbox: SandboxHandle) -> N
 async def test_a_cancelled_send_does_not_cancel_the_mint_others_wait_on(
     kpn: KpnClient, sandbox: SandboxHandle
 ) -> None:
-    sandbox.add_fault(target="token", delay_ms=100)
+    sandbox.add_fault(target="token", delay_ms=300)
     impatient = asyncio.create_task(kpn.send(TO, "cancelled", "SMSBot"))
     patient = asyncio.create_task(kpn.send(TO, "patient", "SMSBot"))
-    await asyncio.sleep(0.02)  # both are waiting for the token now
+    # The mint reached KPN (held there 300 ms): both sends are waiting for its token now.
+    await until(lambda: sandbox.token_requests == 1, "the token request at KPN")
 
     impatient.cancel()
     receipt = await patient
