@@ -45,6 +45,7 @@ from smsbot.kpn.delivery import DeliveryUrls
 from smsbot.metrics import Metrics
 from smsbot.notify import Notifier
 from smsbot.policy import Allowlist, QuotaGate, Refusal, caps_for, check_access
+from smsbot.policy.limits import reason_of
 from smsbot.policy.quota import used_up_until
 from smsbot.settings import Settings
 from smsbot.sms.numbers import mask_number, mask_typed, normalize_number
@@ -260,7 +261,8 @@ class SmsService:
         recipient = str(valid["recipient"])
         caps = caps_for(self.settings, request.surface, request.actor, recipient)
         new = NewRecord(**valid, outcome=outcome)
-        return await self.store.admit(new, caps, claim=claim), None
+        admission = await self.store.admit(new, caps, claim=claim)
+        return admission, reason_of(caps)  # a reached cap's reason, None when none was
 
     async def _admit_refused(
         self, request: SendRequest, refusal: Refusal

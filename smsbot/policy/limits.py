@@ -9,11 +9,13 @@ allowance. Alerts get storm control instead: at most `storm_max` alert SMS per r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from smsbot.policy.refusal import at
 from smsbot.settings import Settings
 from smsbot.sms.numbers import mask_number
+from smsbot.sms.reasons import Reason, english
 from smsbot.sms.request import Surface
 from smsbot.store import Cap
 
@@ -21,6 +23,29 @@ ALERT_SURFACES = frozenset({Surface.ALERTMANAGER, Surface.GRAFANA})
 PEOPLE_SURFACES = frozenset(Surface) - ALERT_SURFACES  # people, workflows and the CLI
 STORM_RULE = "storm"  # the rule of alert SMS the storm cap refused
 HOUR = timedelta(hours=1)
+
+
+class CapMessage:
+    """A cap's refusal, as the store asks for it when the cap is reached (`Cap.describe`): the
+    English it records, and beside it the reason's code and parameters (`reason`), which the
+    service hands a surface that says it in its reader's language. One per request's caps."""
+
+    def __init__(self, code: str, timezone: str, params: Callable[[], dict[str, object]]) -> None:
+        self.code, self.timezone, self.params = code, timezone, params
+        self.reason: Reason | None = None  # set once the store has asked
+
+    def __call__(self, retry_at: datetime | None) -> str:
+        self.reason = Reason(self.code, {**self.params(), "next": at(retry_at, self.timezone)})
+        return english(self.reason.code, self.reason.params)
+
+
+def reason_of(caps: list[Cap]) -> Reason | None:
+    """The reason of the cap that refused, among `caps_for`'s; None when none did."""
+    for cap in caps:
+        reason = getattr(cap.describe, "reason", None)
+        if reason is not None:
+            return reason
+    return None
 
 
 def caps_for(settings: Settings, surface: Surface, actor: str, recipient: str) -> list[Cap]:
@@ -36,31 +61,19 @@ def caps_for(settings: Settings, surface: Surface, actor: str, recipient: str) -
         storm_max = settings.alerts.storm_max
         window = timedelta(seconds=settings.alerts.storm_window_seconds)
         minutes = max(1, round(window.total_seconds() / 60))
-
-        def storm(retry_at: datetime | None) -> str:
-            return (
-                f"Storm control: {shown()} already got {storm_max} alert SMS in the last "
-                f"{minutes} minutes. The next alert SMS is possible at {at(retry_at, zone)}."
-            )
-
+        storm = CapMessage(
+            "refusal.storm",
+            zone,
+            lambda: {"number": shown(), "maximum": storm_max, "minutes": minutes},
+        )
         return [Cap(STORM_RULE, "recipient", recipient, storm_max, window, storm, ALERT_SURFACES)]
 
     per_actor = settings.limits.per_actor_per_hour
     per_recipient = settings.limits.per_recipient_per_hour
-
-    def actor_limit(retry_at: datetime | None) -> str:
-        return (
-            f"You have sent {per_actor} SMS in the last hour, the most allowed "
-            "(SMSBOT_LIMITS__PER_ACTOR_PER_HOUR). Your next send is possible at "
-            f"{at(retry_at, zone)}."
-        )
-
-    def recipient_limit(retry_at: datetime | None) -> str:
-        return (
-            f"{shown()} has already been sent {per_recipient} SMS in the last hour, the most "
-            "allowed per number (SMSBOT_LIMITS__PER_RECIPIENT_PER_HOUR). The next send to it "
-            f"is possible at {at(retry_at, zone)}."
-        )
+    actor_limit = CapMessage("refusal.rate_limit_actor", zone, lambda: {"maximum": per_actor})
+    recipient_limit = CapMessage(
+        "refusal.rate_limit_recipient", zone, lambda: {"number": shown(), "maximum": per_recipient}
+    )
 
     return [
         Cap("rate_limit", "actor", actor, per_actor, HOUR, actor_limit, PEOPLE_SURFACES),

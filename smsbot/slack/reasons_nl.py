@@ -121,6 +121,18 @@ DUTCH = {
         "(SMSBOT_ALLOW__USERS of een toegestane gebruikersgroep) of dit kanaal "
         "(SMSBOT_ALLOW__CHANNELS)."
     ),
+    "refusal.storm": (
+        "Stormbeveiliging: {number} heeft in de laatste {minutes} minuten al {maximum} "
+        "alert-sms gekregen. De volgende alert-sms kan om {next}."
+    ),
+    "refusal.rate_limit_actor": (
+        "Je hebt het maximum van {maximum} sms per uur bereikt "
+        "(SMSBOT_LIMITS__PER_ACTOR_PER_HOUR). Je kunt weer versturen om {next}."
+    ),
+    "refusal.rate_limit_recipient": (
+        "{number} heeft het maximum van {maximum} sms per uur per nummer al gekregen "
+        "(SMSBOT_LIMITS__PER_RECIPIENT_PER_HOUR). Naar dit nummer kan weer om {next}."
+    ),
     "refusal.kpn_quota": (
         "Het KPN-sms-tegoed van smsbot is op tot {until}; er is niets verstuurd. "
         "Probeer het na dat tijdstip opnieuw."

@@ -125,6 +125,19 @@ ENGLISH: Mapping[str, str] = {
         "You are not allowed to send SMS from here. Ask {admin} to add you "
         "(SMSBOT_ALLOW__USERS or an allowed user group) or this channel (SMSBOT_ALLOW__CHANNELS)."
     ),
+    "refusal.storm": (
+        "Storm control: {number} already got {maximum} alert SMS in the last {minutes} "
+        "minutes. The next alert SMS is possible at {next}."
+    ),
+    "refusal.rate_limit_actor": (
+        "You have sent {maximum} SMS in the last hour, the most allowed "
+        "(SMSBOT_LIMITS__PER_ACTOR_PER_HOUR). Your next send is possible at {next}."
+    ),
+    "refusal.rate_limit_recipient": (
+        "{number} has already been sent {maximum} SMS in the last hour, the most allowed per "
+        "number (SMSBOT_LIMITS__PER_RECIPIENT_PER_HOUR). The next send to it is possible at "
+        "{next}."
+    ),
     "refusal.kpn_quota": (
         "smsbot's KPN SMS quota is used up until {until}; nothing was sent. "
         "Try again after that time."

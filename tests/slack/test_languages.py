@@ -187,3 +187,20 @@ def test_the_reply_form_and_button_in_dutch() -> None:
     )  # fmt: skip
     assert message[-1]["elements"][0]["text"]["text"] == "Antwoorden per sms"
     assert block_problems(message) == [] and view_problems(view) == []
+
+
+async def test_a_rate_limit_in_dutch(slack_bot: SlackBot) -> None:
+    slack_bot.settings.limits.per_actor_per_hour = 1
+    make_dutch(slack_bot)
+    await slack_bot.command("0612345678 een", channel="C0OPS")
+    await slack_bot.wait_for(lambda: slack_bot.fake.messages)
+    _, _, second = await slack_bot.command("0612345678 twee", channel="C0OPS")
+    await slack_bot.wait_for(lambda: slack_bot.fake.answers(second))
+    [shown] = slack_bot.fake.answers(second)
+    assert shown["text"].startswith(
+        "Niet verstuurd: Je hebt het maximum van 1 sms per uur bereikt "
+        "(SMSBOT_LIMITS__PER_ACTOR_PER_HOUR). Je kunt weer versturen om "
+    )
+    assert len(slack_bot.sandbox.messages()) == 1
+    [refused] = [r for r in await slack_bot.service.recent() if r.outcome == "refused"]
+    assert refused.rule == "rate_limit" and refused.error.startswith("You have sent 1 SMS")
