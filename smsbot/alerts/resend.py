@@ -41,13 +41,19 @@ LEASE = timedelta(minutes=2)
 TICK_SECONDS = 15.0
 
 
-def repeat_request(record: AuditRecord) -> SendRequest:
-    """The repeat of `record`, an alert SMS whose send ended `unknown`."""
+def repeat_request(record: AuditRecord, max_characters: int) -> SendRequest:
+    """The repeat of `record`, an alert SMS whose send ended `unknown`. Its text is cut where
+    the mark would push it over `max_characters`: a repeat refused as too long would be the
+    page lost after all."""
+    text = record.text or ""
+    room = max_characters - len(REPEAT_PREFIX)
+    if len(text) > room:
+        text = text[: room - 3].rstrip() + "..."
     return SendRequest(
         actor=record.actor,
         surface=record.surface,
         to=record.recipient or "",
-        text=REPEAT_PREFIX + (record.text or ""),
+        text=REPEAT_PREFIX + text,
         sender=record.sender,
         channel=record.channel,
         idempotency_key=f"repeat:{record.request_id}",
@@ -74,7 +80,8 @@ class UnknownResender:
         return repeats
 
     async def _repeat(self, record: AuditRecord) -> SendResult:
-        result = await self.service.enqueue(repeat_request(record))
+        max_characters = self.service.settings.sms.max_characters
+        result = await self.service.enqueue(repeat_request(record, max_characters))
         await self.store.finish_resend(record.request_id)
         log.info(
             "alert SMS %s to %s ended unknown with no delivery report: repeated as %s (%s)",

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 
-from smsbot.alerts.resend import UnknownResender
+from smsbot.alerts.resend import UnknownResender, repeat_request
 from smsbot.alerts.routes import UNKNOWN_RESENDER
 from smsbot.service import SmsService
 from smsbot.settings import Settings
 from smsbot.sms.request import Outcome, SendRequest, Surface
+from smsbot.sms.text import validate_text
 from smsbot.store import AuditRecord, Delivery, DeliveryReport, ManualClock
 from tests.alerts.harness import ON_CALL, TOKEN, alert_settings, running_alert_app
 from tests.alerts.payloads import load
@@ -153,3 +155,20 @@ async def test_two_replicas_on_postgresql_repeat_a_page_once(sandbox, postgres_u
         )
         assert len([repeat for taken in rounds for repeat in taken]) == 1
         await until(lambda: len(sandbox.messages()) == 2, "the one repeat")
+
+
+def test_a_repeat_of_the_longest_page_is_cut_to_fit_not_refused() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    longest = "x" * 1000
+    record = AuditRecord(
+        request_id="a1", time=now, updated_at=now, actor="am", surface=Surface.ALERTMANAGER,
+        channel=None, recipient=ON_CALL, text_length=1000, parts=7, encoding="GSM-7",
+        sender=None, outcome=Outcome.UNKNOWN, rule=None, document_id=None, error=None,
+        idempotency_key="k", attempts=1, reply={}, text=longest, retry_at=None,
+    )  # fmt: skip
+    repeat = repeat_request(record, max_characters=1000)
+    assert repeat.text.startswith("(repeat) x") and repeat.text.endswith("...")
+    assert len(repeat.text) == 1000
+    validate_text(repeat.text, 1000)  # raises if the repeat would be refused
+    short = repeat_request(dataclasses.replace(record, text="disk full"), max_characters=1000)
+    assert short.text == "(repeat) disk full"
