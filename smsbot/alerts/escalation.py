@@ -102,6 +102,8 @@ class EscalationTimer:
                         "alert_group": group.id,
                         "escalation_step": step.step + 1,
                     },
+                    # A page like the first: repeated once if its send ends unknown, unreported.
+                    resend_unknown_after=route.resend_unknown_after,
                 )
             )
             await self.groups.note_send(group.id, number, result.request_id)

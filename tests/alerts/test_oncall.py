@@ -92,6 +92,26 @@ async def test_no_answer_escalates_once_then_the_escalated_phone_acks(sandbox, s
         assert states == [StepState.FIRED, StepState.CANCELLED]
 
 
+async def test_an_escalation_page_whose_send_ends_unknown_is_owed_its_repeat(
+    sandbox, sqlite_url
+) -> None:
+    settings = oncall_settings(sandbox.url, sqlite_url, escalate=[{"after": "5m", "to": [SECOND]}])
+    async with running_oncall(settings) as oncall:
+        await oncall.alert(firing())
+        await until(lambda: to(sandbox, ON_CALL), "the alert SMS")
+        sandbox.add_fault(drop=True)  # KPN takes the escalation's send and never answers
+        [_] = await oncall.later(timedelta(minutes=5))
+
+        async def unknown_escalation():
+            found = [r for r in await oncall.service.recent(50)
+                     if r.idempotency_key.startswith("escalation:")
+                     and r.outcome is Outcome.UNKNOWN]  # fmt: skip
+            return found[0] if found else None
+
+        paged = await until(unknown_escalation, "the escalation SMS's send ended unknown")
+        assert paged.resend_at is not None  # a page like the first: repeated once if unreported
+
+
 async def test_a_resolve_stops_the_escalation_even_without_resolved_sms(
     sandbox, sqlite_url
 ) -> None:
