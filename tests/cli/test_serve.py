@@ -16,6 +16,7 @@ from smsbot.cli.main import main
 from tests.cli.process import ROOT, start_smsbot
 from tests.fakes.slack_api import BOT_TOKEN
 from tests.fakes.slack_requests import SIGNING_SECRET, SlackSender, slash_command_form
+from tests.fixtures.waiting import until
 
 
 async def start_serve(env: dict[str, str], cwd: Path, *args: str) -> asyncio.subprocess.Process:
@@ -265,10 +266,7 @@ async def test_serve_takes_alertmanager_webhooks_to_the_routed_phone(sandbox, fa
             headers["Authorization"] = "Bearer alert-token"
             async with http.post(url, data=payload, headers=headers) as resp:
                 assert resp.status == 200, await resp.text()
-            for _ in range(100):
-                if sandbox.messages():
-                    break
-                await asyncio.sleep(0.1)
+            await until(sandbox.messages, "the alert's SMS at the sandbox")
         [message] = sandbox.messages()
         assert message["mobile_number"] == "+31612345678"
         assert message["content"].startswith("FIRING")

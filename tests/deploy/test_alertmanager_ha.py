@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import re
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.cli.process import start_smsbot
 from tests.fakes.slack_api import BOT_TOKEN
 from tests.fixtures.alertmanager import Alertmanager, free_port, running_alertmanager
+from tests.fixtures.waiting import until
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 TOKEN = "am-to-smsbot-token-0123456789"
@@ -56,11 +56,7 @@ def alert(name: str) -> dict[str, Any]:
 
 
 async def eventually(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {WAIT_S:.0f} s: {what}")
-        await asyncio.sleep(0.1)
+    await until(condition, what, within=WAIT_S)
 
 
 class Serve:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from tests.fixtures.alertmanager import running_alertmanager
+from tests.fixtures.waiting import until
 
 CONFIG = """
 route:
@@ -39,10 +39,9 @@ async def test_ha_pair_gossips_silences(alertmanager_binary: str, tmp_path: Path
         async with am.session.post(f"{am.nodes[0].url}/api/v2/silences", json=silence) as r:
             assert r.status == 200, await r.text()
             silence_id = (await r.json())["silenceID"]
+
         # The silence made on the first node reaches the second through cluster gossip.
-        for _ in range(100):
-            ids = [s["id"] for s in await am.get_json("/api/v2/silences", node=1)]
-            if silence_id in ids:
-                break
-            await asyncio.sleep(0.1)
-        assert silence_id in ids
+        async def on_the_second_node() -> bool:
+            return silence_id in [s["id"] for s in await am.get_json("/api/v2/silences", node=1)]
+
+        await until(on_the_second_node, "the silence gossiped to the second node")

@@ -57,12 +57,3 @@ async def running_receiver(port: int = 0, path: str = "/hook") -> AsyncIterator[
         yield receiver
     finally:
         await runner.cleanup()
-
-
-async def wait_until(condition: Any, what: str) -> None:
-    """Poll a cheap in-process condition until it holds (a positive signal)."""
-    async with asyncio.timeout(WAIT_SECONDS):
-        # The sandbox's state has no event to wait on; a short poll of it is the signal.
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.005)
-    assert condition(), what

@@ -15,8 +15,9 @@ import pytest
 
 from smsbot.sandbox.testing import SandboxHandle, running_sandbox
 from smsbot.sandbox.webhook_bodies import DELIVERY_REPORT_SCHEMA
+from tests.fixtures.waiting import until
 from tests.sandbox.helpers import fetch_token, message, post_send
-from tests.sandbox.receiver import Receiver, running_receiver, wait_until
+from tests.sandbox.receiver import Receiver, running_receiver
 
 DELAY_MS = 20
 RETRIES = (0.01, 0.01, 0.01)
@@ -72,7 +73,7 @@ async def test_accepted_then_delivered_after_the_delay(
     assert accepted["StatusDateTime"] <= delivered["StatusDateTime"]
     assert abs(delivered["StatusDateTime"] / 1000 - time.time()) < 60  # epoch milliseconds
 
-    await wait_until(lambda: sandbox.messages()[0]["delivery"] == "delivered", "delivered")
+    await until(lambda: sandbox.messages()[0]["delivery"] == "delivered", "delivered")
     (stored,) = sandbox.messages()
     assert stored["delivered_at"] is not None
     assert stored["delivery_error"] is None
@@ -151,7 +152,7 @@ async def test_scripted_final_statuses(
     ]
     assert got == expected
     final = spec["delivery"]
-    await wait_until(lambda: sandbox.messages()[0]["delivery"] == final, final)
+    await until(lambda: sandbox.messages()[0]["delivery"] == final, final)
 
 
 async def test_none_sends_no_report_for_that_message(
@@ -162,7 +163,7 @@ async def test_none_sends_no_report_for_that_message(
     reported = await send(http, sandbox, token, receiver)
     await receiver.wait_for(2)
     # The second message's delivered came after the delay; the first had its chance.
-    await wait_until(lambda: sandbox.messages()[1]["delivery"] == "delivered", "delivered")
+    await until(lambda: sandbox.messages()[1]["delivery"] == "delivered", "delivered")
     assert {report["document_id"] for report in receiver.posts} == {reported}
     assert sandbox.messages()[0]["document_id"] == silent
     assert sandbox.messages()[0]["delivery"] is None
@@ -181,7 +182,7 @@ async def test_duplicate_posts_each_report_twice(
         (1, "Delivered"),
     ]
     assert reports[0] == reports[1] and reports[2] == reports[3]
-    await wait_until(lambda: sandbox.messages()[0]["delivery"] == "delivered", "delivered")
+    await until(lambda: sandbox.messages()[0]["delivery"] == "delivered", "delivered")
 
 
 async def test_out_of_order_says_delivered_first_and_never_steps_back(
@@ -196,7 +197,7 @@ async def test_out_of_order_says_delivered_first_and_never_steps_back(
         (2, "Accepted"),
         (1, "Accepted"),
     ]
-    await wait_until(lambda: len(sandbox.messages()[0]["reports"]) == 4, "all four issued")
+    await until(lambda: len(sandbox.messages()[0]["reports"]) == 4, "all four issued")
     assert sandbox.messages()[0]["delivery"] == "delivered"
 
 
@@ -242,7 +243,7 @@ async def test_5xx_answers_are_retried_until_taken(
     posts = await receiver.wait_for(4)
     assert [post["status"] for post in posts] == ["Accepted"] * 3 + ["Delivered"]
     assert len({post["report_id"] for post in posts[:3]}) == 1  # the same report, again
-    await wait_until(lambda: sandbox.messages()[0]["delivery"] == "delivered", "delivered")
+    await until(lambda: sandbox.messages()[0]["delivery"] == "delivered", "delivered")
     first = sandbox.messages()[0]["reports"][0]["webhook"]
     assert (first["state"], first["attempts"], first["status"]) == ("posted", 3, 200)
 
@@ -256,7 +257,7 @@ async def test_retries_are_bounded(
     posts = await receiver.wait_for(attempts + 1)  # the next report comes once it gave up
     tries = Counter(post["status"] for post in posts)
     assert tries == {"Accepted": attempts, "Delivered": 1}
-    await wait_until(
+    await until(
         lambda: sandbox.messages()[0]["reports"][1]["webhook"]["state"] == "posted", "posted"
     )
     gave_up = sandbox.messages()[0]["reports"][0]["webhook"]
@@ -289,7 +290,7 @@ async def test_a_receiver_that_is_down_gets_the_report_once_it_is_back(
         token = await fetch_token(http, box)
         status, _, _ = await post_send(http, box, token, message(webhook_url=url))
         assert status == 200
-        await wait_until(
+        await until(
             lambda: box.messages()[0]["reports"][0]["webhook"]["state"] == "retrying", "retrying"
         )
         assert box.messages()[0]["reports"][0]["webhook"]["error"]

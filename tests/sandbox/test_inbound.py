@@ -14,8 +14,9 @@ import yaml
 
 from smsbot.sandbox.testing import SandboxHandle, running_sandbox
 from smsbot.sandbox.webhook_bodies import INBOUND_SMS_SCHEMA
+from tests.fixtures.waiting import until
 from tests.sandbox.helpers import fetch_token, message, post_send
-from tests.sandbox.receiver import Receiver, wait_until
+from tests.sandbox.receiver import Receiver
 
 # KPN's published schema of the inbound SMS webhook (kpn-sms-inbound-openapi.yml, "Inbound
 # SMS - KPN" 1.0.0, components.schemas.InboundSms), as published.
@@ -104,7 +105,7 @@ async def test_a_failing_webhook_is_retried_and_the_answer_says_so(
     assert answer["webhook"]["state"] == "retrying"
     first, second = await inbound.wait_for(2)
     assert first == second  # the same message again, not a new one
-    await wait_until(lambda: sandbox.replies()[0]["webhook"]["state"] == "posted", "posted")
+    await until(lambda: sandbox.replies()[0]["webhook"]["state"] == "posted", "posted")
 
 
 async def test_reply_without_an_inbound_webhook_is_409(http: aiohttp.ClientSession) -> None:

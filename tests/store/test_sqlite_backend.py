@@ -19,6 +19,7 @@ from smsbot.store import Store, utcnow
 from smsbot.store.backends import sqlite as sqlite_backend
 from smsbot.store.group import WriteUnavailable
 from smsbot.store.schema import claims, sends
+from tests.fixtures.waiting import until
 from tests.store.test_store import cap, queued
 
 BUSY_TIMEOUT_MS = 300
@@ -135,11 +136,7 @@ def on_disk(database: Path) -> bytes:
 async def wait_for_checkpoint(store: Store, after: int) -> None:
     backend = store._backend
     assert isinstance(backend, sqlite_backend.SqliteBackend)
-    for _ in range(500):
-        if backend.checkpoints > after:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("no checkpoint came")
+    await until(lambda: backend.checkpoints > after, "a checkpoint")
 
 
 async def test_erased_text_is_gone_from_the_files_soon_after(sqlite_url: str) -> None:
