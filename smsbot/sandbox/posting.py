@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 MAX_CONCURRENT_POSTS = 64
 
 
+SANDBOX_TASK_PREFIX = "smsbot-sandbox:"  # the names of the tasks the sandbox starts
+
+
 @dataclass
 class PostTrack:
     """How one outgoing post went, for the inbox and the JSON routes."""
@@ -84,7 +87,9 @@ class Poster:
         return tasks
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(work)
+        # Named, so that a bot stopping in the same process (`smsbot demo`) can tell KPN's
+        # side from its own work under way (`cli.serve_cmd`).
+        task = asyncio.get_running_loop().create_task(work, name=f"{SANDBOX_TASK_PREFIX}post")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task

@@ -70,3 +70,10 @@ async def test_serve_on_sqlite_loads_no_postgresql_no_sandbox_no_other_command(
     loaded = await loaded_by_serve(sandbox, fake_slack, tmp_path)
     assert [name for name in loaded if name.startswith(NEVER)] == []  # nor their submodules
     assert set(NEEDED) <= set(loaded)  # the list is of a bot that really served
+
+
+def test_serve_knows_the_sandbox_tasks_by_the_name_the_sandbox_gives_them() -> None:
+    from smsbot.cli import serve_cmd
+    from smsbot.sandbox import posting
+
+    assert serve_cmd.SANDBOX_TASK_PREFIX == posting.SANDBOX_TASK_PREFIX
