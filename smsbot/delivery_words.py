@@ -5,51 +5,72 @@
     … accepted by the network, not yet on the phone
 
 Times are in `SMSBOT_TIMEZONE` (`smsbot.timezone.local_time`); the reason of a failure is KPN's
-meaning of its failure code, or what the state itself means when KPN gave no code.
+meaning of its failure code, or what the state itself means when KPN gave no code. The words
+are English by default; a surface passes its reader's (`smsbot.slack.texts`: `delivery`, with
+Dutch meanings of KPN's codes in `smsbot.slack.delivery_nl`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
-from smsbot.kpn.delivery import failure_meaning
+from smsbot.kpn.delivery import FAILURE_CODES
 from smsbot.store import AuditRecord, Delivery
 from smsbot.timezone import local_time
 
-# What a state means when KPN gave no failure code with it.
-_WITHOUT_CODE = {
-    Delivery.FAILED: "the network gave no reason",
-    Delivery.REJECTED: "refused by the network",
-    Delivery.EXPIRED: "the phone was not reached before the SMS expired",
+ENGLISH: Mapping[str, str] = {
+    "delivered": "✓ delivered",
+    "delivered_at": "✓ delivered {when} ({took})",
+    "not_delivered": "✗ not delivered: {reason}",
+    "pending": "… {state}",
+    "with_code": "{reason} ({code})",
+    # What a state means when KPN gave no failure code with it.
+    "failed": "the network gave no reason",
+    "rejected": "refused by the network",
+    "expired": "the phone was not reached before the SMS expired",
+    "no_reason": "no reason given",
+    "accepted": "accepted by the network, not yet on the phone",
+    "queued": "waiting for the phone to be reachable",
 }
-_PENDING = {
-    Delivery.ACCEPTED: "accepted by the network, not yet on the phone",
-    Delivery.QUEUED: "waiting for the phone to be reachable",
-}
+# KPN's meaning of each failure code ("007": "Recipient is temporarily unreachable ...").
+ENGLISH_MEANINGS: Mapping[str, str] = {code: known.meaning for code, known in FAILURE_CODES.items()}
 
 
-def failure_reason(record: AuditRecord) -> str:
+def failure_reason(
+    record: AuditRecord,
+    words: Mapping[str, str] = ENGLISH,
+    meanings: Mapping[str, str] = ENGLISH_MEANINGS,
+) -> str:
     """Why the SMS did not reach the phone: "recipient is ... coverage (007)"."""
-    meaning = failure_meaning(record.delivery_code)
+    code = record.delivery_code
+    meaning = meanings.get(code) if code else None
     if meaning is None:
-        reason = _WITHOUT_CODE.get(record.delivery or Delivery.FAILED, "no reason given")
-        return f"{reason} ({record.delivery_code})" if record.delivery_code else reason
-    return f"{meaning[0].lower()}{meaning[1:]} ({record.delivery_code})"
+        reason = words.get(str(record.delivery or Delivery.FAILED), words["no_reason"])
+        return words["with_code"].format(reason=reason, code=code) if code else reason
+    return words["with_code"].format(reason=f"{meaning[0].lower()}{meaning[1:]}", code=code)
 
 
-def delivery_line(record: AuditRecord, zone: str, *, now: datetime | None = None) -> str:
+def delivery_line(
+    record: AuditRecord,
+    zone: str,
+    *,
+    now: datetime | None = None,
+    words: Mapping[str, str] = ENGLISH,
+    meanings: Mapping[str, str] = ENGLISH_MEANINGS,
+) -> str:
     """The record's delivery state in one line; "" before any report came."""
     state = record.delivery
     if state is None:
         return ""
     if state is Delivery.DELIVERED:
         if record.delivered_at is None:
-            return "✓ delivered"
+            return words["delivered"]
         when = local_time(record.delivered_at, zone, now=now, seconds=True)
-        return f"✓ delivered {when} ({took(record)})"
+        return words["delivered_at"].format(when=when, took=took(record))
     if state.is_failure:
-        return f"✗ not delivered: {failure_reason(record)}"
-    return f"… {_PENDING[state]}"
+        return words["not_delivered"].format(reason=failure_reason(record, words, meanings))
+    return words["pending"].format(state=words[str(state)])
 
 
 def took(record: AuditRecord) -> str:

@@ -11,6 +11,7 @@ A `DeliveryRecorder` watcher (`smsbot.deliveries`), told of every report that ch
 - A failure, rejection or expiry also tells the sender privately (`SlackNotifier.tell_privately`:
   the response_url while Slack takes it, else ephemerally in the confirmation's channel, else a
   direct message, as when the confirmation went to a DM).
+- All of it in the sender's Slack language (`smsbot.slack.texts`).
 - A report about an SMS whose send ended `unknown` (the sender was told it may not have
   arrived) tells the sender what became of it after all.
 """
@@ -21,7 +22,6 @@ import asyncio
 import logging
 from typing import Any
 
-from smsbot.delivery_words import delivery_line, failure_reason
 from smsbot.slack import blocks
 from smsbot.slack.escaping import escape_mrkdwn
 from smsbot.slack.notifier import SlackNotifier
@@ -76,16 +76,17 @@ class SlackDeliveryUpdates:
         if record.surface not in PEOPLE_SURFACES or record.delivery is None:
             return
         await self._update(record.request_id)
-        line = delivery_line(record, self.settings.timezone)
         to = self._recipient(record)
         if applied.went_out and record.delivery is not Delivery.ACCEPTED:
-            await self._tell_sender(record, f"Your SMS to {to} did go out after all: {line}")
+            texts = await self.notifier.texts_for(record.reply.get("user"))
+            line = texts.delivery_line(record, self.settings.timezone)
+            await self._tell_sender(record, texts.went_out_after_all.format(to=to, line=line))
         elif record.delivery.is_failure:
+            texts = await self.notifier.texts_for(record.reply.get("user"))
+            reason = texts.failure_reason(record)
             await self._tell_sender(
                 record,
-                f"Your SMS to {to} did not reach the phone: {failure_reason(record)}. "
-                "Try another way to reach them, or send it again later "
-                f"(request {record.request_id}).",
+                texts.did_not_reach.format(to=to, reason=reason, request_id=record.request_id),
             )
 
     async def _update(self, request_id: str) -> None:
@@ -101,11 +102,13 @@ class SlackDeliveryUpdates:
                     return
                 if not (record.slack_channel and record.slack_ts):
                     return
-                line = delivery_line(record, self.settings.timezone)
+                # The confirmation's reader is its sender: their language.
+                texts = await self.notifier.texts_for(record.reply.get("user"))
+                line = texts.delivery_line(record, self.settings.timezone)
                 await self.client.chat_update(
                     channel=record.slack_channel,
                     ts=record.slack_ts,
-                    text=f"SMS to {self._recipient(record)}: {line}",
+                    text=texts.delivery_update.format(to=self._recipient(record), line=line),
                     attachments=[delivery_attachment(line, record.delivery)],
                 )
         finally:

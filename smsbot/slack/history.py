@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from smsbot.delivery_words import delivery_line
 from smsbot.slack import blocks
 from smsbot.slack.context import SlackDeps
 from smsbot.timezone import local_time
@@ -25,7 +24,7 @@ async def history_message(deps: SlackDeps, user_id: str) -> dict[str, Any]:
             outcome=str(record.outcome),
             parts=record.parts,
             document_id=record.document_id,
-            delivery=delivery_line(record, deps.settings.timezone),
+            delivery=texts.delivery_line(record, deps.settings.timezone),
         )
         for record in records
     ]

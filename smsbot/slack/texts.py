@@ -2,7 +2,8 @@
 is Dutch (`users.info`'s `locale`, e.g. `nl-NL`).
 
 Every text the Slack layer writes for a person is a field of `Texts` (the modal, the counter,
-/sms help and history, the Sending line, outcomes, confirmations, the workflow step's errors);
+/sms help and history, the Sending line, outcomes, confirmations, the delivery line and the
+notes a delivery report brings, the workflow step's errors);
 the builders in `blocks`, the listeners and the notifier take the catalogue for the reader.
 Both languages have every field and the same `{placeholders}` in each (a test checks).
 """
@@ -12,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from smsbot.slack import reasons_nl
+from smsbot import delivery_words
+from smsbot.slack import delivery_nl, reasons_nl
 from smsbot.sms import reasons
+from smsbot.store import AuditRecord
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,14 @@ class Texts:
     step_fill_in_number: str
     step_no_directory: str
     step_not_recorded: str
+    # What a delivery report says: the confirmation's updated text, and the private notes.
+    delivery_update: str
+    went_out_after_all: str
+    did_not_reach: str
+    # The delivery line's words (`smsbot.delivery_words.ENGLISH`'s keys), and KPN's failure
+    # codes' meanings.
+    delivery: Mapping[str, str]
+    failure_meanings: Mapping[str, str]
     # Why a number, sender or text cannot be sent, why a policy said no: by the code the
     # pipeline gives them (`smsbot.sms.reasons`), with its parameters.
     reasons: Mapping[str, str]
@@ -102,6 +113,15 @@ class Texts:
         if not isinstance(message, str):
             message = str(error)
         return self.reason(getattr(error, "code", None), getattr(error, "params", {}), message)
+
+    def delivery_line(self, record: AuditRecord, zone: str) -> str:
+        """The record's delivery line in this language ("" before any report came)."""
+        return delivery_words.delivery_line(
+            record, zone, words=self.delivery, meanings=self.failure_meanings
+        )
+
+    def failure_reason(self, record: AuditRecord) -> str:
+        return delivery_words.failure_reason(record, self.delivery, self.failure_meanings)
 
     def parts_text(self, parts: int | None) -> str:
         return self.one_part if parts == 1 else self.parts.format(n=parts)
@@ -217,6 +237,14 @@ ENGLISH = Texts(
         "smsbot could not record the SMS, so nothing was sent. Try the workflow again in a "
         "minute; if it keeps failing, ask your Slack admin to check smsbot."
     ),
+    delivery_update="SMS to {to}: {line}",
+    went_out_after_all="Your SMS to {to} did go out after all: {line}",
+    did_not_reach=(
+        "Your SMS to {to} did not reach the phone: {reason}. Try another way to reach them, "
+        "or send it again later (request {request_id})."
+    ),
+    delivery=delivery_words.ENGLISH,
+    failure_meanings=delivery_words.ENGLISH_MEANINGS,
     reasons=reasons.ENGLISH,
 )
 
@@ -329,6 +357,14 @@ DUTCH = Texts(
         "smsbot kon de sms niet vastleggen, dus er is niets verstuurd. Probeer de workflow over "
         "een minuut opnieuw; blijft het misgaan, vraag dan je Slack-beheerder smsbot na te kijken."
     ),
+    delivery_update="Sms naar {to}: {line}",
+    went_out_after_all="Je sms naar {to} is toch verstuurd: {line}",
+    did_not_reach=(
+        "Je sms naar {to} is niet op de telefoon aangekomen: {reason}. Probeer op een andere "
+        "manier contact op te nemen, of verstuur hem later opnieuw (verzoek {request_id})."
+    ),
+    delivery=delivery_nl.DELIVERY,
+    failure_meanings=delivery_nl.FAILURE_MEANINGS,
     reasons=reasons_nl.DUTCH,
 )
 

@@ -159,6 +159,30 @@ async def test_a_failure_updates_the_confirmation_and_tells_the_sender(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_dutch_sender_reads_the_delivery_line_and_the_note_in_dutch(
+    fake_slack: FakeSlackApi, database_url: str, unused_tcp_port: int
+):
+    async with loop(fake_slack, database_url, unused_tcp_port) as (bot, sandbox, slack):
+        fake_slack.users["U0ALICE"].locale = "nl-NL"
+        sandbox.script_delivery("failed", error_code="007")
+        record = await send(bot, slack, fake_slack)
+        reason = "de ontvanger is tijdelijk onbereikbaar of buiten bereik (007)"
+        update = fake_slack.calls_to("chat.update")[-1]
+        assert update.args["text"].startswith("Sms naar +31 6 ")
+        assert update.args["text"].endswith(f": ✗ niet afgeleverd: {reason}")
+        assert shown_delivery(confirmation(fake_slack, record)) == f"✗ niet afgeleverd: {reason}"
+
+        def told() -> list[str]:
+            return [
+                p.body.get("text", "")
+                for p in fake_slack.response_posts
+                if "niet op de telefoon aangekomen" in p.body.get("text", "")
+            ]
+
+        await fake_slack.wait_for(told)
+        assert f"niet op de telefoon aangekomen: {reason}." in told()[0]
+
+
 async def test_a_confirmation_by_direct_message_is_updated_in_the_dm(
     fake_slack: FakeSlackApi, database_url: str, unused_tcp_port: int
 ):

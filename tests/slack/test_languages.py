@@ -7,6 +7,7 @@ import json
 import string
 from dataclasses import fields
 
+from smsbot.kpn.delivery import FAILURE_CODES
 from smsbot.slack import blocks, texts
 from smsbot.sms import reasons
 from smsbot.sms.text import analyze
@@ -21,11 +22,20 @@ def placeholders(template: str) -> set[str]:
 
 def test_every_text_is_in_both_languages_with_the_same_placeholders() -> None:
     for field in fields(texts.Texts):
-        if field.name == "reasons":
+        if field.name in ("reasons", "delivery", "failure_meanings"):
             continue
         english, dutch = getattr(texts.ENGLISH, field.name), getattr(texts.DUTCH, field.name)
         assert isinstance(english, str) and english and dutch, field.name
         assert placeholders(english) == placeholders(dutch), field.name
+
+
+def test_every_delivery_word_and_kpn_failure_code_has_dutch_with_the_same_placeholders() -> None:
+    assert set(texts.ENGLISH.failure_meanings) == set(FAILURE_CODES)
+    for name in ("delivery", "failure_meanings"):
+        english, dutch = getattr(texts.ENGLISH, name), getattr(texts.DUTCH, name)
+        assert set(dutch) == set(english), name
+        for key, template in english.items():
+            assert dutch[key] and placeholders(dutch[key]) == placeholders(template), key
 
 
 def test_every_reason_the_pipeline_gives_has_dutch_with_the_same_placeholders() -> None:
