@@ -71,15 +71,16 @@ def _sms_state(
 ) -> tuple[Delivery, datetime, str | None] | None:
     """The SMS's delivery state, time and code as its parts now say, or None when that is no
     advance on what the record has: failed (or rejected, expired) as soon as any part is,
-    delivered when every part is, else the furthest state short of final."""
+    delivered when as many parts as it has are, else the furthest state short of final."""
     states = {part: Delivery(row["status"]) for part, row in parts.items()}
     failed = sorted((row["reported_at"], p) for p, row in parts.items() if states[p].is_failure)
+    # Parts are counted, not looked up by number: some networks number a long SMS's parts from 0.
+    delivered = [row["reported_at"] for p, row in parts.items() if states[p] is Delivery.DELIVERED]
     if failed:
         at, part = failed[0]
         state, code = states[part], parts[part]["code"]
-    elif all(states.get(part) is Delivery.DELIVERED for part in range(1, counted + 1)):
-        state, code = Delivery.DELIVERED, None
-        at = max(parts[part]["reported_at"] for part in range(1, counted + 1))
+    elif len(delivered) >= counted:
+        state, code, at = Delivery.DELIVERED, None, max(delivered)
     else:
         pending = [s for s in states.values() if not s.is_final]
         state = max(pending, key=rank) if pending else Delivery.ACCEPTED

@@ -81,6 +81,17 @@ async def test_a_long_sms_is_delivered_when_every_part_is(store: Store, clock: M
     assert record is not None and record.delivered_at == START + timedelta(seconds=3)
 
 
+async def test_parts_numbered_from_zero_reach_delivered(store: Store, clock: ManualClock):
+    sms = await sent_sms(store, "long", parts=2)
+    clock.advance(timedelta(seconds=1))
+    first = await store.apply_delivery(sms, DeliveryReport(Delivery.DELIVERED, part=0))
+    assert first is not None and first.record.delivery is Delivery.ACCEPTED
+    clock.advance(timedelta(seconds=1))
+    last = await store.apply_delivery(sms, DeliveryReport(Delivery.DELIVERED, part=1))
+    assert last is not None and last.record.delivery is Delivery.DELIVERED
+    assert last.record.delivered_at == START + timedelta(seconds=2)
+
+
 async def test_a_long_sms_failed_when_any_part_failed(store: Store) -> None:
     sms = await sent_sms(store, "long", parts=2)
     await store.apply_delivery(sms, DeliveryReport(Delivery.DELIVERED, part=1))
