@@ -14,6 +14,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from smsbot.validation_errors import describe_validation_error
+
 Status = Literal["firing", "resolved"]
 
 
@@ -87,18 +89,6 @@ class GrafanaPayload(AlertGroup):
 
 class PayloadError(ValueError):
     """The body is not JSON, or not the webhook's schema; `str()` says what is wrong."""
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """Pydantic's errors as one line a person can act on: `alerts.0.status: ...; ...`."""
-    problems = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(part) for part in err["loc"]) or "body"
-        problems.append(f"{where}: {err['msg']}")
-    more = len(exc.errors()) - len(problems)
-    if more > 0:
-        problems.append(f"and {more} more")
-    return "; ".join(problems)
 
 
 def parse_payload(model: type[AlertGroup], body: bytes) -> AlertGroup:

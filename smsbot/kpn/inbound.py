@@ -22,9 +22,9 @@ from typing import Any
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from smsbot.alerts.payloads import describe_validation_error
 from smsbot.errors import InvalidNumber
 from smsbot.sms.numbers import normalize_number
+from smsbot.validation_errors import describe_validation_error
 
 # An inbound SMS is at most a few concatenated parts; a body near this is not one.
 MAX_INBOUND_BYTES = 64 * 1024
