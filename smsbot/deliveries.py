@@ -26,7 +26,7 @@ DeliveryWatcher = Callable[[DeliveryApplied], Awaitable[None]]
 def stored_report(report: DeliveryReport) -> StoredReport:
     """The route's reading of a report, as the store keeps it."""
     return StoredReport(
-        status=Delivery(str(report.status)),
+        status=report.status,
         part=report.part,
         code=report.error_code,
         at=report.status_at,

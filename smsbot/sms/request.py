@@ -36,6 +36,31 @@ class Outcome(StrEnum):
         return self not in (Outcome.QUEUED, Outcome.SENDING)
 
 
+class Delivery(StrEnum):
+    """What KPN's delivery reports say became of a sent SMS, in the order of KPN's status codes
+    1-6. The values are the `delivery` words of `smsbot audit --json`."""
+
+    DELIVERED = "delivered"  # 1: on the phone
+    QUEUED = "queued"  # 2: waiting for the phone
+    ACCEPTED = "accepted"  # 3: the operator's network took it
+    FAILED = "failed"  # 4: not delivered; the failure code says why
+    REJECTED = "rejected"  # 5: refused by the network
+    EXPIRED = "expired"  # 6: the phone was not reached before the SMS expired
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (Delivery.ACCEPTED, Delivery.QUEUED)
+
+    @property
+    def is_failure(self) -> bool:
+        return self in (Delivery.FAILED, Delivery.REJECTED, Delivery.EXPIRED)
+
+    @property
+    def rank(self) -> int:
+        """How far along: a report only ever moves a state up (a final state never moves)."""
+        return 3 if self.is_final else (2 if self is Delivery.QUEUED else 1)
+
+
 @dataclass(frozen=True)
 class SendRequest:
     """One SMS someone asked for, as the surface received it (not yet validated).

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from smsbot.sms.numbers import mask_number
-from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
+from smsbot.sms.request import Delivery, Outcome, SendRequest, SendResult, Surface
 
 # What `smsbot.store` exports of this module: a new public record type is named here.
 __all__ = [
@@ -32,30 +32,6 @@ __all__ = [
 # Outcomes that used up a send: they count against rate limits and storm caps. Refused, invalid
 # and failed requests sent nothing, so a person who got them wrong can correct and try again.
 COUNTED_OUTCOMES = (Outcome.QUEUED, Outcome.SENDING, Outcome.SENT, Outcome.UNKNOWN)
-
-
-class Delivery(StrEnum):
-    """What KPN's delivery reports say became of an SMS (KPN's status codes 1-6)."""
-
-    ACCEPTED = "accepted"  # 3: the operator's network took it
-    QUEUED = "queued"  # 2: waiting for the phone
-    DELIVERED = "delivered"  # 1: on the phone
-    FAILED = "failed"  # 4: not delivered; the failure code says why
-    REJECTED = "rejected"  # 5: refused by the network
-    EXPIRED = "expired"  # 6: the phone was not reached before the SMS expired
-
-    @property
-    def is_final(self) -> bool:
-        return self not in (Delivery.ACCEPTED, Delivery.QUEUED)
-
-    @property
-    def is_failure(self) -> bool:
-        return self in (Delivery.FAILED, Delivery.REJECTED, Delivery.EXPIRED)
-
-    @property
-    def rank(self) -> int:
-        """How far along: a report only ever moves a state up (a final state never moves)."""
-        return 3 if self.is_final else (2 if self is Delivery.QUEUED else 1)
 
 
 def rank(state: Delivery | None) -> int:

@@ -79,7 +79,7 @@ sends = Table(
     Column("text", Text),  # kept while queued; afterwards only with SMSBOT_AUDIT__STORE_TEXT
     Column("retry_at", UtcDateTime),  # refused: when the next send is possible
     Column("not_before", UtcDateTime),  # queued: held back until then (KPN quota used up)
-    # What KPN's delivery reports say became of it (`smsbot.store.records.Delivery`), when
+    # What KPN's delivery reports say became of it (`smsbot.sms.request.Delivery`), when
     # that state was reached, and KPN's failure code (e.g. "007") for a failure.
     Column("delivery", String(16)),
     Column("delivered_at", UtcDateTime),

@@ -17,7 +17,6 @@ from smsbot.kpn.delivery import (
     FAILURE_CODES,
     MAX_REPORT_BYTES,
     DeliveryReport,
-    DeliveryStatus,
     DeliveryUrls,
     UnreadableReport,
     delivery_key,
@@ -25,6 +24,7 @@ from smsbot.kpn.delivery import (
 )
 from smsbot.sandbox import webhook_bodies
 from smsbot.settings import KpnSettings, Settings, load_settings
+from smsbot.sms.request import Delivery
 
 PUBLIC = "https://smsbot.example.com"
 
@@ -127,30 +127,28 @@ def test_failure_codes_are_kpns_table():
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        (b'{"status": 1}', DeliveryReport(DeliveryStatus.DELIVERED)),
+        (b'{"status": 1}', DeliveryReport(Delivery.DELIVERED)),
         (
             b'{"Status": "Failed", "ErrorCode": "007", "StatusDateTime": 1767225600000}',
-            DeliveryReport(
-                DeliveryStatus.FAILED, "007", status_at=datetime(2026, 1, 1, tzinfo=UTC)
-            ),
+            DeliveryReport(Delivery.FAILED, "007", status_at=datetime(2026, 1, 1, tzinfo=UTC)),
         ),
-        (b"deliveryStatus=6&err=24", DeliveryReport(DeliveryStatus.EXPIRED, "024")),
+        (b"deliveryStatus=6&err=24", DeliveryReport(Delivery.EXPIRED, "024")),
         (
             b"id:0123 sub:001 dlvrd:000 submit date:2601011200 done date:2601011201 "
             b"stat:UNDELIV err:005 text:Server down",
-            DeliveryReport(DeliveryStatus.FAILED, "005"),
+            DeliveryReport(Delivery.FAILED, "005"),
         ),
         (b'{"dlr": {"state": {"code": 5, "name": "Rejected"}}}', DeliveryReport("rejected")),
-        (b'{"status": "OK", "deliveryStatus": "2"}', DeliveryReport(DeliveryStatus.QUEUED)),
-        (b'{"status": "1 - Delivered"}', DeliveryReport(DeliveryStatus.DELIVERED)),
-        (b'{"status": "DELIVRD", "err": "000"}', DeliveryReport(DeliveryStatus.DELIVERED)),
-        (b'{"status": 1, "code": 1}', DeliveryReport(DeliveryStatus.DELIVERED)),
+        (b'{"status": "OK", "deliveryStatus": "2"}', DeliveryReport(Delivery.QUEUED)),
+        (b'{"status": "1 - Delivered"}', DeliveryReport(Delivery.DELIVERED)),
+        (b'{"status": "DELIVRD", "err": "000"}', DeliveryReport(Delivery.DELIVERED)),
+        (b'{"status": 1, "code": 1}', DeliveryReport(Delivery.DELIVERED)),
         (b'{"stat": "failed", "error": {"code": "ERR011"}}', DeliveryReport("failed", "011")),
-        (b'{"status": 4, "error_code": "000"}', DeliveryReport(DeliveryStatus.FAILED)),
+        (b'{"status": 4, "error_code": "000"}', DeliveryReport(Delivery.FAILED)),
         (b'{"status": 3, "part": "2/3"}', DeliveryReport("accepted", part=2, parts=3)),
-        (b'payload={"dlr_status": 1}', DeliveryReport(DeliveryStatus.DELIVERED)),
-        (b"\xef\xbb\xbf 4 ", DeliveryReport(DeliveryStatus.FAILED)),
-        (b'{"status": "Expired", "note": "caf\xe9"}', DeliveryReport(DeliveryStatus.EXPIRED)),
+        (b'payload={"dlr_status": 1}', DeliveryReport(Delivery.DELIVERED)),
+        (b"\xef\xbb\xbf 4 ", DeliveryReport(Delivery.FAILED)),
+        (b'{"status": "Expired", "note": "caf\xe9"}', DeliveryReport(Delivery.EXPIRED)),
     ],
 )
 def test_report_shapes(body, expected):
@@ -230,19 +228,19 @@ ERROR_SPELLINGS = [
 ]
 
 WORDS = {
-    DeliveryStatus.DELIVERED: ["Delivered", "DELIVRD", "delivered", "DELIVERED_TO_HANDSET"],
-    DeliveryStatus.QUEUED: ["Queued", "ENROUTE", "pending"],
-    DeliveryStatus.ACCEPTED: ["Accepted", "ACCEPTD", "submitted"],
-    DeliveryStatus.FAILED: ["Failed", "UNDELIV", "undelivered", "failed"],
-    DeliveryStatus.REJECTED: ["Rejected", "REJECTD"],
-    DeliveryStatus.EXPIRED: ["Expired", "EXPIRED"],
+    Delivery.DELIVERED: ["Delivered", "DELIVRD", "delivered", "DELIVERED_TO_HANDSET"],
+    Delivery.QUEUED: ["Queued", "ENROUTE", "pending"],
+    Delivery.ACCEPTED: ["Accepted", "ACCEPTD", "submitted"],
+    Delivery.FAILED: ["Failed", "UNDELIV", "undelivered", "failed"],
+    Delivery.REJECTED: ["Rejected", "REJECTD"],
+    Delivery.EXPIRED: ["Expired", "EXPIRED"],
 }
-NUMBERS = {status: n for n, status in enumerate(DeliveryStatus.__members__.values(), 1)}
-FAILURES = (DeliveryStatus.FAILED, DeliveryStatus.REJECTED, DeliveryStatus.EXPIRED)
+NUMBERS = {status: n for n, status in enumerate(Delivery.__members__.values(), 1)}
+FAILURES = (Delivery.FAILED, Delivery.REJECTED, Delivery.EXPIRED)
 
 
 @st.composite
-def status_values(draw: st.DrawFn, status: DeliveryStatus) -> Any:
+def status_values(draw: st.DrawFn, status: Delivery) -> Any:
     number = NUMBERS[status]
     return draw(
         st.sampled_from(
@@ -270,7 +268,7 @@ NOISE = st.dictionaries(NOISE_KEYS, st.text(alphabet="0123456789+VAL", max_size=
 
 @st.composite
 def reports(draw: st.DrawFn) -> tuple[dict[str, Any], DeliveryReport]:
-    status = draw(st.sampled_from(list(DeliveryStatus)))
+    status = draw(st.sampled_from(list(Delivery)))
     status_key = draw(st.sampled_from(STATUS_SPELLINGS))
     fields: dict[str, Any] = dict(draw(NOISE))
     fields[status_key] = draw(status_values(status))
@@ -350,7 +348,7 @@ def test_arbitrary_bytes_give_reports_or_unreadable_never_another_error(body):
         found = parse_reports(body)
     except UnreadableReport:
         return
-    assert found and all(isinstance(report.status, DeliveryStatus) for report in found)
+    assert found and all(isinstance(report.status, Delivery) for report in found)
 
 
 # --- what the sandbox posts ------------------------------------------------------------------
@@ -381,7 +379,7 @@ def test_every_report_the_sandbox_posts_is_read_as_it_meant_it(status, code, par
     )
     (report,) = parse_reports(json.dumps(body).encode())
     assert report == DeliveryReport(
-        DeliveryStatus(status),
+        Delivery(status),
         code if failure else None,
         part,
         parts,

@@ -6,7 +6,7 @@ KPN's statuses and failure codes.
     codes.py    KPN's delivery statuses and failure codes with their meanings
 """
 
-from smsbot.kpn.delivery.codes import FAILURE_CODES, DeliveryStatus, failure_meaning
+from smsbot.kpn.delivery.codes import FAILURE_CODES, failure_meaning
 from smsbot.kpn.delivery.report import (
     MAX_REPORT_BYTES,
     DeliveryReport,
@@ -19,7 +19,6 @@ __all__ = [
     "FAILURE_CODES",
     "MAX_REPORT_BYTES",
     "DeliveryReport",
-    "DeliveryStatus",
     "DeliveryUrls",
     "UnreadableReport",
     "delivery_key",

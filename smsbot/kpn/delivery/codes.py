@@ -9,34 +9,17 @@ The data is copied from KPN's SMS API documentation
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
-
-class DeliveryStatus(StrEnum):
-    """What a report says about an SMS (or one part of it). The values are the `delivery`
-    words of `smsbot audit --json`."""
-
-    DELIVERED = "delivered"
-    QUEUED = "queued"
-    ACCEPTED = "accepted"
-    FAILED = "failed"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-
-    @property
-    def final(self) -> bool:
-        """True when no later report can change it: the phone got it, or never will."""
-        return self not in (DeliveryStatus.QUEUED, DeliveryStatus.ACCEPTED)
-
+from smsbot.sms.request import Delivery
 
 # KPN's numeric delivery statuses.
-STATUS_BY_NUMBER: dict[int, DeliveryStatus] = {
-    1: DeliveryStatus.DELIVERED,
-    2: DeliveryStatus.QUEUED,
-    3: DeliveryStatus.ACCEPTED,
-    4: DeliveryStatus.FAILED,
-    5: DeliveryStatus.REJECTED,
-    6: DeliveryStatus.EXPIRED,
+STATUS_BY_NUMBER: dict[int, Delivery] = {
+    1: Delivery.DELIVERED,
+    2: Delivery.QUEUED,
+    3: Delivery.ACCEPTED,
+    4: Delivery.FAILED,
+    5: Delivery.REJECTED,
+    6: Delivery.EXPIRED,
 }
 
 

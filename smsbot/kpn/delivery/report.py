@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from smsbot.kpn.delivery.codes import STATUS_BY_NUMBER, DeliveryStatus, failure_meaning
+from smsbot.kpn.delivery.codes import STATUS_BY_NUMBER, Delivery, failure_meaning
 from smsbot.kpn.models import parse_reset_time
 
 # A report is a few hundred bytes; anything near this is not one.
@@ -91,22 +91,22 @@ DOCUMENT_KEYS = ("documentid", "messageid", "msgid")
 _INNER_VALUE_KEYS = ("code", "id", "value", "status", "state", "name", "description", "text")
 
 # Words for each status: KPN's own, SMPP receipt `stat:` values, and common gateway words.
-STATUS_WORDS: dict[str, DeliveryStatus] = {
-    **{word: DeliveryStatus.DELIVERED for word in ("delivered", "delivrd", "deliveredtohandset")},
-    **{word: DeliveryStatus.QUEUED for word in ("queued", "enroute", "pending", "buffered")},
+STATUS_WORDS: dict[str, Delivery] = {
+    **{word: Delivery.DELIVERED for word in ("delivered", "delivrd", "deliveredtohandset")},
+    **{word: Delivery.QUEUED for word in ("queued", "enroute", "pending", "buffered")},
     **{
-        word: DeliveryStatus.ACCEPTED
+        word: Delivery.ACCEPTED
         for word in ("accepted", "acceptd", "submitted", "sent", "deliveredtonetwork")
     },
     **{
-        word: DeliveryStatus.FAILED
+        word: Delivery.FAILED
         for word in ("failed", "undeliv", "undelivered", "undeliverable", "deleted", "failure")
     },
-    **{word: DeliveryStatus.REJECTED for word in ("rejected", "rejectd", "refused")},
-    **{word: DeliveryStatus.EXPIRED for word in ("expired", "expird")},
+    **{word: Delivery.REJECTED for word in ("rejected", "rejectd", "refused")},
+    **{word: Delivery.EXPIRED for word in ("expired", "expird")},
 }
 
-_WITHOUT_FAILURE = (DeliveryStatus.DELIVERED, DeliveryStatus.QUEUED, DeliveryStatus.ACCEPTED)
+_WITHOUT_FAILURE = (Delivery.DELIVERED, Delivery.QUEUED, Delivery.ACCEPTED)
 
 _SMPP_FIELD = re.compile(r"(?:^|\s)(id|stat|err|done date|submit date):(\S*)", re.IGNORECASE)
 _CODE = re.compile(r"[A-Za-z_\- ]{0,8}?(\d{1,3})")  # "7", "007", "ERR007", "E-7"
@@ -118,7 +118,7 @@ _PART_OF = re.compile(r"\s*(\d{1,4})\s*(?:/|of)\s*(\d{1,4})\s*", re.IGNORECASE) 
 class DeliveryReport:
     """What one report says about an SMS, or about one part of a long one."""
 
-    status: DeliveryStatus
+    status: Delivery
     error_code: str | None = None  # KPN's three digits ("007"); None without a failure code
     part: int | None = None  # which part, numbered as the report numbers it
     parts: int | None = None  # how many parts the SMS has, when the report says
@@ -219,7 +219,7 @@ def _reports(data: Any, inherited: Mapping[str, Any], depth: int) -> Iterator[De
             yield from _reports(value, context, depth + 1)
 
 
-def _report(status: DeliveryStatus, context: Mapping[str, Any]) -> DeliveryReport:
+def _report(status: Delivery, context: Mapping[str, Any]) -> DeliveryReport:
     report = DeliveryReport(status, **context)
     if status in _WITHOUT_FAILURE:
         # A code beside `delivered` (`err:000`, or a `code` that meant the status) is no failure.
@@ -257,7 +257,7 @@ def _first(fields: Mapping[str, Any], keys: tuple[str, ...], read: Any) -> Any:
     return None
 
 
-def _status_of(value: Any) -> DeliveryStatus | None:
+def _status_of(value: Any) -> Delivery | None:
     if isinstance(value, Mapping):
         inner = {_key(str(name)): item for name, item in value.items()}
         return _first(inner, _INNER_VALUE_KEYS, _status_of)
