@@ -29,8 +29,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from smsbot.kpn.delivery.codes import STATUS_BY_NUMBER, Delivery, failure_meaning
+from smsbot.kpn.delivery.codes import STATUS_BY_NUMBER, failure_meaning
 from smsbot.kpn.models import parse_reset_time
+from smsbot.sms.request import Delivery
 
 # A report is a few hundred bytes; anything near this is not one.
 MAX_REPORT_BYTES = 16 * 1024
