@@ -8,11 +8,25 @@ async with open_service(settings, run_outbox=False) as service:     # one-shot c
     ...
 ```
 
-`open_bot` builds, in this order, each part from the ones before it, and changes none after:
-the Slack Web API client (when a bot token is set, on one connection pool), the directory of
-Slack people on it, the allowlist with that directory, KPN's quota gate, the store and the KPN
-client, the service with that policy, the outbox, the notifiers, the Bolt app, the Socket Mode
-connection, the alert, delivery-report and inbound-SMS routes and the web application.
+`open_bot` builds, in this order, each part from the ones before it, handing every part what
+it needs to its constructor, and changes none after:
+
+1. the Slack Web API client (when a bot token is set, on one connection pool), the directory of
+   Slack people on it, the allowlist with that directory, and the store;
+2. what hears outcomes, none of which needs the service: the alert groundwork (the checked
+   routes, the on-call loop's groups with the group mirror as their listener, the alert
+   mirror, `smsbot.alerts.parts`) and the Slack parts (confirmations, notifier, workflow step
+   completer, delivery updates, reply poster, `smsbot.slack.parts`);
+3. the KPN client, the service with those notifiers (one mapping, surface to notifier), and
+   the outbox;
+4. the Bolt app (its listeners, the alert buttons among them, handed one `SlackDeps`) and the
+   Socket Mode connection;
+5. the alert parts that send through the service (intake, storm summaries, escalation timer,
+   resender, reply commands, delivery alarms);
+6. the delivery recorder with its watchers, and the inbound-SMS service with its reply handlers
+   (lists, in order);
+7. the web application with the routes made from them.
+
 Serving it (ports, signals, process tuning) is the caller's: `smsbot.cli.serve_cmd`.
 
 Opening resumes what a previous process left: the outbox sends rows still `queued`, and rows
@@ -23,7 +37,7 @@ taking rows, sends under way get time to finish, and the client, store and sessi
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Collection, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -31,21 +45,28 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from pydantic import SecretStr
 
-from smsbot.alerts.group_mirror import GroupMirror
-from smsbot.alerts.history import AlertHistory
-from smsbot.alerts.routes import ALERT_COMMANDS, ALERT_GROUPS
-from smsbot.deliveries import DeliveryRecorder, DeliveryWatcher
+from smsbot.alerts.parts import (
+    AlertGroundwork,
+    AlertParts,
+    SilencesFor,
+    alert_groundwork,
+    alert_parts,
+)
+from smsbot.alerts.routes import alert_routes
+from smsbot.deliveries import DeliveryRecorder
 from smsbot.inbound import InboundService
 from smsbot.inbound.threads import ThreadReplies
 from smsbot.kpn.client import KpnClient
 from smsbot.kpn.delivery.route import delivery_routes
 from smsbot.kpn.inbound_route import inbound_routes
 from smsbot.metrics import Metrics
+from smsbot.notify import Notifier
 from smsbot.outbox import DEFAULT_OUTBOX, Outbox, OutboxOptions
 from smsbot.policy import Allowlist, QuotaGate
 from smsbot.policy.allowlist import UsergroupDirectory
 from smsbot.service import SmsService
 from smsbot.settings import Settings
+from smsbot.sms.request import Surface
 from smsbot.store import Clock, Store, utcnow
 from smsbot.web import RouteRegistrar, create_app
 
@@ -55,11 +76,9 @@ if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
 
     from smsbot.slack.app import WorkspaceAuthorization
-    from smsbot.slack.delivery_updates import SlackDeliveryUpdates
     from smsbot.slack.directory import SlackDirectory
-    from smsbot.slack.notifier import SlackNotifier
+    from smsbot.slack.parts import SlackParts
     from smsbot.slack.socket_mode import SocketModeConnection
-    from smsbot.slack.thread_replies import SlackReplyPoster
 
 
 class SlackMode(StrEnum):
@@ -103,9 +122,23 @@ def allowlist_for(settings: Settings, directory: UsergroupDirectory | None = Non
 
 
 @contextlib.asynccontextmanager
-async def open_pipeline(
+async def open_store(settings: Settings, *, clock: Clock = utcnow) -> AsyncIterator[Store]:
+    """The store of `settings.database_url`, its schema created or upgraded; closed on exit."""
+    store = await Store.open(
+        settings.database_url, store_text=settings.audit.store_text, clock=clock
+    )
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@contextlib.asynccontextmanager
+async def running_pipeline(
     settings: Settings,
+    store: Store,
     *,
+    notifiers: Mapping[Surface, Notifier] | None = None,
     metrics: Metrics | None = None,
     allowlist: Allowlist | None = None,
     allowed_workflows: Collection[str] = (),
@@ -113,46 +146,70 @@ async def open_pipeline(
     run_outbox: bool = True,
     clock: Clock = utcnow,
 ) -> AsyncIterator[Pipeline]:
-    """The store (its schema created or upgraded), the KPN client, the service with its policy
-    (`allowlist`, by default the settings' without user groups, and the workflow app ids
-    `allowed_workflows`) and the outbox, started unless
-    `run_outbox=False`: for one-shot commands (`smsbot send`) that send in their own task and
-    leave the bot's queued rows to the bot, whose notifiers can answer in Slack. `clock` is
-    the time of every part (tests hand in a `smsbot.store.ManualClock`)."""
+    """On `store`: the KPN client, the service with its policy (`allowlist`, by default the
+    settings' without user groups, and the workflow app ids `allowed_workflows`) and the
+    `notifiers` of the surfaces, and the outbox, started unless `run_outbox=False`. On exit the
+    outbox stops (sends under way get time to finish) and the KPN client closes."""
     allowlist = allowlist or allowlist_for(settings)
     quota = QuotaGate(timezone=settings.timezone, clock=clock)
-    store = await Store.open(
-        settings.database_url, store_text=settings.audit.store_text, clock=clock
-    )
-    try:
-        async with KpnClient(settings.kpn) as kpn:
-            if metrics is not None:
-                metrics.watch_outbox(store.outbox_state)
-                metrics.watch_kpn(kpn)
-            service = SmsService(
-                settings,
-                store,
-                kpn,
-                allowlist=allowlist,
-                quota=quota,
-                allowed_workflows=allowed_workflows,
-                metrics=metrics,
-            )
-            worker = Outbox(settings, store, service, quota, outbox, clock=clock)
-            if run_outbox:
-                worker.start()
-            try:
-                yield Pipeline(service, worker)
-            finally:
-                await worker.stop()
-    finally:
-        await store.close()
+    async with KpnClient(settings.kpn) as kpn:
+        if metrics is not None:
+            metrics.watch_outbox(store.outbox_state)
+            metrics.watch_kpn(kpn)
+        service = SmsService(
+            settings,
+            store,
+            kpn,
+            allowlist=allowlist,
+            quota=quota,
+            notifiers=notifiers,
+            allowed_workflows=allowed_workflows,
+            metrics=metrics,
+        )
+        worker = Outbox(settings, store, service, quota, outbox, clock=clock)
+        if run_outbox:
+            worker.start()
+        try:
+            yield Pipeline(service, worker)
+        finally:
+            await worker.stop()
+
+
+@contextlib.asynccontextmanager
+async def open_pipeline(
+    settings: Settings,
+    *,
+    notifiers: Mapping[Surface, Notifier] | None = None,
+    metrics: Metrics | None = None,
+    outbox: OutboxOptions = DEFAULT_OUTBOX,
+    run_outbox: bool = True,
+    clock: Clock = utcnow,
+) -> AsyncIterator[Pipeline]:
+    """The store and `running_pipeline` on it, without Slack. `run_outbox=False` is for
+    one-shot commands (`smsbot send`) that send in their own task and leave the bot's queued
+    rows to the bot, whose notifiers can answer in Slack. `notifiers` hear each surface's
+    outcomes (tests hand in their own); `clock` is the time of every part (tests hand in a
+    `smsbot.store.ManualClock`)."""
+    async with (
+        open_store(settings, clock=clock) as store,
+        running_pipeline(
+            settings,
+            store,
+            notifiers=notifiers,
+            metrics=metrics,
+            outbox=outbox,
+            run_outbox=run_outbox,
+            clock=clock,
+        ) as pipeline,
+    ):
+        yield pipeline
 
 
 @contextlib.asynccontextmanager
 async def open_service(
     settings: Settings,
     *,
+    notifiers: Mapping[Surface, Notifier] | None = None,
     metrics: Metrics | None = None,
     run_outbox: bool = True,
     outbox: OutboxOptions = DEFAULT_OUTBOX,
@@ -160,7 +217,12 @@ async def open_service(
 ) -> AsyncIterator[SmsService]:
     """The service of `open_pipeline`, without Slack: for commands and pipeline tests."""
     async with open_pipeline(
-        settings, metrics=metrics, outbox=outbox, run_outbox=run_outbox, clock=clock
+        settings,
+        notifiers=notifiers,
+        metrics=metrics,
+        outbox=outbox,
+        run_outbox=run_outbox,
+        clock=clock,
     ) as pipeline:
         yield pipeline.service
 
@@ -176,6 +238,7 @@ class Bot:
     socket: SocketModeConnection | None  # None: HTTP mode, or Slack off
     authorization: WorkspaceAuthorization | None  # auth.test, to warm up before serving
     inbound: InboundService  # what KPN's inbound webhook hands SMS to
+    alerts: AlertParts  # the alert intake, storm summaries, on-call loop and timers
 
 
 @contextlib.asynccontextmanager
@@ -189,6 +252,7 @@ async def open_bot(
     clock: Clock = utcnow,
     run_outbox: bool = True,
     escalation_tick: float | None = None,
+    silences: SilencesFor | None = None,
 ) -> AsyncIterator[Bot]:
     """The whole bot, built from `settings`; `mode=None` runs it without Slack (alerts only).
 
@@ -197,7 +261,9 @@ async def open_bot(
     routes to the web application; `clock` is the time of every part (store, outbox, alerts);
     `run_outbox=False` leaves queued rows unsent (`bot.outbox.start()` starts it);
     `escalation_tick` is how often the escalation timer looks for due steps, and the
-    resender for due repeats of unknown alert SMS (tests that run them themselves make it rare).
+    resender for due repeats of unknown alert SMS (tests that run them themselves make it rare);
+    `silences` gives a route's Alertmanager client (default: from the settings; tests hand in
+    one on the Alertmanager they run).
     Raises `ConfigurationError` for settings that cannot work (e.g. alert routes)."""
     metrics = Metrics()
     bot_token = secret_text(settings.slack.bot_token)
@@ -213,9 +279,21 @@ async def open_bot(
         allowed_workflows: Collection[str] = ()
         if mode is not None and client is not None:
             allowed_workflows = _step_permissions(settings, client, allowlist)
+        store = await stack.enter_async_context(open_store(settings, clock=clock))
+        # What hears outcomes, built before the service that tells them.
+        ground = alert_groundwork(settings, store, client, silences=silences)
+        if ground.groups is not None:
+            stack.push_async_callback(ground.groups.close)  # its Alertmanager clients
+        slack = None
+        if mode is not None:
+            assert client is not None and directory is not None, "Slack needs a bot token"
+            slack = _slack_parts(settings, client, directory, store)
+        notifiers = {**(slack.notifiers() if slack else {}), **ground.notifiers()}
         pipeline = await stack.enter_async_context(
-            open_pipeline(
+            running_pipeline(
                 settings,
+                store,
+                notifiers=notifiers,
                 metrics=metrics,
                 allowlist=allowlist,
                 allowed_workflows=allowed_workflows,
@@ -225,15 +303,9 @@ async def open_bot(
             )
         )
         service = pipeline.service
-        slack_app = socket = authorization = poster = None
-        watchers: list[DeliveryWatcher] = []
-        if mode is not None:
-            assert client is not None and directory is not None, "Slack needs a bot token"
-            slack_app, authorization, updates = _slack_app(
-                settings, service, client, directory, metrics
-            )
-            watchers.append(updates)  # delivery reports shown on Slack's confirmations
-            poster = _reply_poster(updates.notifier)
+        slack_app = socket = None
+        if slack is not None:
+            slack_app = _slack_app(settings, service, slack, ground, metrics)
         if mode is SlackMode.SOCKET:
             from smsbot.slack.socket_mode import SocketModeConnection
 
@@ -244,38 +316,48 @@ async def open_bot(
                 metrics=metrics,
             )
             metrics.watch_slack(socket)
-        alerts = _alert_routes(
-            settings, service, client, directory, metrics, clock, escalation_tick
+        alerts = alert_parts(
+            settings,
+            ground,
+            service,
+            slack=client,
+            directory=directory,
+            metrics=metrics,
+            clock=clock,
         )
-        recorder = DeliveryRecorder(service.store, metrics=metrics, watchers=watchers)
-        deliveries = delivery_routes(settings, recorder)
-        # Inbound SMS: reply handlers in order, the first taker wins (`smsbot.inbound`).
-        # The last handler: replies into their Slack threads, or (Slack off) the bot's log.
-        threads = ThreadReplies(settings, service.store, poster)
-        inbound = InboundService.from_settings(settings, service.store, [threads], metrics=metrics)
+        # Delivery reports: shown on Slack's confirmations, then to the alert side.
+        recorder = DeliveryRecorder(
+            store,
+            metrics=metrics,
+            watchers=[*([slack.updates] if slack else []), *alerts.delivery_watchers()],
+        )
+        # Inbound SMS: reply handlers in order, the first taker wins (`smsbot.inbound`): alert
+        # reply commands (`1a`, `1s 2h`), then replies into their Slack threads, or (Slack
+        # off) the bot's log.
+        threads = ThreadReplies(settings, store, slack.poster if slack else None)
+        inbound = InboundService.from_settings(
+            settings, store, [*alerts.reply_handlers(), threads], metrics=metrics
+        )
         app = create_app(
             settings,
             service,
             metrics=metrics,
             slack_app=slack_app,
             socket=socket,
-            routes=(alerts, deliveries, inbound_routes(settings, inbound), *routes),
+            routes=(
+                alert_routes(
+                    settings,
+                    alerts,
+                    metrics=metrics,
+                    escalation_tick=escalation_tick,
+                    # The other durable timer: tests that run the timers themselves make both rare.
+                    resend_tick=escalation_tick,
+                ),
+                delivery_routes(settings, recorder),
+                inbound_routes(settings, inbound),
+                *routes,
+            ),
         )
-        # Alert reply commands (`1a`, `1s 2h`) are taken before a reply goes to its thread.
-        if ALERT_COMMANDS in app:
-            inbound.add_handler(app[ALERT_COMMANDS], first=True)
-        # The Acknowledge and Silence buttons on alert groups' mirror messages.
-        if slack_app is not None and ALERT_GROUPS in app:
-            from smsbot.slack.alert_buttons import register_buttons
-
-            register_buttons(slack_app, app[ALERT_GROUPS], service.allowlist)
-        # Alert SMS that did not reach the phone: said in the mirror channel, fallbacks paged.
-        recorder.watch(_page_not_delivered(settings, service, client, directory))
-        # Delivery reports of alert group SMS update the group's Slack message.
-        mirror = app[ALERT_GROUPS].events if ALERT_GROUPS in app else None
-        if isinstance(mirror, GroupMirror):
-            group_mirror = mirror
-            recorder.watch(lambda applied: group_mirror.delivery_changed(applied.record))
         yield Bot(
             settings,
             metrics,
@@ -284,8 +366,9 @@ async def open_bot(
             app,
             slack_app,
             socket,
-            authorization,
+            slack.authorization if slack else None,
             inbound,
+            alerts,
         )
 
 
@@ -320,93 +403,31 @@ def _step_permissions(
     return StepPermissions(client, settings, allowlist)
 
 
+def _slack_parts(
+    settings: Settings, client: AsyncWebClient, directory: SlackDirectory, store: Store
+) -> SlackParts:
+    from smsbot.slack.parts import slack_parts
+
+    return slack_parts(settings, client, directory, store)
+
+
 def _slack_app(
     settings: Settings,
     service: SmsService,
-    client: AsyncWebClient,
-    directory: SlackDirectory,
+    slack: SlackParts,
+    ground: AlertGroundwork,
     metrics: Metrics,
-) -> tuple[AsyncApp, WorkspaceAuthorization, SlackDeliveryUpdates]:
-    from smsbot.slack.app import (
-        SLACK_SURFACES,
-        WorkspaceAuthorization,
-        build_slack_app,
-    )
-    from smsbot.slack.delivery_updates import SlackDeliveryUpdates
-    from smsbot.slack.notifier import SlackNotifier
+) -> AsyncApp:
+    from smsbot.slack.app import build_slack_app
+    from smsbot.slack.context import SlackDeps
 
-    notifier = SlackNotifier(client, settings, directory)
-    # The confirmation's (channel, ts) stored with the SMS: its delivery is shown there.
-    updates = SlackDeliveryUpdates(notifier, service.store)
-    notifier.remember = updates.confirmation_posted
-    for surface in SLACK_SURFACES:
-        service.register_notifier(surface, notifier)
-    authorization = WorkspaceAuthorization(client)
-    app = build_slack_app(
+    deps = SlackDeps(
         settings,
         service,
-        client=client,
-        directory=directory,
-        notifier=notifier,
-        authorization=authorization,
+        slack.directory,
+        slack.notifier,
+        slack.completer,
+        alert_groups=ground.groups,  # the mirror's Acknowledge and Silence buttons
         metrics=metrics,
     )
-    return app, authorization, updates
-
-
-def _reply_poster(notifier: SlackNotifier) -> SlackReplyPoster:
-    from smsbot.slack.thread_replies import SlackReplyPoster
-
-    return SlackReplyPoster(notifier)
-
-
-def _page_not_delivered(
-    settings: Settings,
-    service: SmsService,
-    client: AsyncWebClient | None,
-    directory: SlackDirectory | None,
-) -> DeliveryWatcher:
-    from smsbot.alerts.delivery_alarms import PageNotDelivered
-    from smsbot.alerts.recipients import RecipientResolver
-    from smsbot.alerts.routing import load_routes
-
-    routes = {route.name: route for route in load_routes(settings.alerts.routes)}
-    return PageNotDelivered(
-        service,
-        routes,
-        RecipientResolver(directory),
-        client=client,
-        mask_numbers=settings.audit.mask_numbers,
-        max_parts=settings.alerts.max_parts,
-        timezone=settings.timezone,
-    )
-
-
-def _alert_routes(
-    settings: Settings,
-    service: SmsService,
-    client: AsyncWebClient | None,
-    directory: SlackDirectory | None,
-    metrics: Metrics,
-    clock: Clock,
-    escalation_tick: float | None,
-) -> RouteRegistrar:
-    """The alert intake; it raises `ConfigurationError` for bad routes, so serve stops at start."""
-    from smsbot.alerts import routes as alert_routes
-
-    def register(app: web.Application) -> None:
-        alert_routes.register(
-            app,
-            settings=settings,
-            service=service,
-            history=AlertHistory(service.store),
-            slack=client,
-            directory=directory,
-            metrics=metrics,
-            clock=clock,
-            escalation_tick=escalation_tick,
-            # The other durable timer: tests that run the timers themselves make both rare.
-            resend_tick=escalation_tick,
-        )
-
-    return register
+    return build_slack_app(deps, client=slack.client, authorization=slack.authorization)

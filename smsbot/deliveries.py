@@ -34,7 +34,9 @@ def stored_report(report: DeliveryReport) -> StoredReport:
 
 
 class DeliveryRecorder:
-    """Records delivery reports for the route; one per process, shared by its requests."""
+    """Records delivery reports for the route; one per process, shared by its requests.
+    `watchers` are told of each delivery that changed, in order (Slack's confirmations, the
+    alert mirror and alarms), all built before it."""
 
     def __init__(
         self,
@@ -45,11 +47,7 @@ class DeliveryRecorder:
     ) -> None:
         self._store = store
         self.metrics = metrics
-        self._watchers = list(watchers)
-
-    def watch(self, watcher: DeliveryWatcher) -> None:
-        """Also tell `watcher` of each delivery that changed (e.g. the alert group mirror)."""
-        self._watchers.append(watcher)
+        self._watchers = tuple(watchers)
 
     async def record(self, sms_id: str, report: DeliveryReport) -> DeliveryApplied | None:
         """Store `report` about SMS `sms_id`; None when no such SMS is stored (purged after its

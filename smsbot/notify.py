@@ -8,7 +8,7 @@ from smsbot.sms.request import SendRequest, SendResult
 
 
 class Notifier(Protocol):
-    """Registered per surface with `SmsService.register_notifier`.
+    """Handed to `SmsService(notifiers={surface: notifier})`, one per surface.
 
     Called once for each request that reaches a final outcome (sent, failed, unknown, refused,
     invalid), also when the outbox finishes a request after a restart. An exception raised here

@@ -11,7 +11,8 @@ async with open_service(settings) as service:          # smsbot.bootstrap
 Every request ends as a stored record and a `SendResult`; nothing is raised for bad input, a
 refusal or a KPN failure, so each surface handles one type. `submit` sends in the caller's task;
 `enqueue` returns as soon as the request is safely recorded and the outbox worker sends it.
-Either way the notifier registered for the request's surface hears the final outcome.
+Either way the notifier the service was built with for the request's surface hears the final
+outcome.
 
 Nothing is sent twice: the idempotency key is unique in the store, a row is marked `sending`
 before it is handed to KPN (`submit` records it so; the outbox, `smsbot.outbox`, takes a queued
@@ -25,7 +26,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple, overload
 
@@ -108,7 +109,9 @@ class _Invalid(NamedTuple):
 class SmsService:
     """Built by `smsbot.bootstrap` with the policy it applies: `allowlist` (whose user group
     directory is Slack's, when Slack is on) and `quota`, the KPN quota gate it shares with the
-    outbox. `queued` is set whenever a request is queued, so the outbox wakes at once."""
+    outbox, and `notifiers`, the notifier of each surface that hears its requests' outcomes
+    (built before the service, from Slack's client and the store). `queued` is set whenever a
+    request is queued, so the outbox wakes at once."""
 
     def __init__(
         self,
@@ -118,6 +121,7 @@ class SmsService:
         *,
         allowlist: Allowlist,
         quota: QuotaGate,
+        notifiers: Mapping[Surface, Notifier] | None = None,
         allowed_workflows: Collection[str] = (),
         metrics: Metrics | None = None,
     ) -> None:
@@ -132,10 +136,8 @@ class SmsService:
         self.allowed_workflows = allowed_workflows
         self._kpn = kpn
         self._delivery_urls = DeliveryUrls.from_settings(settings)  # None: no reports asked
-        self._notifiers: dict[Surface, Notifier] = {}
-
-    def register_notifier(self, surface: Surface, notifier: Notifier) -> None:
-        self._notifiers[surface] = notifier
+        # Who hears each surface's outcomes; a surface without one is only logged and audited.
+        self._notifiers: Mapping[Surface, Notifier] = dict(notifiers or {})
 
     # -- the pipeline ----------------------------------------------------------------------
 
@@ -214,11 +216,6 @@ class SmsService:
 
     async def recent(self, limit: int = 20) -> list[AuditRecord]:
         return await self.store.recent(limit)
-
-    async def set_conversation(self, request_id: str, slack_channel: str, slack_ts: str) -> bool:
-        """Remember the Slack message an SMS is discussed under (a notifier posted it), so a
-        reply from its phone goes into that thread."""
-        return await self.store.set_conversation(request_id, slack_channel, slack_ts)
 
     async def recent_both_ways(self, limit: int = 20) -> list[AuditRecord | InboundRecord]:
         """The `limit` newest records, SMS sent and SMS received from phones, newest first."""

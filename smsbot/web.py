@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 # A readiness probe must answer quickly even when the database hangs; past this, "not ready".
 READY_CHECK_TIMEOUT_SECONDS = 2.0
 
-# A route registrar adds routes to the application, e.g. the alert intake:
-# `lambda app: add_alert_routes(app, settings, service, metrics=metrics)`.
+# A route registrar adds routes to the application, made from parts built before it, e.g. the
+# alert intake's: `smsbot.alerts.routes.alert_routes(settings, parts)`.
 RouteRegistrar = Callable[[web.Application], None]
 
 

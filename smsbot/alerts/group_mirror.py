@@ -42,26 +42,29 @@ SUMMARY_CHARACTERS = 600
 
 
 class GroupsView(Protocol):
-    """What the mirror reads of the groups' state (`AlertGroups`)."""
+    """What the mirror reads and records of the groups' state: the store's (`Store`), so the
+    mirror is built before `AlertGroups`, which tells it the groups' events."""
 
-    async def group(self, group_id: str) -> AlertGroupRecord | None: ...
+    async def alert_group(self, group_id: str) -> AlertGroupRecord | None: ...
 
-    async def phones(self, group_id: str) -> list[PagedPhone]: ...
+    async def paged_phones(self, group_id: str) -> list[PagedPhone]: ...
 
-    async def note_mirror(self, group_id: str, channel: str, ts: str) -> tuple[str, str] | None: ...
+    async def claim_mirror(
+        self, group_id: str, channel: str, ts: str
+    ) -> tuple[str, str] | None: ...
 
 
 class GroupMirror:
     def __init__(
         self,
         client: AsyncWebClient,
-        groups: GroupsView,
+        store: GroupsView,
         *,
         timezone: str,
         mask_numbers: bool = True,
     ) -> None:
         self.client = client
-        self.groups = groups
+        self.store = store
         self.timezone = timezone
         self.mask_numbers = mask_numbers
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -70,7 +73,7 @@ class GroupMirror:
         """The channel and ts of the group's message, posted now if it has none yet; None
         when the group mirrors nowhere."""
         async with self._locks[group_id]:
-            group = await self.groups.group(group_id)
+            group = await self.store.alert_group(group_id)
             if group is None:
                 return None
             return await self._ensure(group)
@@ -88,7 +91,7 @@ class GroupMirror:
     async def refresh(self, group_id: str) -> None:
         """Update the group's message in place (a new SMS, a delivery report)."""
         async with self._locks[group_id]:
-            group = await self.groups.group(group_id)
+            group = await self.store.alert_group(group_id)
             if group is not None and group.mirror_channel and group.mirror_ts:
                 await self._update(group_id, (group.mirror_channel, group.mirror_ts))
 
@@ -99,7 +102,7 @@ class GroupMirror:
             await self.refresh(group_id)
 
     async def _update(self, group_id: str, thread: tuple[str, str]) -> None:
-        current = await self.groups.group(group_id)
+        current = await self.store.alert_group(group_id)
         if current is None:
             return
         text, blocks = await self._message(current)
@@ -119,7 +122,7 @@ class GroupMirror:
             unfurl_media=False,
         )
         channel, ts = answer["channel"], answer["ts"]
-        held = await self.groups.note_mirror(group.id, channel, ts)
+        held = await self.store.claim_mirror(group.id, channel, ts)
         if held is not None and held != (channel, ts):
             # Another replica posted the group's message first: one message per group.
             await self.client.chat_delete(channel=channel, ts=ts)
@@ -135,7 +138,7 @@ class GroupMirror:
         blocks: list[dict[str, Any]] = [
             {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}
         ]
-        phones = await self.groups.phones(group.id)
+        phones = await self.store.paged_phones(group.id)
         if phones:
             paged = ", ".join(self._paged(phone) for phone in phones)
             blocks.append(

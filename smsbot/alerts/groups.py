@@ -31,7 +31,6 @@ from smsbot.store.alert_groups import (
     GroupAction,
     GroupState,
     Observed,
-    PagedPhone,
 )
 from smsbot.timezone import local_time
 
@@ -147,18 +146,6 @@ class AlertGroups:
 
     async def note_summary(self, group_id: str, summary: str) -> None:
         await self.store.change_group(group_id, {"summary": summary})
-
-    async def group(self, group_id: str) -> AlertGroupRecord | None:
-        return await self.store.alert_group(group_id)
-
-    async def phones(self, group_id: str) -> list[PagedPhone]:
-        """The phones paged for the group (this episode): codes, names, deliveries."""
-        return await self.store.paged_phones(group_id)
-
-    async def note_mirror(self, group_id: str, channel: str, ts: str) -> tuple[str, str] | None:
-        """Record the group's Slack message; the one that holds (another replica's, when it
-        posted first)."""
-        return await self.store.claim_mirror(group_id, channel, ts)
 
     # -- what people do --------------------------------------------------------------------
 

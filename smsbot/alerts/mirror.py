@@ -1,6 +1,6 @@
 """Every alert SMS mirrored to its route's Slack channel, with KPN's document_id.
 
-Registered with the service as the notifier of the alert surfaces, so it runs after the outbox
+The service is built with it as the notifier of the alert surfaces, so it runs after the outbox
 has sent (or failed to send) each SMS, also for SMS finished after a restart: what it needs is
 in `request.reply` (`mirror_channel`, `route`). The number is masked unless
 `SMSBOT_AUDIT__MASK_NUMBERS=false`; the SMS text is escaped so an alert cannot ping a channel.
@@ -55,8 +55,8 @@ class GroupThreads(Protocol):
 
 
 class Conversations(Protocol):
-    """Remembers the Slack message an SMS is discussed under (`SmsService.set_conversation`),
-    so a reply from its phone goes into that thread."""
+    """Remembers the Slack message an SMS is discussed under (`Store.set_conversation`), so a
+    reply from its phone goes into that thread."""
 
     async def set_conversation(
         self, request_id: str, slack_channel: str, slack_ts: str

@@ -16,22 +16,13 @@ Never 4xx because KPN is down: by then the request is queued and the outbox retr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
-from typing import TYPE_CHECKING
 
 from aiohttp import web
-from slack_sdk.web.async_client import AsyncWebClient
 
 from smsbot.alerts.auth import AlertAuth, RefusalLog, Unauthorized
-from smsbot.alerts.commands import AlertCommandHandler
-from smsbot.alerts.escalation import EscalationTimer
 from smsbot.alerts.escalation import running as escalating
-from smsbot.alerts.group_mirror import GroupMirror
-from smsbot.alerts.groups import AlertGroups
-from smsbot.alerts.history import AlertHistory
 from smsbot.alerts.intake import AlertIntake
-from smsbot.alerts.mirror import SlackMirror
+from smsbot.alerts.parts import AlertParts
 from smsbot.alerts.payloads import (
     AlertGroup,
     AlertmanagerPayload,
@@ -39,22 +30,14 @@ from smsbot.alerts.payloads import (
     PayloadError,
     parse_payload,
 )
-from smsbot.alerts.recipients import PeopleDirectory, RecipientLookupFailed, RecipientResolver
-from smsbot.alerts.render import AlertTemplate
+from smsbot.alerts.recipients import RecipientLookupFailed
 from smsbot.alerts.resend import TICK_SECONDS as RESEND_TICK_SECONDS
-from smsbot.alerts.resend import UnknownResender
 from smsbot.alerts.resend import running as resending_unknown
-from smsbot.alerts.routing import Route, load_routes
-from smsbot.alerts.storm import StormSummaries, running
-from smsbot.errors import ConfigurationError
+from smsbot.alerts.storm import running
 from smsbot.metrics import Metrics
 from smsbot.settings import Settings
 from smsbot.sms.request import Surface
-
-if TYPE_CHECKING:
-    from smsbot.service import SmsService
-
-Clock = Callable[[], datetime]
+from smsbot.web import RouteRegistrar
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +48,6 @@ READ_CHUNK = 64 * 1024
 STORM_TICK_MAX_SECONDS = 30.0
 STORM_TICK_MIN_SECONDS = 0.2
 ESCALATION_TICK_SECONDS = 5.0
-
-STORM_SUMMARIES = web.AppKey("alert_storm_summaries", StormSummaries)
-ALERT_INTAKE = web.AppKey("alert_intake", AlertIntake)
-ALERT_GROUPS = web.AppKey("alert_groups", AlertGroups)
-# The reply handler for alert commands, for the inbound SMS pipeline to put first.
-ALERT_COMMANDS = web.AppKey("alert_commands", AlertCommandHandler)
-ESCALATION_TIMER = web.AppKey("escalation_timer", EscalationTimer)
-UNKNOWN_RESENDER = web.AppKey("unknown_resender", UnknownResender)
 
 
 class _TooLarge(Exception):
@@ -166,177 +141,74 @@ class AlertEndpoint:
             self.metrics.alerts.labels(str(self.source), result).inc()
 
 
-def _channel_namer(client: AsyncWebClient):
-    async def name_of(channel_id: str) -> str | None:
-        answer = await client.conversations_info(channel=channel_id)
-        return (answer.get("channel") or {}).get("name")
-
-    return name_of
-
-
-def _check_numbers(settings: Settings) -> None:
-    alerts = settings.alerts
-    for name in ("max_parts", "repeat_window_seconds", "storm_max", "storm_window_seconds"):
-        if getattr(alerts, name) < 1:
-            raise ConfigurationError(
-                f"SMSBOT_ALERTS__{name.upper()} is {getattr(alerts, name)}; it must be 1 or more"
-            )
-    if alerts.max_body_bytes < 1024:
-        raise ConfigurationError(
-            f"SMSBOT_ALERTS__MAX_BODY_BYTES is {alerts.max_body_bytes}; an alert webhook needs "
-            "at least 1024 (default 1048576)"
-        )
-
-
 def storm_tick(settings: Settings) -> float:
     """Check for reopened windows about ten times per window, within sensible bounds."""
     tenth = settings.alerts.storm_window_seconds / 10
     return max(STORM_TICK_MIN_SECONDS, min(STORM_TICK_MAX_SECONDS, tenth))
 
 
-def register(
-    app: web.Application,
-    *,
+def alert_routes(
     settings: Settings,
-    service: SmsService,
-    history: AlertHistory,
-    slack: AsyncWebClient | None = None,
-    directory: PeopleDirectory | None = None,
+    parts: AlertParts,
+    *,
     metrics: Metrics | None = None,
-    clock: Clock | None = None,
-    groups: AlertGroups | None = None,
     escalation_tick: float | None = None,
     resend_tick: float | None = None,
-) -> None:
-    """Add the alert routes, the mirror notifier and the storm summary task to `app`.
-
-    `slack` (the bot's Web API client, when a bot token is set) posts the mirror and names
-    channels; `directory` looks up the numbers of Slack people and groups. `groups` is the
-    on-call loop (reply commands, escalation, acknowledged repeats held back); by default it is
-    built on the service's store when a reply number is set or a route escalates or names an
-    Alertmanager. Then the escalation timer runs every `escalation_tick` seconds, and
-    `app[ALERT_COMMANDS]` is the alert reply handler. When a route repeats unknown alert SMS
-    (`resend_unknown_after`), `app[UNKNOWN_RESENDER]` looks for due repeats every
-    `resend_tick` seconds.
-
-    Raises `ConfigurationError` for wrong routes or template, so `smsbot serve` stops at start
-    with what to fix rather than failing on the first alert at night.
-    """
+) -> RouteRegistrar:
+    """The registrar of the alert routes made from `parts`, with the tasks that run beside
+    them while the application runs: the storm summaries; the escalation timer every
+    `escalation_tick` seconds (with the on-call loop); the resender of unknown alert SMS every
+    `resend_tick` seconds (when a route repeats them, `resend_unknown_after`)."""
     alerts = settings.alerts
-    _check_numbers(settings)
-    routes = load_routes(alerts.routes)
-    template = AlertTemplate(alerts.template) if alerts.template else None
-    client = slack
-    clocked = {"clock": clock} if clock is not None else {}
-    if groups is None and _wants_groups(settings, routes):
-        groups = AlertGroups(service.store, settings, routes)
-    mirrored = [r.name for r in routes if r.mirror_channel]
-    if mirrored:
-        if client is None:
-            raise ConfigurationError(
-                f"alert route(s) {', '.join(mirrored)} mirror to Slack, but no Slack bot token "
-                "is set: set SMSBOT_SLACK__BOT_TOKEN or remove mirror_channel"
-            )
-        threads = None
-        if groups is not None:
-            # One message per alert group, its SMS and events in the thread, with buttons.
-            threads = GroupMirror(
-                client,
-                groups,
-                timezone=settings.timezone,
-                mask_numbers=settings.audit.mask_numbers,
-            )
-            groups.events = threads
-        mirror = SlackMirror(
-            client,
-            mask_numbers=settings.audit.mask_numbers,
-            threads=threads,
-            conversations=service,
-        )
-        service.register_notifier(Surface.ALERTMANAGER, mirror)
-        service.register_notifier(Surface.GRAFANA, mirror)
-
-    summaries = StormSummaries(
-        alerts,
-        service,
-        history,
-        channel_namer=_channel_namer(client) if client is not None else None,
-        routes=routes,
-        timezone=settings.timezone,
-        **clocked,
-    )
-    resolver = RecipientResolver(directory)
-    intake = AlertIntake(
-        groups=groups,
-        settings=alerts,
-        service=service,
-        history=history,
-        routes=routes,
-        resolver=resolver,
-        template=template,
-        storm=summaries,
-        metrics=metrics,
-        **clocked,
-    )
-    app[STORM_SUMMARIES] = summaries
-    app[ALERT_INTAKE] = intake
     auth = AlertAuth(alerts)
-    if auth.configured and not routes:
+    if auth.configured and not parts.groundwork.routes:
         log.warning(
             "the alert intake is on (credentials are set) but no alert routes are configured: "
             "every alert is accepted and sent to nobody. Add [[alerts.routes]] tables to the "
             "TOML file named by SMSBOT_CONFIG"
         )
     refusals = RefusalLog()  # one budget for both routes: one flood, one bounded log
-    for path, source, model, signed in (
-        (ALERTMANAGER_PATH, Surface.ALERTMANAGER, AlertmanagerPayload, False),
-        (GRAFANA_PATH, Surface.GRAFANA, GrafanaPayload, True),
-    ):
-        endpoint = AlertEndpoint(
-            source=source,
-            model=model,
-            auth=auth,
-            intake=intake,
-            max_body_bytes=alerts.max_body_bytes,
-            accepts_signature=signed,
-            metrics=metrics,
-            refusals=refusals,
+    endpoints = [
+        (
+            path,
+            AlertEndpoint(
+                source=source,
+                model=model,
+                auth=auth,
+                intake=parts.intake,
+                max_body_bytes=alerts.max_body_bytes,
+                accepts_signature=signed,
+                metrics=metrics,
+                refusals=refusals,
+            ),
         )
-        app.router.add_post(path, endpoint.handle)
+        for path, source, model, signed in (
+            (ALERTMANAGER_PATH, Surface.ALERTMANAGER, AlertmanagerPayload, False),
+            (GRAFANA_PATH, Surface.GRAFANA, GrafanaPayload, True),
+        )
+    ]
 
     async def storm_summaries(_app: web.Application):
-        async with running(summaries, storm_tick(settings)):
+        async with running(parts.storm, storm_tick(settings)):
             yield
 
-    app.cleanup_ctx.append(storm_summaries)
-    # Alert SMS whose send ended unknown, repeated once.
-    if any(route.resend_unknown_after for route in routes):
-        resender = app[UNKNOWN_RESENDER] = UnknownResender(service.store, service)
-
-        async def resending(_app: web.Application):
-            async with resending_unknown(resender, resend_tick or RESEND_TICK_SECONDS):
-                yield
-
-        app.cleanup_ctx.append(resending)
-    if groups is None:
-        return
-    app[ALERT_GROUPS] = groups
-    app[ALERT_COMMANDS] = AlertCommandHandler(groups, service)
-    timer = app[ESCALATION_TIMER] = EscalationTimer(
-        groups, service, resolver, max_parts=alerts.max_parts
-    )
+    async def resending(_app: web.Application):
+        assert parts.resender is not None
+        async with resending_unknown(parts.resender, resend_tick or RESEND_TICK_SECONDS):
+            yield
 
     async def escalation(_app: web.Application):
-        async with escalating(timer, escalation_tick or ESCALATION_TICK_SECONDS):
+        assert parts.timer is not None
+        async with escalating(parts.timer, escalation_tick or ESCALATION_TICK_SECONDS):
             yield
-        await groups.close()
 
-    app.cleanup_ctx.append(escalation)
+    def register(app: web.Application) -> None:
+        for path, endpoint in endpoints:
+            app.router.add_post(path, endpoint.handle)
+        app.cleanup_ctx.append(storm_summaries)
+        if parts.resender is not None:  # alert SMS whose send ended unknown, repeated once
+            app.cleanup_ctx.append(resending)
+        if parts.timer is not None:
+            app.cleanup_ctx.append(escalation)
 
-
-def _wants_groups(settings: Settings, routes: list[Route]) -> bool:
-    return bool(
-        settings.kpn.reply_number
-        or settings.alerts.alertmanager_url
-        or any(route.escalate or route.alertmanager_url for route in routes)
-    )
+    return register

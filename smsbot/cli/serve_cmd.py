@@ -36,6 +36,7 @@ from smsbot.web import RouteRegistrar
 if TYPE_CHECKING:
     import aiohttp
 
+    from smsbot.alerts.parts import AlertParts, SilencesFor
     from smsbot.inbound import InboundService
     from smsbot.metrics import Metrics
     from smsbot.service import SmsService
@@ -154,6 +155,10 @@ class RunningBot:
     def inbound(self) -> InboundService:
         return self.bot.inbound
 
+    @property
+    def alerts(self) -> AlertParts:
+        return self.bot.alerts
+
 
 @contextlib.asynccontextmanager
 async def running_bot(
@@ -168,12 +173,14 @@ async def running_bot(
     clock: Clock = utcnow,
     read_seconds: float = read_deadline.READ_SECONDS,
     escalation_tick: float | None = None,
+    silences: SilencesFor | None = None,
     sync_step_permissions: bool = True,
 ) -> AsyncIterator[RunningBot]:
     """The bot of `open_bot`, served on host:port until the block ends; `mode=None` runs it
     without Slack. Each request must arrive whole within `read_seconds`. Before serving,
     `auth.test` is asked and, unless `sync_step_permissions=False` (tests that sync when they
-    mean to), the Send SMS step's permissions are set as the allowlist says."""
+    mean to), the Send SMS step's permissions are set as the allowlist says. The other
+    arguments are `open_bot`'s."""
     async with open_bot(
         settings,
         mode=mode,
@@ -182,6 +189,7 @@ async def running_bot(
         routes=routes,
         clock=clock,
         escalation_tick=escalation_tick,
+        silences=silences,
     ) as bot:
         if bot.authorization is not None:
             await bot.authorization.warm_up()

@@ -42,7 +42,7 @@ class InboundService:
         metrics: Metrics | None = None,
     ) -> None:
         self.store = store
-        self.handlers = list(handlers)
+        self.handlers = tuple(handlers)
         self.limit = limit
         self.window = window
         self.metrics = metrics  # smsbot_inbound_total{outcome}
@@ -59,13 +59,6 @@ class InboundService:
         """Rate-limited as `SMSBOT_REPLIES__PER_NUMBER_PER_MINUTE` says."""
         limit = settings.replies.per_number_per_minute
         return cls(store, handlers, limit=limit, metrics=metrics)
-
-    def add_handler(self, handler: ReplyHandler, *, first: bool = False) -> None:
-        """Register a handler: last by default, in front of all with `first=True`."""
-        if first:
-            self.handlers.insert(0, handler)
-        else:
-            self.handlers.append(handler)
 
     async def receive(self, sms: InboundSms) -> Received:
         """Store `sms` (raises what the store raises: the route then answers 5xx and KPN

@@ -6,15 +6,15 @@ Alertmanager for the silence, and updates the message and its thread. The person
 the outcome as an ephemeral answer; someone the allowlist does not name gets told so and
 nothing happens.
 
-Registered by the composition once the alert routes have built the groups' service
-(`register_buttons(bolt_app, groups, allowlist)`).
+One of `smsbot.slack.app.LISTENERS`: `register(app, deps)` adds the buttons when the bot has
+alert groups (`deps.alert_groups`, built before the Bolt app by `smsbot.alerts.parts`).
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -22,6 +22,9 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from smsbot.alerts.group_mirror import ACK_ACTION, SILENCE_ACTIONS
 from smsbot.alerts.groups import Actor, AlertGroups
+
+if TYPE_CHECKING:
+    from smsbot.slack.context import SlackDeps
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,13 @@ NOT_ALLOWED = (
 
 class Permits(Protocol):
     async def permits(self, user: str | None, channel: str | None = None) -> bool: ...
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    """The buttons, acting on `deps.alert_groups` for whom the service's allowlist permits;
+    none without alert groups (their messages carry no buttons then)."""
+    if deps.alert_groups is not None:
+        register_buttons(app, deps.alert_groups, deps.service.allowlist)
 
 
 def register_buttons(app: AsyncApp, groups: AlertGroups, allowlist: Permits) -> None:

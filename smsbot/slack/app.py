@@ -1,7 +1,8 @@
-"""The Bolt app: `build_slack_app(settings, service, ...)` wires the listeners to the service.
+"""The Bolt app: `build_slack_app(deps, ...)` wires the listeners to the service.
 
 Built on call, never at import. The listener modules register themselves from one tuple,
-`LISTENERS`; a module is anything with `register(app, deps)`.
+`LISTENERS`; a module is anything with `register(app, deps)`, and `deps` (`SlackDeps`) holds
+every part a listener may use, all built before the app (`smsbot.bootstrap`).
 
 Acknowledge first: `process_before_response=False` makes Bolt run each listener in a task of
 its own and answer Slack as soon as the listener calls `ack()`; every listener acks before it
@@ -28,7 +29,6 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from types import ModuleType
-from typing import TYPE_CHECKING
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
@@ -37,21 +37,21 @@ from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from smsbot.metrics import Metrics
-from smsbot.settings import Settings
-from smsbot.slack import command, modal, reply_button, shortcuts, workflow_step
+from smsbot.slack import alert_buttons, command, modal, reply_button, shortcuts, workflow_step
 from smsbot.slack.context import SlackDeps
-from smsbot.slack.directory import SlackDirectory
-from smsbot.slack.notifier import SlackNotifier
 from smsbot.slack.retry import web_client
 from smsbot.sms.request import Surface
 
-if TYPE_CHECKING:
-    from smsbot.service import SmsService
-
 log = logging.getLogger(__name__)
 
-LISTENERS: tuple[ModuleType, ...] = (command, modal, reply_button, shortcuts, workflow_step)
+LISTENERS: tuple[ModuleType, ...] = (
+    command,
+    modal,
+    reply_button,
+    shortcuts,
+    workflow_step,
+    alert_buttons,
+)
 SLACK_SURFACES = (Surface.SLACK_COMMAND, Surface.SLACK_MODAL, Surface.SLACK_SHORTCUT)
 # Long enough for Slack's auth.test (well under a second); an unreachable Slack must not hold
 # up the start: the first request then asks, as Bolt would have anyway.
@@ -113,19 +113,16 @@ class WorkspaceAuthorization(AsyncAuthorize):
 
 
 def build_slack_app(
-    settings: Settings,
-    service: SmsService,
+    deps: SlackDeps,
     *,
     client: AsyncWebClient,
-    directory: SlackDirectory,
-    notifier: SlackNotifier,
     authorization: WorkspaceAuthorization,
-    metrics: Metrics | None = None,
     listeners: Iterable[ModuleType] = LISTENERS,
 ) -> AsyncApp:
-    """The Bolt app with every listener, on `client` (the bot token's, sharing the bot's
-    connection pool). The service's notifiers and allowlist directory come from the same
-    client; `smsbot.bootstrap` builds them all."""
+    """The Bolt app with every listener, each handed `deps`, on `client` (the bot token's,
+    sharing the bot's connection pool). The notifiers and the allowlist's directory in `deps`
+    come from the same client; `smsbot.bootstrap` builds them all, before this."""
+    settings = deps.settings
     slack = settings.slack
     app = AsyncApp(
         # Bolt sets the root's level on a logger of this name: not "smsbot", smsbot's own.
@@ -143,7 +140,6 @@ def build_slack_app(
         authorize=authorization,
         process_before_response=False,
     )
-    deps = SlackDeps(settings, service, directory, notifier, metrics)
     for listener in listeners:
         listener.register(app, deps)
     return app

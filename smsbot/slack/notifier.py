@@ -1,4 +1,4 @@
-"""Tells the person in Slack what became of their SMS; registered for the Slack surfaces.
+"""Tells the person in Slack what became of their SMS; the Slack surfaces' notifier.
 
 It works only from what the request carries: `request.reply` holds the `response_url`, the
 user and the channel, stored with the request, so an SMS the outbox finishes after a restart
@@ -49,14 +49,31 @@ CANNOT_POST_HERE = frozenset(
 RememberMessage = Callable[[str, str, str], Awaitable[None]]
 
 
+async def reader_texts(directory: SlackDirectory | None, user: str | None) -> Texts:
+    """The catalogue in the reader's Slack language (English when it cannot be read)."""
+    if not user or directory is None:
+        return ENGLISH
+    try:
+        return for_locale((await directory.person(user)).locale)
+    except Exception as exc:  # Slack's answer only picks the language
+        log.info("no Slack language for the reader (%s); answering in English", exc)
+        return ENGLISH
+
+
 class SlackNotifier:
     def __init__(
-        self, client: AsyncWebClient, settings: Settings, directory: SlackDirectory | None = None
+        self,
+        client: AsyncWebClient,
+        settings: Settings,
+        directory: SlackDirectory | None = None,
+        *,
+        remember: RememberMessage | None = None,
     ) -> None:
+        """`remember` stores where a confirmation was posted (`SlackConfirmations.posted`)."""
         self.client = client
         self.settings = settings
         self.directory = directory  # for the reader's Slack language
-        self.remember: RememberMessage | None = None
+        self.remember = remember
 
     def invites_replies(self, request: SendRequest) -> bool:
         """Whether the SMS went out from the reply number, so its phone can answer it."""
@@ -112,13 +129,7 @@ class SlackNotifier:
 
     async def texts_for(self, user: str | None) -> Texts:
         """The catalogue in the reader's Slack language (English when it cannot be read)."""
-        if not user or self.directory is None:
-            return ENGLISH
-        try:
-            return for_locale((await self.directory.person(user)).locale)
-        except Exception as exc:  # Slack's answer only picks the language
-            log.info("no Slack language for the reader (%s); answering in English", exc)
-            return ENGLISH
+        return await reader_texts(self.directory, user)
 
     async def _confirm(
         self, request: SendRequest, result: SendResult, reply: Mapping[str, Any]

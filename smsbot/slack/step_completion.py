@@ -60,7 +60,7 @@ def step_error(result: SendResult) -> str:
 
 
 class StepCompleter:
-    """The notifier registered for `Surface.WORKFLOW`."""
+    """The notifier of `Surface.WORKFLOW`, handed to the service when it is built."""
 
     def __init__(self, client: AsyncWebClient, *, clock: Callable[[], float] = time.time) -> None:
         self.client = client  # the bot's client: base URL, session, retry handlers, bot token

@@ -34,7 +34,6 @@ from smsbot.sms.request import SendRequest, Surface
 
 if TYPE_CHECKING:
     from smsbot.service import SmsService
-    from smsbot.settings import Settings
     from smsbot.slack.context import SlackDeps
 
 log = logging.getLogger(__name__)
@@ -181,32 +180,11 @@ class WorkflowStep:
             await completer.end(reply, result)
 
 
-def register(
-    app: AsyncApp,
-    deps: SlackDeps | None = None,
-    *,
-    service: SmsService | None = None,
-    settings: Settings | None = None,
-) -> None:
-    """Add the step to `app`: `register(app, service=..., settings=...)`, or as one of
-    `smsbot.slack.app.LISTENERS` with the shared `SlackDeps`."""
-    if deps is not None:
-        service, directory = deps.service, deps.directory
-        mask_numbers = deps.settings.audit.mask_numbers
-    else:
-        if service is None:
-            raise TypeError("workflow_step.register needs the service")
-        directory = service.allowlist.directory
-        if directory is None or not hasattr(directory, "phone_of"):
-            from smsbot.slack.directory import SlackDirectory
-
-            cache = settings.slack.usergroup_cache_seconds if settings else 300.0
-            directory = SlackDirectory(app.client, cache_seconds=cache)
-        mask_numbers = settings.audit.mask_numbers if settings else True
-    step = WorkflowStep(service, directory, mask_numbers=mask_numbers)
-    # The bot token's client (Bolt's own carries no token: each request brings its own).
-    completer = StepCompleter(deps.notifier.client if deps is not None else app.client)
-    service.register_notifier(Surface.WORKFLOW, completer)
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    """Add the step to `app`, as one of `smsbot.slack.app.LISTENERS`; `deps.completer` (the
+    workflow surface's notifier, which the service was built with) ends the steps."""
+    step = WorkflowStep(deps.service, deps.directory, mask_numbers=deps.settings.audit.mask_numbers)
+    completer = deps.completer
 
     async def send_sms(body: dict[str, Any], event: dict[str, Any]) -> None:
         await step.run(body, event, completer)

@@ -11,7 +11,7 @@ from typing import Any
 
 
 class Surface(StrEnum):
-    """Where a request came from. Notifiers are registered per surface."""
+    """Where a request came from. The service has one notifier per surface."""
 
     CLI = "cli"
     SLACK_COMMAND = "slack_command"

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from smsbot.alerts.parts import AlertParts, SilencesFor
 from smsbot.cli.serve_cmd import running_bot
 from smsbot.metrics import Metrics
 from smsbot.outbox import OutboxOptions
@@ -50,6 +51,7 @@ class AlertApp:
     app: web.Application
     session: aiohttp.ClientSession
     metrics: Metrics
+    parts: AlertParts  # the bot's alert parts: intake, storm summaries, timers
 
     async def post(
         self,
@@ -80,12 +82,14 @@ async def running_alert_app(
     retry_delays: tuple[float, float] = (0.05, 0.2),
     clock: Clock = utcnow,
     timers_tick: float | None = None,
+    silences: SilencesFor | None = None,
 ) -> AsyncIterator[AlertApp]:
     """The bot as `smsbot serve` runs it without Slack, on a free loopback port; the outbox
     retries quickly while KPN is unreachable (`retry_delays`), for tests. `clock` is the time
     of the whole bot (store, outbox, alert intake, storm summaries); `timers_tick` how often
     its durable timers (escalation, repeats of unknown SMS) look on their own (tests that
-    tick them themselves make it rare)."""
+    tick them themselves make it rare); `silences` gives the Alertmanager client (default: from
+    the settings)."""
     outbox = OutboxOptions(retry_delays=retry_delays)
     async with (
         running_bot(
@@ -96,8 +100,9 @@ async def running_alert_app(
             outbox=outbox,
             clock=clock,
             escalation_tick=timers_tick,
+            silences=silences,
         ) as running,
         aiohttp.ClientSession() as session,
     ):
         bot = running.bot
-        yield AlertApp(running.url, bot.service, bot.web, session, bot.metrics)
+        yield AlertApp(running.url, bot.service, bot.web, session, bot.metrics, bot.alerts)

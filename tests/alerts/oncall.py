@@ -1,6 +1,7 @@
-"""The on-call loop running for real: alert routes on loopback, the service and its outbox,
-the sandbox as KPN, the store on an injected clock (escalation steps fall due when the test
-moves it), and replies handed to the alert reply handler as the inbound pipeline hands them."""
+"""The on-call loop running for real: the bot as `smsbot serve` composes it (`running_bot`,
+Slack off unless a bot token is set for the mirror) on loopback, the sandbox as KPN, the store
+on an injected clock (escalation steps fall due when the test moves it), and replies handed to
+the alert reply handler as the inbound pipeline hands them."""
 
 from __future__ import annotations
 
@@ -13,26 +14,17 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
 from smsbot.alerts.commands import AlertCommandHandler
 from smsbot.alerts.escalation import EscalationTimer
 from smsbot.alerts.groups import AlertGroups
-from smsbot.alerts.history import AlertHistory
-from smsbot.alerts.routes import ALERT_COMMANDS, ESCALATION_TIMER, register
-from smsbot.alerts.routing import Route, load_routes
+from smsbot.alerts.routing import Route
 from smsbot.alerts.silences import SilencesClient
-from smsbot.bootstrap import open_service
-from smsbot.metrics import Metrics
-from smsbot.outbox import OutboxOptions
 from smsbot.service import SmsService
 from smsbot.settings import Settings
-from smsbot.slack.directory import SlackDirectory
-from smsbot.slack.retry import web_client
 from smsbot.store import ManualClock
-from tests.alerts.harness import TOKEN
+from tests.alerts.harness import TOKEN, running_alert_app
 from tests.alerts.payloads import load
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import BOT_TOKEN
@@ -112,39 +104,21 @@ async def running_oncall(
     """`silences` gives the Alertmanager client (default: from the settings)."""
     # Each reading a millisecond on, so rows stamped one after the other keep their order.
     clock = clock or ManualClock(tick=timedelta(milliseconds=1))
-    outbox = OutboxOptions(retry_delays=(0.05, 0.2))
-    async with open_service(settings, outbox=outbox, clock=clock) as service:
-        routes = load_routes(settings.alerts.routes)
-        groups = AlertGroups(service.store, settings, routes, silences=silences)
-        token = settings.slack.bot_token
-        slack = web_client(token.get_secret_value(), settings.slack.api_url) if token else None
-        app = web.Application()
-        register(
-            app,
-            settings=settings,
-            service=service,
-            history=AlertHistory(service.store),
-            slack=slack,
-            directory=SlackDirectory(slack) if slack is not None else None,
-            metrics=Metrics(),
-            groups=groups,
-            escalation_tick=3600.0,  # the test runs the timer itself, on its clock
+    async with running_alert_app(
+        settings, clock=clock, timers_tick=3600.0, silences=silences
+    ) as running:  # the test runs the escalation timer itself, on its clock
+        alerts = running.parts
+        groups, commands, timer = alerts.groups, alerts.commands, alerts.timer
+        assert groups is not None and commands is not None and timer is not None, "on-call on"
+        yield OnCall(
+            running.url,
+            running.service,
+            groups,
+            commands,
+            timer,
+            clock,
+            running.session,
         )
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        try:
-            async with aiohttp.ClientSession() as session:
-                yield OnCall(
-                    str(server.make_url("")).rstrip("/"),
-                    service,
-                    groups,
-                    app[ALERT_COMMANDS],
-                    app[ESCALATION_TIMER],
-                    clock,
-                    session,
-                )
-        finally:
-            await server.close()
 
 
 def slack_oncall_settings(

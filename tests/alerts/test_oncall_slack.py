@@ -15,7 +15,6 @@ from pydantic import SecretStr
 from slack_sdk.web.async_client import AsyncWebClient
 
 from smsbot.alerts.group_mirror import ACK_ACTION, GroupMirror
-from smsbot.alerts.groups import AlertGroups
 from smsbot.alerts.silences import SilencesClient
 from smsbot.cli.serve_cmd import SlackMode, running_bot
 from smsbot.sandbox.testing import running_sandbox
@@ -242,7 +241,6 @@ async def test_two_replicas_starting_one_groups_message_leave_one(fake_slack, sq
     settings = Settings(_env_file=None, database_url=sqlite_url)
     store = await Store.open(sqlite_url)
     try:
-        groups = AlertGroups(store, settings, [])
         observed = await store.observe_group(
             source="alertmanager",
             route="on-call",
@@ -254,7 +252,7 @@ async def test_two_replicas_starting_one_groups_message_leave_one(fake_slack, sq
         mirrors = [
             GroupMirror(
                 AsyncWebClient(token=BOT_TOKEN, base_url=fake_slack.api_url),
-                groups,
+                store,
                 timezone=settings.timezone,
             )
             for _ in range(2)

@@ -16,7 +16,6 @@ import aiohttp
 import pytest
 
 from smsbot.alerts.resend import UnknownResender, repeat_request
-from smsbot.alerts.routes import UNKNOWN_RESENDER
 from smsbot.service import SmsService
 from smsbot.settings import Settings
 from smsbot.sms.request import Outcome, SendRequest, Surface
@@ -33,7 +32,7 @@ async def alert_bot(
 ) -> AsyncIterator[tuple[SmsService, Any, str]]:
     """The alert routes with their resender, which the test ticks itself, on `clock`."""
     async with running_alert_app(settings, clock=clock, timers_tick=3600.0) as alerts:
-        yield alerts.service, alerts.app.get(UNKNOWN_RESENDER), alerts.url
+        yield alerts.service, alerts.parts.resender, alerts.url
 
 
 async def page(url: str) -> None:

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from smsbot.alerts.routes import ALERT_INTAKE
 from smsbot.sms.request import Outcome
 from smsbot.store import ManualClock, utcnow
 from tests.alerts.harness import ON_CALL, TOKEN, running_alert_app
@@ -104,13 +103,13 @@ async def test_quiet_hours_hold_back_all_but_critical_at_night(settings_for, san
     warning["commonLabels"]["severity"] = "warning"
     async with running_alert_app(settings_for(routes=routes)) as alerts:
         # 02:30 UTC on 15 January is 03:30 in Amsterdam.
-        alerts.app[ALERT_INTAKE].clock = lambda: datetime(2024, 1, 15, 2, 30, tzinfo=UTC)
+        alerts.parts.intake.clock = lambda: datetime(2024, 1, 15, 2, 30, tzinfo=UTC)
         status, answer = await alerts.alertmanager(warning)
         assert (status, answer["queued"], answer["not_routed"]) == (200, 0, 3)
         status, answer = await alerts.alertmanager(raw("alertmanager_firing"))  # critical
         assert (status, answer["queued"]) == (200, 1)
         # 12:00 UTC is daytime: the warning goes out.
-        alerts.app[ALERT_INTAKE].clock = lambda: datetime(2024, 1, 15, 12, 0, tzinfo=UTC)
+        alerts.parts.intake.clock = lambda: datetime(2024, 1, 15, 12, 0, tzinfo=UTC)
         status, answer = await alerts.alertmanager(warning)
         assert (status, answer["queued"]) == (200, 1)
         await until(lambda: len(sandbox.messages()) == 2)

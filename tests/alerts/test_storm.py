@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select, update
 
 from smsbot.alerts.history import AlertHistory
-from smsbot.alerts.routes import STORM_SUMMARIES
 from smsbot.alerts.routing import load_routes
 from smsbot.alerts.storm import StormSummaries
 from smsbot.bootstrap import open_service
@@ -37,7 +36,7 @@ def storm_clock() -> ManualClock:
 async def later_ticks(*apps, count: int = 2) -> None:
     """Until each app's summary task has flushed `count` more times: it had its chance to send
     another summary."""
-    summaries = [app.app[STORM_SUMMARIES] for app in apps]
+    summaries = [app.parts.storm for app in apps]
     seen = [s.ticks for s in summaries]
     await until(
         lambda: all(s.ticks >= n + count for s, n in zip(summaries, seen, strict=True)),
@@ -94,7 +93,7 @@ async def test_500_alerts_send_the_cap_and_then_one_summary(sandbox, sqlite_url)
         assert posting < timedelta(seconds=WINDOW), "the storm must fit one window"
 
         await until(lambda: len(sandbox.messages()) == CAP)
-        assert alerts.app[STORM_SUMMARIES].pending == 1
+        assert alerts.parts.storm.pending == 1
 
         # The window reopens: exactly one summary, counting what was held back.
         clock.advance(REOPENED)
@@ -105,7 +104,7 @@ async def test_500_alerts_send_the_cap_and_then_one_summary(sandbox, sqlite_url)
             r"Held back since \d\d:\d\d CES?T: 97 firing, 0 resolved\. See Alertmanager",
             summary["content"],
         )
-        assert alerts.app[STORM_SUMMARIES].pending == 0
+        assert alerts.parts.storm.pending == 0
         await later_ticks(alerts)
         assert len(await summary_records(alerts)) == 1
         assert len(sandbox.messages()) == CAP + 1
@@ -121,13 +120,11 @@ async def test_two_replicas_send_one_summary_counting_both(sandbox, sqlite_url):
         bodies = storm_of(40)
         await asyncio.gather(post_all(one, bodies[::2]), post_all(two, bodies[1::2]))
         await until(lambda: len(sandbox.messages()) == CAP)
-        assert one.app[STORM_SUMMARIES].pending == two.app[STORM_SUMMARIES].pending == 1
+        assert one.parts.storm.pending == two.parts.storm.pending == 1
 
         clock.advance(REOPENED)
         await until(lambda: len(sandbox.messages()) == CAP + 1)
-        await until(
-            lambda: one.app[STORM_SUMMARIES].pending == two.app[STORM_SUMMARIES].pending == 0
-        )
+        await until(lambda: one.parts.storm.pending == two.parts.storm.pending == 0)
         await later_ticks(one, two)
         assert len(await summary_records(one)) == 1
     summaries = [m["content"] for m in sandbox.messages() if is_summary(m["content"])]
@@ -346,10 +343,10 @@ async def test_a_storm_pending_at_a_restart_still_gets_its_summary(sandbox, sqli
         answers = await post_all(before, storm_of(20))
         assert sum(a["storm_held"] for _, a in answers) == 20 - CAP
         await until(lambda: len(sandbox.messages()) == CAP)
-        assert before.app[STORM_SUMMARIES].pending == 1
+        assert before.parts.storm.pending == 1
     # Stopped before the window reopened: the pending summary left with the process.
     async with running_alert_app(settings, clock=clock) as after:
-        await until(lambda: after.app[STORM_SUMMARIES].recovered)
+        await until(lambda: after.parts.storm.recovered)
         clock.advance(REOPENED)
         await until(lambda: len(sandbox.messages()) == CAP + 1)
         await later_ticks(after)
@@ -368,7 +365,7 @@ async def test_a_summary_sent_before_a_restart_is_not_sent_again(sandbox, sqlite
         await until(lambda: len(sandbox.messages()) == CAP + 1)
     with caplog.at_level("INFO", logger="smsbot.alerts.storm"):
         async with running_alert_app(settings, clock=clock) as after:
-            summaries = after.app[STORM_SUMMARIES]
+            summaries = after.parts.storm
             await until(lambda: summaries.recovered)
             # The storm's summary went out before the restart: nothing is owed, nor said to be.
             assert summaries.pending == 0

@@ -221,9 +221,7 @@ async def test_handlers_are_offered_in_order_and_the_first_taker_wins(store: Sto
         Recorder("commands", True),
         Recorder("x", True),
     )
-    service = InboundService(store, [passes, never])
-    service.add_handler(takes, first=True)
-    service.add_handler(passes, first=True)
+    service = InboundService(store, [passes, takes, never])
     client = await serve(service, KpnSettings(inbound_token=SecretStr(TOKEN)))
     try:
         assert (await post(client, body()))[0] == 200

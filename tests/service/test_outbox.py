@@ -43,11 +43,12 @@ async def test_two_replicas_drain_one_outbox_sending_each_row_once(
     notifiers = [RecordingNotifier(), RecordingNotifier()]
     async with AsyncExitStack() as stack:
         replicas = [
-            await stack.enter_async_context(open_pipeline(settings, run_outbox=False))
-            for _ in notifiers
+            await stack.enter_async_context(
+                open_pipeline(settings, notifiers={Surface.CLI: notifier}, run_outbox=False)
+            )
+            for notifier in notifiers
         ]
-        for replica, notifier in zip(replicas, notifiers, strict=True):
-            replica.service.register_notifier(Surface.CLI, notifier)
+        for replica in replicas:
             replica.outbox.start()
 
         async def drained() -> bool:
@@ -98,9 +99,10 @@ async def test_a_killed_process_leaves_nothing_lost_and_nothing_sent_twice(
     notifier = RecordingNotifier()
     settings = settings_for(sandbox.url, database_url, limits={"per_actor_per_hour": 1000})
     async with open_service(
-        settings, outbox=OutboxOptions(stale_after=timedelta(seconds=0.5))
+        settings,
+        outbox=OutboxOptions(stale_after=timedelta(seconds=0.5)),
+        notifiers={Surface.CLI: notifier},
     ) as service:
-        service.register_notifier(Surface.CLI, notifier)
         await notifier.wait_for(count)
         records = {r.idempotency_key: r for r in await service.recent(50)}
 

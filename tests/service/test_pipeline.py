@@ -32,8 +32,9 @@ def cli(text: str = "Disk full on db-1", to: str = "06 1234 5678", **kw) -> Send
 async def test_a_request_is_sent_recorded_and_notified(sandbox: SandboxHandle, database_url):
     metrics = Metrics()
     notifier = RecordingNotifier()
-    async with open_service(settings_for(sandbox.url, database_url), metrics=metrics) as service:
-        service.register_notifier(Surface.CLI, notifier)
+    async with open_service(
+        settings_for(sandbox.url, database_url), metrics=metrics, notifiers={Surface.CLI: notifier}
+    ) as service:
         result = await service.submit(cli(sender="Ops", reply={"thread": "t1"}))
         [record] = await service.recent()
 
@@ -76,8 +77,9 @@ async def test_invalid_input_is_recorded_and_returned(
     sandbox: SandboxHandle, sqlite_url: str, overrides, field, says
 ):
     notifier = RecordingNotifier()
-    async with open_service(settings_for(sandbox.url, sqlite_url)) as service:
-        service.register_notifier(Surface.CLI, notifier)
+    async with open_service(
+        settings_for(sandbox.url, sqlite_url), notifiers={Surface.CLI: notifier}
+    ) as service:
         request = cli(**overrides)
         result = await service.submit(request)
         [record] = await service.recent()
@@ -176,8 +178,9 @@ async def test_a_failing_notifier_does_not_change_the_outcome(
     sandbox: SandboxHandle, sqlite_url: str, caplog: pytest.LogCaptureFixture
 ):
     caplog.set_level(logging.ERROR, logger="smsbot.service")
-    async with open_service(settings_for(sandbox.url, sqlite_url)) as service:
-        service.register_notifier(Surface.CLI, RecordingNotifier(fail=True))
+    async with open_service(
+        settings_for(sandbox.url, sqlite_url), notifiers={Surface.CLI: RecordingNotifier(fail=True)}
+    ) as service:
         result = await service.submit(cli())
         [record] = await service.recent()
     assert result.outcome == Outcome.SENT == record.outcome
@@ -278,8 +281,9 @@ async def test_after_a_429_later_sends_wait_for_the_reset(sandbox: SandboxHandle
 async def test_enqueue_returns_at_once_and_the_outbox_sends(sandbox: SandboxHandle, database_url):
     sandbox.add_fault(delay_ms=300)
     notifier = RecordingNotifier()
-    async with open_service(settings_for(sandbox.url, database_url)) as service:
-        service.register_notifier(Surface.ALERTMANAGER, notifier)
+    async with open_service(
+        settings_for(sandbox.url, database_url), notifiers={Surface.ALERTMANAGER: notifier}
+    ) as service:
         request = SendRequest("alert:oncall", Surface.ALERTMANAGER, NUMBER, "db down")
         queued = await service.enqueue(request)
         assert queued.outcome == Outcome.QUEUED
@@ -324,8 +328,9 @@ async def test_enqueue_reports_refusals_through_the_notifier_too(
     sandbox: SandboxHandle, sqlite_url: str
 ):
     notifier = RecordingNotifier()
-    async with open_service(settings_for(sandbox.url, sqlite_url)) as service:
-        service.register_notifier(Surface.SLACK_MODAL, notifier)
+    async with open_service(
+        settings_for(sandbox.url, sqlite_url), notifiers={Surface.SLACK_MODAL: notifier}
+    ) as service:
         result = await service.enqueue(SendRequest("U9", Surface.SLACK_MODAL, NUMBER, "hi"))
     assert result.outcome == Outcome.REFUSED
     assert [r for _, r in notifier.calls] == [result]
@@ -344,8 +349,7 @@ async def test_the_outbox_waits_out_a_429_and_then_sends_once(sandbox: SandboxHa
     settings = settings_for(sandbox.url, sqlite_url, kpn={"max_attempts": 1})
     sandbox.add_fault(status=429, retry_after=1)
     notifier = RecordingNotifier()
-    async with open_service(settings) as service:
-        service.register_notifier(Surface.GRAFANA, notifier)
+    async with open_service(settings, notifiers={Surface.GRAFANA: notifier}) as service:
         queued = await service.enqueue(SendRequest("alert:g", Surface.GRAFANA, NUMBER, "cpu"))
         await notifier.wait_for(1)
         [record] = await service.recent()
@@ -381,8 +385,9 @@ async def test_a_refusal_the_surface_decided_is_recorded_never_rechecked_or_sent
 ):
     notifier = RecordingNotifier()
     told = Refusal("allowlist", "Could not check your user groups with Slack.")
-    async with open_service(settings_for(sandbox.url, sqlite_url)) as service:
-        service.register_notifier(Surface.SLACK_MODAL, notifier)
+    async with open_service(
+        settings_for(sandbox.url, sqlite_url), notifiers={Surface.SLACK_MODAL: notifier}
+    ) as service:
         # U1 is on the allowlist: authorizing again would let this through.
         request = SendRequest("U1", Surface.SLACK_MODAL, "0612345678", "hi", idempotency_key="k1")
         result = await service.record_refusal(request, told)
