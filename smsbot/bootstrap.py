@@ -11,8 +11,9 @@ async with open_service(settings, run_outbox=False) as service:     # one-shot c
 `open_bot` builds, in this order, each part from the ones before it, handing every part what
 it needs to its constructor, and changes none after:
 
-1. the Slack Web API client (when a bot token is set, on one connection pool), the directory of
-   Slack people on it, the allowlist with that directory, and the store;
+1. the metrics (every part counts into them), the Slack Web API client (when a bot token is
+   set, on one connection pool), the directory of Slack people on it, the allowlist with that
+   directory, and the store;
 2. what hears outcomes, none of which needs the service: the alert groundwork (the checked
    routes, the on-call loop's groups with the group mirror as their listener, the alert
    mirror, `smsbot.alerts.parts`) and the Slack parts (confirmations, notifier, workflow step
@@ -25,7 +26,8 @@ it needs to its constructor, and changes none after:
    resender, reply commands, delivery alarms);
 6. the delivery recorder with its watchers, and the inbound-SMS service with its reply handlers
    (lists, in order);
-7. the web application with the routes made from them.
+7. what `/metrics` reads of those parts at each scrape (`ScrapeReadings`), and the web
+   application with the routes made from them.
 
 Serving it (ports, signals, process tuning) is the caller's: `smsbot.cli.serve_cmd`.
 
@@ -59,7 +61,7 @@ from smsbot.inbound.threads import ThreadReplies
 from smsbot.kpn.client import KpnClient
 from smsbot.kpn.delivery.route import delivery_routes
 from smsbot.kpn.inbound_route import inbound_routes
-from smsbot.metrics import Metrics
+from smsbot.metrics import Metrics, ScrapeReadings
 from smsbot.notify import Notifier
 from smsbot.outbox import DEFAULT_OUTBOX, Outbox, OutboxOptions
 from smsbot.policy import Allowlist, QuotaGate
@@ -107,6 +109,7 @@ def slack_mode(settings: Settings) -> SlackMode | None:
 class Pipeline:
     service: SmsService
     outbox: Outbox
+    kpn: KpnClient  # the service's; the metrics read its health and quota
 
 
 def allowlist_for(settings: Settings, directory: UsergroupDirectory | None = None) -> Allowlist:
@@ -153,9 +156,6 @@ async def running_pipeline(
     allowlist = allowlist or allowlist_for(settings)
     quota = QuotaGate(timezone=settings.timezone, clock=clock)
     async with KpnClient(settings.kpn) as kpn:
-        if metrics is not None:
-            metrics.watch_outbox(store.outbox_state)
-            metrics.watch_kpn(kpn)
         service = SmsService(
             settings,
             store,
@@ -170,7 +170,7 @@ async def running_pipeline(
         if run_outbox:
             worker.start()
         try:
-            yield Pipeline(service, worker)
+            yield Pipeline(service, worker, kpn)
         finally:
             await worker.stop()
 
@@ -253,6 +253,7 @@ async def open_bot(
     run_outbox: bool = True,
     escalation_tick: float | None = None,
     silences: SilencesFor | None = None,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[Bot]:
     """The whole bot, built from `settings`; `mode=None` runs it without Slack (alerts only).
 
@@ -263,9 +264,10 @@ async def open_bot(
     `escalation_tick` is how often the escalation timer looks for due steps, and the
     resender for due repeats of unknown alert SMS (tests that run them themselves make it rare);
     `silences` gives a route's Alertmanager client (default: from the settings; tests hand in
-    one on the Alertmanager they run).
+    one on the Alertmanager they run); `metrics` are the bot's (default: its own; tests hand
+    in theirs on a clock of their own).
     Raises `ConfigurationError` for settings that cannot work (e.g. alert routes)."""
-    metrics = Metrics()
+    metrics = metrics or Metrics()
     bot_token = secret_text(settings.slack.bot_token)
     async with contextlib.AsyncExitStack() as stack:
         client = directory = None
@@ -306,16 +308,8 @@ async def open_bot(
         slack_app = socket = None
         if slack is not None:
             slack_app = _slack_app(settings, service, slack, ground, metrics)
-        if mode is SlackMode.SOCKET:
-            from smsbot.slack.socket_mode import SocketModeConnection
-
-            socket = SocketModeConnection(
-                slack_app,  # type: ignore[arg-type]
-                app_token=secret_text(settings.slack.app_token),
-                api_url=settings.slack.api_url,
-                metrics=metrics,
-            )
-            metrics.watch_slack(socket)
+            if mode is SlackMode.SOCKET:
+                socket = _socket_mode(settings, slack_app, metrics)
         alerts = alert_parts(
             settings,
             ground,
@@ -338,10 +332,15 @@ async def open_bot(
         inbound = InboundService.from_settings(
             settings, store, [*alerts.reply_handlers(), threads], metrics=metrics
         )
+        # Read at each scrape of /metrics: the outbox, KPN's and Slack's connection.
+        readings = ScrapeReadings(
+            metrics, outbox=store.outbox_state, kpn=pipeline.kpn, slack=socket
+        )
         app = create_app(
             settings,
             service,
             metrics=metrics,
+            readings=readings,
             slack_app=slack_app,
             socket=socket,
             routes=(
@@ -401,6 +400,17 @@ def _step_permissions(
     if settings.slack.step_permissions != SYNC:
         return ()
     return StepPermissions(client, settings, allowlist)
+
+
+def _socket_mode(settings: Settings, app: AsyncApp, metrics: Metrics) -> SocketModeConnection:
+    from smsbot.slack.socket_mode import SocketModeConnection
+
+    return SocketModeConnection(
+        app,
+        app_token=secret_text(settings.slack.app_token),
+        api_url=settings.slack.api_url,
+        metrics=metrics,
+    )
 
 
 def _slack_parts(

@@ -21,8 +21,9 @@ The `_created` series prometheus-client adds to counters and histograms are left
 when this process registered the metric, which `process_start_time_seconds` says already.
 
 Values read from elsewhere (the outbox from the store, KPN's state from the client, Slack's
-connection) are read when `/metrics` is scraped: `await metrics.refresh()` runs the readers
-registered with `watch_*`, each bounded in time, then `render()`.
+connection) are read when `/metrics` is scraped: `ScrapeReadings`, built last from the parts
+it reads, sets them (`await readings.refresh()`, each reader bounded in time), then
+`metrics.render()`. `Metrics` itself needs no other part, so every part can count into it.
 """
 
 from __future__ import annotations
@@ -124,8 +125,6 @@ class Metrics:
     ) -> None:
         self.registry = registry or CollectorRegistry()
         self.clock = clock
-        self._readers: list[Callable[[], Awaitable[None]]] = []
-        self._syncs: list[Callable[[], None]] = []
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
@@ -219,65 +218,73 @@ class Metrics:
         for gauge in (self.kpn_quota_limit, self.kpn_quota_used):
             gauge.set(math.nan)
 
-    # -- readers of state kept elsewhere -------------------------------------------------------
+    def render(self) -> bytes:
+        return generate_latest(_WithoutCreated(self.registry))  # type: ignore[arg-type]
 
-    def watch_outbox(self, read: Callable[[], Awaitable[OutboxState]]) -> None:
-        """Read the outbox (e.g. `store.outbox_state`) at every scrape."""
 
-        async def refresh() -> None:
-            state = await read()
-            self.outbox_rows.labels(str(Outcome.QUEUED)).set(state.queued)
-            self.outbox_rows.labels(str(Outcome.SENDING)).set(state.sending)
-            age = 0.0
-            if state.oldest_queued is not None:
-                age = max(0.0, (self.clock() - state.oldest_queued).total_seconds())
-            self.outbox_oldest_age.set(age)
+class ScrapeReadings:
+    """What `/metrics` reads from other parts at each scrape, into `metrics`' gauges: the outbox
+    (`outbox`, e.g. `store.outbox_state`), the KPN client's reachability and quota (`kpn`), and
+    the Socket Mode connection (`slack`; HTTP mode has no connection to show). Built after the
+    parts it reads, which count into `metrics` and so are built after it."""
 
-        for state in OUTBOX_STATES:
-            self.outbox_rows.labels(str(state)).set(0)
-        self._readers.append(refresh)
-
-    def watch_kpn(self, kpn: KpnState) -> None:
-        """Read the KPN client's reachability and quota at every scrape."""
-
-        def refresh() -> None:
-            health = kpn.health
-            if health.reachable is not None:
-                self.kpn_reachable.set(1 if health.reachable else 0)
-            if health.last_error_at is not None:
-                self.kpn_last_error.set(health.last_error_at.timestamp())
-            quota = kpn.last_quota
-            if quota is not None:
-                if quota.limit is not None:
-                    self.kpn_quota_limit.set(quota.limit)
-                if quota.used is not None:
-                    self.kpn_quota_used.set(quota.used)
-
-        self._syncs.append(refresh)
-
-    def watch_slack(self, connection: SlackConnectionState) -> None:
-        """Export the Socket Mode connection's state (HTTP mode has no connection to show)."""
-        gauge = Gauge(
-            "smsbot_slack_connected",
-            "Socket Mode: 1 when Slack greeted the open websocket and it answers pings, else 0",
-            registry=self.registry,
-        )
-        gauge.set_function(lambda: 1.0 if connection.connected else 0.0)
+    def __init__(
+        self,
+        metrics: Metrics,
+        *,
+        outbox: Callable[[], Awaitable[OutboxState]] | None = None,
+        kpn: KpnState | None = None,
+        slack: SlackConnectionState | None = None,
+    ) -> None:
+        self.metrics = metrics
+        self._outbox = outbox
+        self._kpn = kpn
+        if outbox is not None:
+            for state in OUTBOX_STATES:
+                metrics.outbox_rows.labels(str(state)).set(0)
+        if slack is not None:
+            gauge = Gauge(
+                "smsbot_slack_connected",
+                "Socket Mode: 1 when Slack greeted the open websocket and it answers pings, else 0",
+                registry=metrics.registry,
+            )
+            gauge.set_function(lambda: 1.0 if slack.connected else 0.0)
 
     async def refresh(self) -> None:
-        """Read what the `watch_*` readers watch; a reader that fails or hangs leaves its last
-        value (and is logged), the scrape still answers."""
-        for sync in self._syncs:
-            sync()
-        for read in self._readers:
+        """Read what is watched; a reader that fails or hangs leaves its last value (and is
+        logged), the scrape still answers."""
+        if self._kpn is not None:
+            self._read_kpn(self._kpn)
+        if self._outbox is not None:
             try:
                 async with asyncio.timeout(READ_TIMEOUT_SECONDS):
-                    await read()
+                    await self._read_outbox(self._outbox)
             except Exception:
                 log.warning("a metrics reader failed; its values are stale", exc_info=True)
 
-    def render(self) -> bytes:
-        return generate_latest(_WithoutCreated(self.registry))  # type: ignore[arg-type]
+    async def _read_outbox(self, read: Callable[[], Awaitable[OutboxState]]) -> None:
+        metrics = self.metrics
+        state = await read()
+        metrics.outbox_rows.labels(str(Outcome.QUEUED)).set(state.queued)
+        metrics.outbox_rows.labels(str(Outcome.SENDING)).set(state.sending)
+        age = 0.0
+        if state.oldest_queued is not None:
+            age = max(0.0, (metrics.clock() - state.oldest_queued).total_seconds())
+        metrics.outbox_oldest_age.set(age)
+
+    def _read_kpn(self, kpn: KpnState) -> None:
+        metrics = self.metrics
+        health = kpn.health
+        if health.reachable is not None:
+            metrics.kpn_reachable.set(1 if health.reachable else 0)
+        if health.last_error_at is not None:
+            metrics.kpn_last_error.set(health.last_error_at.timestamp())
+        quota = kpn.last_quota
+        if quota is not None:
+            if quota.limit is not None:
+                metrics.kpn_quota_limit.set(quota.limit)
+            if quota.used is not None:
+                metrics.kpn_quota_used.set(quota.used)
 
 
 def _start_at_zero(counter: Counter, label_values: Iterable[tuple[Any, ...]]) -> None:

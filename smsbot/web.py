@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 
 from smsbot import read_deadline
-from smsbot.metrics import Metrics
+from smsbot.metrics import Metrics, ScrapeReadings
 from smsbot.settings import Settings
 from smsbot.slack.http import add_slack_routes
 
@@ -53,6 +53,7 @@ class SlackConnection(Protocol):
 SETTINGS = web.AppKey("settings", Settings)
 SERVICE = web.AppKey("service", ReadyService)
 METRICS = web.AppKey("metrics", Metrics)
+READINGS = web.AppKey("readings", ScrapeReadings | None)
 SOCKET = web.AppKey("socket", SlackConnection | None)
 SLACK_HTTP = web.AppKey("slack_http", bool)
 
@@ -62,6 +63,7 @@ def create_app(
     service: ReadyService,
     *,
     metrics: Metrics,
+    readings: ScrapeReadings | None = None,
     slack_app: AsyncApp | None = None,
     socket: SlackConnection | None = None,
     routes: Iterable[RouteRegistrar] = (),
@@ -70,13 +72,15 @@ def create_app(
 
     `slack_app` is served at `POST /slack/events` unless `socket` is given: in Socket Mode
     Slack delivers over the websocket, and an open HTTP endpoint would only be attack surface.
-    `routes` are further registrars; the alert intake is added through them.
+    `routes` are further registrars; the alert intake is added through them. `readings` are
+    read into `metrics` at each scrape of `/metrics` (the outbox, KPN's and Slack's state).
     """
     serve_slack_http = slack_app is not None and socket is None
     app = web.Application(middlewares=[read_deadline.middleware])
     app[SETTINGS] = settings
     app[SERVICE] = service
     app[METRICS] = metrics
+    app[READINGS] = readings
     app[SOCKET] = socket
     app[SLACK_HTTP] = serve_slack_http
 
@@ -138,8 +142,9 @@ async def _store_state(service: ReadyService) -> str:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    metrics = request.app[METRICS]
-    await metrics.refresh()
+    metrics, readings = request.app[METRICS], request.app[READINGS]
+    if readings is not None:
+        await readings.refresh()
     # prometheus-client's content type carries parameters (version, charset), which
     # web.Response(content_type=...) refuses, so it goes in as a plain header.
     return web.Response(body=metrics.render(), headers={"Content-Type": metrics.content_type})

@@ -10,13 +10,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from smsbot.bootstrap import open_service
+from smsbot.bootstrap import open_bot
 from smsbot.metrics import Metrics
 from smsbot.outbox import OutboxOptions
 from smsbot.settings import Settings
 from smsbot.sms.request import Outcome, SendRequest, Surface
 from smsbot.store import NewRecord, OutboxState
-from smsbot.web import create_app
 from tests.fixtures.waiting import until
 
 
@@ -75,13 +74,13 @@ async def bot(settings) -> AsyncIterator[tuple[TestClient, object, Metrics]]:
     later = timedelta(minutes=10)
     # The scrape sees the outbox ten minutes from now: the oldest queued row's age is known.
     metrics = Metrics(clock=lambda: datetime.now(UTC) + later)
-    async with open_service(
-        settings, metrics=metrics, outbox=OutboxOptions(retry_delays=(0.05, 0.2))
-    ) as service:
-        client = TestClient(TestServer(create_app(settings, service, metrics=metrics)))
+    async with open_bot(
+        settings, mode=None, metrics=metrics, outbox=OutboxOptions(retry_delays=(0.05, 0.2))
+    ) as bot:
+        client = TestClient(TestServer(bot.web))
         await client.start_server()
         try:
-            yield client, service, metrics
+            yield client, bot.service, metrics
         finally:
             await client.close()
 

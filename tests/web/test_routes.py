@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from smsbot import web as web_module
-from smsbot.metrics import Metrics
+from smsbot.metrics import Metrics, ScrapeReadings
 from smsbot.settings import Settings
 from smsbot.slack.socket_mode import SocketModeConnection
 from smsbot.web import create_app
@@ -102,9 +102,11 @@ async def test_readyz_ignores_slack_but_shows_it_when_verbose(
     socket = SocketModeConnection(
         acking_app(fake_slack), app_token=APP_TOKEN, api_url=fake_slack.api_url
     )
-    metrics.watch_slack(socket)
+    readings = ScrapeReadings(metrics, slack=socket)
     try:
-        app = create_app(settings, StoreProbe(True), metrics=metrics, socket=socket)
+        app = create_app(
+            settings, StoreProbe(True), metrics=metrics, readings=readings, socket=socket
+        )
         client = await client_for(app)
 
         resp = await client.get("/readyz")
