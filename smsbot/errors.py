@@ -26,8 +26,9 @@ SmsbotError                      base; `str(exc)` is a message a person can act 
 ```
 
 The CLI maps `InputError` and `ConfigurationError` to exit code 2 and `KpnError` to 1.
-An `InputError` from `smsbot.sms` also carries `code` and `params` (`smsbot.sms.reasons`): the
-same reason for a surface that says it in its reader's language; its message stays English.
+An `InputError` from `smsbot.sms` and a `KpnError` from `smsbot.kpn` also carry `code` and
+`params` (`smsbot.sms.reasons`): the same reason for a surface that says it in its reader's
+language; the message stays English.
 `AlertmanagerError` reaches a person as the answer to the SMS reply or Slack button that asked
 for a silence; its message says what to check.
 A policy refusal is not an exception: it is a value (`smsbot.policy.Refusal`) that the service
@@ -38,7 +39,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Self
+from typing import Any, Self
 
 
 class SmsbotError(Exception):
@@ -103,11 +104,32 @@ class KpnResponseInfo:
 
 
 class KpnError(SmsbotError):
-    """Talking to KPN went wrong. `response` holds what KPN answered, if anything."""
+    """Talking to KPN went wrong. `response` holds what KPN answered, if anything.
 
-    def __init__(self, message: str, *, response: KpnResponseInfo | None = None) -> None:
+    `code` and `params` say the same as the message (`smsbot.sms.reasons`, `kpn.*`), for a
+    surface that shows it in another language; None when the message is all there is."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: KpnResponseInfo | None = None,
+        code: str | None = None,
+        params: dict[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.response = response or KpnResponseInfo()
+        self.code = code
+        self.params = params or {}
+
+    @classmethod
+    def of(cls, code: str, params: dict[str, object] | None = None, **kwargs: Any) -> Self:
+        """The error for `code` (a key of `smsbot.sms.reasons.ENGLISH`), its message in English;
+        `kwargs` are the error's own (`response`, and a quota's `retry_after`, `reset_at`)."""
+        from smsbot.sms.reasons import english
+
+        params = params or {}
+        return cls(english(code, params), code=code, params=params, **kwargs)
 
     @property
     def status(self) -> int | None:
@@ -136,8 +158,10 @@ class KpnQuotaExhausted(KpnError):
         response: KpnResponseInfo | None = None,
         retry_after: float | None = None,
         reset_at: datetime | None = None,
+        code: str | None = None,
+        params: dict[str, object] | None = None,
     ) -> None:
-        super().__init__(message, response=response)
+        super().__init__(message, response=response, code=code, params=params)
         self.retry_after = retry_after
         self.reset_at = reset_at
 

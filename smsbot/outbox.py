@@ -31,17 +31,14 @@ from datetime import datetime, timedelta
 
 from smsbot.policy import QuotaGate
 from smsbot.policy.limits import ALERT_SURFACES
-from smsbot.service import SmsService
+from smsbot.service import DIED_REASON, SmsService
 from smsbot.settings import Settings
 from smsbot.sms.request import Surface
 from smsbot.store import AuditRecord, Store, utcnow
 
 log = logging.getLogger(__name__)
 
-DIED_WHILE_SENDING = (
-    "smsbot stopped while handing this SMS to KPN, so it may or may not have been sent. "
-    "Check with the recipient before sending it again."
-)
+DIED_WHILE_SENDING = DIED_REASON.english()  # the record's; the notifier gets its code
 
 # How often the outbox looks for rows other replicas queued, and does its housekeeping.
 POLL_SECONDS = 1.0

@@ -59,14 +59,13 @@ from smsbot.timezone import local_time
 
 log = logging.getLogger(__name__)
 
-NO_ANSWER = (
-    "KPN did not answer, so the SMS may or may not have been sent. Check with the recipient "
-    "(or the audit log) before sending it again."
-)
-UNEXPECTED = (
-    "smsbot hit an unexpected error while sending, so the SMS may or may not have been sent. "
-    "Check with the recipient before sending it again; the error is in smsbot's log."
-)
+# What a send that ended `unknown` says: KPN gave no answer, or smsbot itself failed, or the
+# process sending it died (the outbox found its row).
+NO_ANSWER_REASON = Reason("send.no_answer")
+UNEXPECTED_REASON = Reason("send.unexpected")
+DIED_REASON = Reason("send.died_while_sending")
+NO_ANSWER = NO_ANSWER_REASON.english()
+UNEXPECTED = UNEXPECTED_REASON.english()
 
 # The rule of a `refused` record for a copy of a request that was handled already.
 DUPLICATE_RULE = "duplicate"
@@ -74,11 +73,20 @@ DUPLICATE_RULE = "duplicate"
 KPN_CREDENTIALS_RULE = "kpn_credentials"
 
 
-def not_sent(exc: KpnUnavailable) -> str:
-    """The client's own message (it often says what to fix, e.g. SMSBOT_KPN__BASE_URL), and
-    that nothing was sent: `KpnUnavailable` means KPN certainly did not take the SMS."""
-    message = str(exc).strip() or "KPN is unreachable."
-    return f"{message} Nothing was sent."
+def kpn_reason(exc: KpnError) -> Reason:
+    """The client's reason for `exc` (it often says what to fix, e.g. SMSBOT_KPN__BASE_URL)."""
+    why = Reason.of(exc)
+    if why is not None:
+        return why
+    # An error made without a code (not by smsbot's KPN client): its message as it stands.
+    message = str(exc).strip()
+    return Reason("kpn.message", {"message": message}) if message else Reason("kpn.unreachable")
+
+
+def not_sent(exc: KpnUnavailable) -> Reason:
+    """The client's reason, and that nothing was sent: `KpnUnavailable` means KPN certainly
+    did not take the SMS."""
+    return Reason("send.not_sent", {"reason": kpn_reason(exc)})
 
 
 def failure_reason(exc: KpnError) -> str:
@@ -338,7 +346,7 @@ class SmsService:
     async def finished(self, request: SendRequest, record: AuditRecord) -> None:
         """Step 6 for a record that became final outside the pipeline (a row left `sending`
         by a process that died, declared `unknown` by the outbox)."""
-        await self._finished(request, record, reason="died_while_sending")
+        await self._finished(request, record, reason="died_while_sending", detail=DIED_REASON)
 
     async def _send(
         self, record: AuditRecord, request: SendRequest, *, retry_at: RetryAt | None
@@ -349,6 +357,7 @@ class SmsService:
         assert record.recipient is not None and record.text is not None
         started = time.perf_counter()
         outcome, fields, reason = Outcome.SENT, dict[str, Any](), None
+        why: Reason | None = None  # for a failure: its code for the notifier, its English kept
         try:
             urls = self._delivery_urls
             receipt = await self._kpn.send(
@@ -359,15 +368,14 @@ class SmsService:
             )
         except KpnQuotaExhausted as exc:
             until = self.quota.saw_exhausted(exc)
-            message = used_up_until(until, self.settings.timezone)
+            why = used_up_until(until, self.settings.timezone)
             if retry_at is not None:
-                await self.store.requeue(record.request_id, not_before=until, error=message)
+                await self.store.requeue(record.request_id, not_before=until, error=why.english())
                 log.info("sms %s waits in the outbox for KPN's quota", record.request_id)
                 return None
-            outcome = Outcome.FAILED
-            fields = {"error": message, "rule": "kpn_quota", "retry_at": until}
+            outcome, fields = Outcome.FAILED, {"rule": "kpn_quota", "retry_at": until}
         except KpnOutcomeUnknown:
-            outcome, fields, reason = Outcome.UNKNOWN, {"error": NO_ANSWER}, "kpn_no_answer"
+            outcome, why, reason = Outcome.UNKNOWN, NO_ANSWER_REASON, "kpn_no_answer"
         except KpnUnavailable as exc:
             again = retry_at(record) if retry_at is not None else None
             if again is not None:
@@ -376,23 +384,25 @@ class SmsService:
                 await self.store.requeue(record.request_id, not_before=again, error=error)
                 log.info("sms %s waits in the outbox for KPN to be reachable", record.request_id)
                 return None
-            outcome, fields, reason = Outcome.FAILED, {"error": not_sent(exc)}, "kpn_unreachable"
+            outcome, why, reason = Outcome.FAILED, not_sent(exc), "kpn_unreachable"
         except KpnAuthError as exc:
             # Wrong or missing credentials: the settings need fixing (the CLI exits 2).
-            outcome, fields = Outcome.FAILED, {"error": str(exc), "rule": KPN_CREDENTIALS_RULE}
+            outcome, why, fields = Outcome.FAILED, kpn_reason(exc), {"rule": KPN_CREDENTIALS_RULE}
         except KpnError as exc:
-            outcome, fields, reason = Outcome.FAILED, {"error": str(exc)}, failure_reason(exc)
+            outcome, why, reason = Outcome.FAILED, kpn_reason(exc), failure_reason(exc)
         except Exception:
             log.exception("unexpected error sending sms %s", record.request_id)
-            outcome, fields, reason = Outcome.UNKNOWN, {"error": UNEXPECTED}, "unexpected_error"
+            outcome, why, reason = Outcome.UNKNOWN, UNEXPECTED_REASON, "unexpected_error"
         else:
             self.quota.saw_quota(receipt.quota)
             fields = {"document_id": receipt.document_id, "extra_attempts": receipt.attempts - 1}
         finally:
             if self.metrics is not None:
                 self.metrics.kpn_latency.observe(time.perf_counter() - started)
+        if why is not None:
+            fields["error"] = why.english()
         final = await self.store.finish(record.request_id, outcome, **fields)
-        await self._finished(request, final, reason=reason)
+        await self._finished(request, final, reason=reason, detail=why)
         return final
 
     async def _finished(

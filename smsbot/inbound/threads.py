@@ -10,6 +10,7 @@ without the number or the text.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ class Reply:
     who: str
     text: str
     inbound_id: str  # the inbound SMS's record: the "Reply by SMS" button answers its phone
+    # The Slack person who sent the SMS it answers, when it goes into their confirmation's
+    # thread: the reply is said in their language, as the confirmation was.
+    reader: str | None = None
 
 
 class ReplyPoster(Protocol):
@@ -84,6 +88,7 @@ class ThreadReplies:
         reply = Reply(self.who(message, answered), message.text, message.request_id)
         if threaded:
             assert answered is not None and answered.slack_channel and answered.slack_ts
+            reply = dataclasses.replace(reply, reader=answered.reply.get("user"))
             # The stored message may itself be a thread reply (an answer given by "Reply by
             # SMS", an SMS sent from a message's shortcut): then its thread is its parent's.
             thread_ts = answered.reply.get("thread_ts") or answered.slack_ts

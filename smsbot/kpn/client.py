@@ -26,7 +26,7 @@ from smsbot import __version__
 from smsbot.errors import ConfigurationError, KpnAuthError, KpnError
 from smsbot.kpn.health import KpnHealth
 from smsbot.kpn.models import OutgoingMessage, Quota, Receipt, SendBody
-from smsbot.kpn.responses import CREDENTIAL_VARIABLES, Endpoint, read_send, read_token
+from smsbot.kpn.responses import Endpoint, read_send, read_token
 from smsbot.kpn.retry import RetryPolicy, call_with_retries
 from smsbot.kpn.token import TokenCache
 from smsbot.kpn.transport import Answer, post, timeouts
@@ -176,10 +176,7 @@ class KpnClient:
     async def _mint_token(self) -> tuple[str, float]:
         settings = self._settings
         if not settings.has_credentials:
-            raise KpnAuthError(
-                f"no KPN credentials are configured: set {CREDENTIAL_VARIABLES} (the Key and "
-                "Secret of your app in the KPN API Store), or use a sandbox."
-            )
+            raise KpnAuthError.of("kpn.no_credentials")
         assert settings.client_id is not None and settings.client_secret is not None
         answer = await self._post(
             TOKEN_PATH,

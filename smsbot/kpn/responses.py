@@ -45,10 +45,10 @@ from smsbot.errors import (
     KpnUnavailable,
 )
 from smsbot.kpn.models import ErrorBody, Quota, SendAnswer, TokenAnswer
+from smsbot.sms.reasons import Reason
 
 Endpoint = Literal["token", "send"]
 
-CREDENTIAL_VARIABLES = "SMSBOT_KPN__CLIENT_ID and SMSBOT_KPN__CLIENT_SECRET"
 _BODY_KEPT = 2000  # characters of a body kept on the error for logs and audit
 _SHOWN = 200  # characters of a non-JSON body shown in a message
 
@@ -71,9 +71,9 @@ def read_token(status: int, headers: Mapping[str, str], body: bytes) -> TokenAns
         return TokenAnswer.model_validate(payload)
     except ValidationError as exc:
         # A 200 without a usable token is a broken token endpoint, not wrong credentials.
-        raise KpnUnavailable(
-            f"KPN's token endpoint answered {status} without a usable access_token "
-            f"({_first_problem(exc)}); check that SMSBOT_KPN__BASE_URL points at KPN's API.",
+        raise KpnUnavailable.of(
+            "kpn.token_unusable",
+            {"status": status, "problem": _first_problem(exc)},
             response=_info(status, CIMultiDict(headers), body),
         ) from None
 
@@ -86,10 +86,13 @@ def read_send(status: int, headers: Mapping[str, str], body: bytes) -> SendAnswe
         # KPN: "If document id is present in the response, then the request succeeded else
         # there was an issue." So a 2xx without one is a refusal, described by its status field.
         kpn_status = payload.get("status") if isinstance(payload, dict) else None
-        raise KpnRejected(
-            f"KPN answered {status} without a document_id (status {kpn_status or 'missing'}): "
-            "the SMS was not accepted.",
-            response=_info(status, CIMultiDict(headers), body),
+        info = _info(status, CIMultiDict(headers), body)
+        if kpn_status:
+            raise KpnRejected.of(
+                "kpn.no_document_id", {"status": status, "kpn_status": kpn_status}, response=info
+            ) from None
+        raise KpnRejected.of(
+            "kpn.no_document_id_no_status", {"status": status}, response=info
         ) from None
 
 
@@ -100,72 +103,44 @@ def error_for(
     info = _info(status, headers, body)
     said = _what_kpn_said(info)
     if status in (400, 401) and endpoint == "token":
-        return KpnAuthError(
-            f"KPN refused the client credentials ({said}). Check {CREDENTIAL_VARIABLES}: "
-            "they are the Key and Secret of your app in the KPN API Store.",
-            response=info,
-        )
+        return KpnAuthError.of("kpn.credentials_refused", {"said": said}, response=info)
     if status == 400:
         if info.message:  # KPN's own words, passed on as they are
-            reason = f"(HTTP 400): {_sentence(info.message)}"
-        else:
-            reason = f"({said})."
-        return KpnRejected(f"KPN rejected the SMS {reason}", response=info)
+            message = {"message": _sentence(info.message)}
+            return KpnRejected.of("kpn.rejected_message", message, response=info)
+        return KpnRejected.of("kpn.rejected", {"said": said}, response=info)
     if status == 401:
-        return KpnAuthError(
-            f"KPN refused the access token ({said}). Check that the app named by "
-            "SMSBOT_KPN__CLIENT_ID is subscribed to the SMS API.",
-            response=info,
-        )
+        return KpnAuthError.of("kpn.token_refused", {"said": said}, response=info)
     if status == 403:
-        return KpnForbidden(
-            f"KPN refused access ({said}). The app named by SMSBOT_KPN__CLIENT_ID may not use "
-            "the SMS API or this sender; check its subscription in the KPN API Store.",
-            response=info,
-        )
+        return KpnForbidden.of("kpn.forbidden", {"said": said}, response=info)
     if status == 429:
         quota = Quota.from_headers(headers)
         reset_at = quota.reset_at if quota else None
         retry_after = retry_after_seconds(headers)
-        when = f"; it resets at {reset_at:%Y-%m-%d %H:%M} UTC" if reset_at else ""
-        return KpnQuotaExhausted(
-            f"KPN's quota is used up ({said}){when}. Try again later or raise the quota in "
-            "the KPN API Store.",
-            response=info,
-            retry_after=retry_after,
-            reset_at=reset_at,
+        if reset_at is not None:
+            code, params = "kpn.quota_resets", {"said": said, "reset": f"{reset_at:%Y-%m-%d %H:%M}"}
+        else:
+            code, params = "kpn.quota", {"said": said}
+        return KpnQuotaExhausted.of(
+            code, params, response=info, retry_after=retry_after, reset_at=reset_at
         )
     if 300 <= status < 400:
         # KPN does not redirect; a redirect means the base URL names another server (often
         # http:// where https:// is meant). The redirecting server did not process the request.
         location = headers.get("Location")
-        where = f", to {location}" if location else ""
-        return KpnUnavailable(
-            f"KPN's API answered with a redirect ({said}{where}). "
-            "Check SMSBOT_KPN__BASE_URL (production: https://api-prd.kpn.com).",
-            response=info,
-        )
+        if location:
+            where = {"said": said, "location": location}
+            return KpnUnavailable.of("kpn.redirect_to", where, response=info)
+        return KpnUnavailable.of("kpn.redirect", {"said": said}, response=info)
     if status in (404, 405):
-        return KpnUnavailable(
-            f"KPN's API is not at the configured address ({said}). Check SMSBOT_KPN__BASE_URL "
-            "(production: https://api-prd.kpn.com).",
-            response=info,
-        )
+        return KpnUnavailable.of("kpn.not_found", {"said": said}, response=info)
     if status == 500 and endpoint == "send":
-        return KpnOutcomeUnknown(
-            f"KPN's SMS service failed ({said}), perhaps after accepting the SMS: it may or "
-            "may not have been sent. Check the recipient's phone before sending again.",
-            response=info,
-        )
+        return KpnOutcomeUnknown.of("kpn.service_failed", {"said": said}, response=info)
     if status == 504 and endpoint == "send":
-        return KpnOutcomeUnknown(
-            f"KPN's gateway timed out waiting for the SMS service ({said}): the SMS may or "
-            "may not have been sent. Check the recipient's phone before sending again.",
-            response=info,
-        )
+        return KpnOutcomeUnknown.of("kpn.gateway_timeout", {"said": said}, response=info)
     if status >= 500:
-        return KpnUnavailable(f"KPN is unavailable ({said}).", response=info)
-    return KpnRejected(f"KPN refused the request ({said}).", response=info)
+        return KpnUnavailable.of("kpn.unavailable", {"said": said}, response=info)
+    return KpnRejected.of("kpn.refused", {"said": said}, response=info)
 
 
 def retry_after_seconds(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
@@ -211,8 +186,9 @@ def _info(status: int, headers: CIMultiDict[str], body: bytes) -> KpnResponseInf
     return info
 
 
-def _what_kpn_said(info: KpnResponseInfo) -> str:
-    """`HTTP 503 Service Unavailable: <what KPN said>`, whatever shape the body had."""
+def _what_kpn_said(info: KpnResponseInfo) -> str | Reason:
+    """`HTTP 503 Service Unavailable: <what KPN said>`, whatever shape the body had (KPN's own
+    words, passed on as they came); for an empty body, a reason saying so."""
     status = info.status or 0
     try:
         phrase = f"HTTP {status} {HTTPStatus(status).phrase}"
@@ -222,7 +198,7 @@ def _what_kpn_said(info: KpnResponseInfo) -> str:
         said = ": ".join(part for part in (info.code, info.message) if part)
         return f"{phrase}: {said}"
     text = _plain_text(info.body or "")
-    return f"{phrase}: {text}" if text else f"{phrase}, with an empty body"
+    return f"{phrase}: {text}" if text else Reason("kpn.said_empty", {"phrase": phrase})
 
 
 def _sentence(text: str) -> str:
@@ -241,19 +217,12 @@ def _unreadable_success(
     status: int, headers: CIMultiDict[str], body: bytes, endpoint: Endpoint
 ) -> KpnError:
     info = _info(status, headers, body)
-    excerpt = _plain_text(info.body or "") or "an empty body"
+    excerpt: str | Reason = _plain_text(info.body or "") or Reason("kpn.empty_body")
+    params = {"status": status, "excerpt": excerpt}
     if endpoint == "send":
         # Something answered 2xx to the send: KPN may well have accepted the SMS.
-        return KpnOutcomeUnknown(
-            f"KPN answered {status} but not with JSON ({excerpt}): the SMS may or may not have "
-            "been sent. Check the recipient's phone before sending again.",
-            response=info,
-        )
-    return KpnUnavailable(
-        f"KPN's token endpoint answered {status} but not with JSON ({excerpt}); check that "
-        "SMSBOT_KPN__BASE_URL points at KPN's API.",
-        response=info,
-    )
+        return KpnOutcomeUnknown.of("kpn.not_json", params, response=info)
+    return KpnUnavailable.of("kpn.token_not_json", params, response=info)
 
 
 def _first_problem(exc: ValidationError) -> str:

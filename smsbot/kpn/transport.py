@@ -37,6 +37,7 @@ from smsbot.errors import KpnOutcomeUnknown, KpnUnavailable
 from smsbot.kpn.models import Quota
 from smsbot.kpn.responses import Endpoint
 from smsbot.settings import KpnSettings
+from smsbot.sms.reasons import Reason
 
 # Raised before any part of the request was written: nothing reached KPN.
 NOT_CONNECTED = (
@@ -92,27 +93,23 @@ async def post(
             body = await response.read()
             return Answer(response.status, response.headers, body)
     except NOT_CONNECTED as exc:
-        raise KpnUnavailable(
-            f"could not connect to KPN at {host} ({_describe(exc)}). "
-            "Check SMSBOT_KPN__BASE_URL and the network."
-        ) from exc
+        where = {"host": host, "cause": _cause(exc)}
+        raise KpnUnavailable.of("kpn.no_connection", where) from exc
     except (TimeoutError, aiohttp.ClientError) as exc:
+        where = {"host": host, "cause": _cause(exc)}
         if endpoint == "token":
-            raise KpnUnavailable(
-                f"no answer from KPN's token endpoint at {host} ({_describe(exc)})."
-            ) from exc
-        raise KpnOutcomeUnknown(
-            f"the SMS was sent to KPN at {host} but no answer came ({_describe(exc)}): it may "
-            "or may not have been accepted. Check the recipient's phone before sending again."
-        ) from exc
+            raise KpnUnavailable.of("kpn.token_no_answer", where) from exc
+        raise KpnOutcomeUnknown.of("kpn.no_answer", where) from exc
 
 
-def _describe(exc: BaseException) -> str:
+def _cause(exc: BaseException) -> str | Reason:
+    """Why no answer came: a reason of its own for the causes smsbot can name, else the
+    library's own message (aiohttp's, e.g. a refused connection's errno text)."""
     # ConnectionTimeoutError is a TimeoutError too, so it is asked about first.
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return "timed out connecting"
+        return Reason("kpn.cause.connect_timeout")
     if isinstance(exc, TimeoutError):
-        return "timed out waiting for the answer"
+        return Reason("kpn.cause.read_timeout")
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "the connection was closed without an answer"
+        return Reason("kpn.cause.closed")
     return str(exc) or type(exc).__name__

@@ -16,7 +16,7 @@ from smsbot.errors import KpnQuotaExhausted
 from smsbot.kpn.models import Quota
 from smsbot.policy.refusal import Refusal, at
 from smsbot.settings import DEFAULT_TIMEZONE
-from smsbot.sms.reasons import english
+from smsbot.sms.reasons import Reason
 from smsbot.store import utcnow
 
 log = logging.getLogger(__name__)
@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 DEFAULT_HOLD = timedelta(minutes=1)
 
 
-def used_up_until(until: datetime, timezone: str) -> str:
-    return english("refusal.kpn_quota", {"until": at(until, timezone)})
+def used_up_until(until: datetime, timezone: str) -> Reason:
+    """Why an SMS failed or waits: KPN's quota is used up until `until` (shown in `timezone`)."""
+    return Reason("refusal.kpn_quota", {"until": at(until, timezone)})
 
 
 class QuotaGate:

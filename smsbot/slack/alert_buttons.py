@@ -22,16 +22,16 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from smsbot.alerts.group_mirror import ACK_ACTION, SILENCE_ACTIONS
 from smsbot.alerts.groups import Actor, AlertGroups
+from smsbot.slack.texts import ENGLISH
 
 if TYPE_CHECKING:
     from smsbot.slack.context import SlackDeps
 
 log = logging.getLogger(__name__)
 
-NOT_ALLOWED = (
-    "You are not on smsbot's allowlist, so you cannot acknowledge or silence alerts. "
-    "Ask an admin to add you (SMSBOT_ALLOW__USERS or a user group)."
-)
+# The alert mirror and its buttons are English by design (team-level: no one reader), so the
+# answer to a click is too.
+NOT_ALLOWED = ENGLISH.alert_button_not_allowed
 
 
 class Permits(Protocol):

@@ -32,6 +32,7 @@ class UnknownProfileField(LookupError):
     """SMSBOT_SLACK__PHONE_FIELD names no profile field of the workspace."""
 
     def __init__(self, field: str) -> None:
+        self.field = field  # for the reader's catalogue (`Texts.profile_field_missing`)
         super().__init__(
             f"The workspace has no profile field {field!r} (SMSBOT_SLACK__PHONE_FIELD): ask "
             "your Slack admin to fix the setting or add the field (Admin > Profiles)."

@@ -61,8 +61,9 @@ def slack_parts(
         client=client,
         directory=directory,
         notifier=notifier,
-        # The bot token's client (Bolt's own carries no token: each request brings its own).
-        completer=StepCompleter(client),
+        # The bot token's client (Bolt's own carries no token: each request brings its own);
+        # the step's error in the language of the person Slack names for the run.
+        completer=StepCompleter(client, texts_for=notifier.texts_for),
         updates=SlackDeliveryUpdates(confirmations, notifier),
         poster=SlackReplyPoster(notifier),
         authorization=WorkspaceAuthorization(client),

@@ -1,5 +1,6 @@
 """Dutch for each code of `smsbot.sms.reasons` (why a number, sender or text cannot be sent,
-why a policy said no), with the same parameters as the English there."""
+why a policy said no, why KPN did not take an SMS), with the same parameters as the English
+there. KPN's own words (`{said}`, `{message}`) and setting names stay as they are."""
 
 from __future__ import annotations
 
@@ -136,5 +137,107 @@ DUTCH = {
     "refusal.kpn_quota": (
         "Het KPN-sms-tegoed van smsbot is op tot {until}; er is niets verstuurd. "
         "Probeer het na dat tijdstip opnieuw."
+    ),
+    "kpn.no_credentials": (
+        "er zijn geen KPN-inloggegevens ingesteld: stel SMSBOT_KPN__CLIENT_ID en "
+        "SMSBOT_KPN__CLIENT_SECRET in (de Key en het Secret van je app in de KPN API Store), "
+        "of gebruik een sandbox."
+    ),
+    "kpn.credentials_refused": (
+        "KPN heeft de inloggegevens geweigerd ({said}). Controleer SMSBOT_KPN__CLIENT_ID en "
+        "SMSBOT_KPN__CLIENT_SECRET: dat zijn de Key en het Secret van je app in de KPN API Store."
+    ),
+    "kpn.token_refused": (
+        "KPN heeft het toegangstoken geweigerd ({said}). Controleer of de app van "
+        "SMSBOT_KPN__CLIENT_ID een abonnement op de SMS-API heeft."
+    ),
+    "kpn.token_unusable": (
+        "Het token-adres van KPN antwoordde {status} zonder bruikbaar access_token ({problem}); "
+        "controleer of SMSBOT_KPN__BASE_URL naar de API van KPN wijst."
+    ),
+    "kpn.token_not_json": (
+        "Het token-adres van KPN antwoordde {status}, maar niet met JSON ({excerpt}); "
+        "controleer of SMSBOT_KPN__BASE_URL naar de API van KPN wijst."
+    ),
+    "kpn.token_no_answer": "geen antwoord van het token-adres van KPN op {host} ({cause}).",
+    "kpn.forbidden": (
+        "KPN heeft de toegang geweigerd ({said}). De app van SMSBOT_KPN__CLIENT_ID mag de "
+        "SMS-API of deze afzender niet gebruiken; controleer het abonnement in de KPN API Store."
+    ),
+    "kpn.rejected_message": "KPN heeft de sms geweigerd (HTTP 400): {message}",
+    "kpn.rejected": "KPN heeft de sms geweigerd ({said}).",
+    "kpn.refused": "KPN heeft het verzoek geweigerd ({said}).",
+    "kpn.no_document_id": (
+        "KPN antwoordde {status} zonder document_id (status {kpn_status}): "
+        "de sms is niet aangenomen."
+    ),
+    "kpn.no_document_id_no_status": (
+        "KPN antwoordde {status} zonder document_id (zonder status): de sms is niet aangenomen."
+    ),
+    "kpn.quota": (
+        "Het KPN-tegoed is op ({said}). Probeer het later opnieuw of verhoog het tegoed in de "
+        "KPN API Store."
+    ),
+    "kpn.quota_resets": (
+        "Het KPN-tegoed is op ({said}); het wordt om {reset} UTC weer aangevuld. Probeer het "
+        "later opnieuw of verhoog het tegoed in de KPN API Store."
+    ),
+    "kpn.redirect": (
+        "De API van KPN antwoordde met een doorverwijzing ({said}). "
+        "Controleer SMSBOT_KPN__BASE_URL (productie: https://api-prd.kpn.com)."
+    ),
+    "kpn.redirect_to": (
+        "De API van KPN antwoordde met een doorverwijzing ({said}, naar {location}). "
+        "Controleer SMSBOT_KPN__BASE_URL (productie: https://api-prd.kpn.com)."
+    ),
+    "kpn.not_found": (
+        "De API van KPN staat niet op het ingestelde adres ({said}). Controleer "
+        "SMSBOT_KPN__BASE_URL (productie: https://api-prd.kpn.com)."
+    ),
+    "kpn.unavailable": "KPN is niet beschikbaar ({said}).",
+    "kpn.unreachable": "KPN is onbereikbaar.",
+    "kpn.message": "{message}",
+    "kpn.no_connection": (
+        "kon geen verbinding maken met KPN op {host} ({cause}). Controleer SMSBOT_KPN__BASE_URL "
+        "en het netwerk."
+    ),
+    "kpn.service_failed": (
+        "De sms-dienst van KPN is vastgelopen ({said}), misschien nadat hij de sms had "
+        "aangenomen: hij is misschien wel, misschien niet verstuurd. Kijk op de telefoon van de "
+        "ontvanger voordat je hem opnieuw verstuurt."
+    ),
+    "kpn.gateway_timeout": (
+        "De gateway van KPN kreeg op tijd geen antwoord van de sms-dienst ({said}): de sms is "
+        "misschien wel, misschien niet verstuurd. Kijk op de telefoon van de ontvanger voordat "
+        "je hem opnieuw verstuurt."
+    ),
+    "kpn.not_json": (
+        "KPN antwoordde {status}, maar niet met JSON ({excerpt}): de sms is misschien wel, "
+        "misschien niet verstuurd. Kijk op de telefoon van de ontvanger voordat je hem opnieuw "
+        "verstuurt."
+    ),
+    "kpn.no_answer": (
+        "de sms is naar KPN op {host} gestuurd, maar er kwam geen antwoord ({cause}): hij is "
+        "misschien wel, misschien niet aangenomen. Kijk op de telefoon van de ontvanger voordat "
+        "je hem opnieuw verstuurt."
+    ),
+    "kpn.said_empty": "{phrase}, met een leeg antwoord",
+    "kpn.empty_body": "een leeg antwoord",
+    "kpn.cause.connect_timeout": "verbinden duurde te lang",
+    "kpn.cause.read_timeout": "het antwoord bleef te lang uit",
+    "kpn.cause.closed": "de verbinding werd zonder antwoord gesloten",
+    "send.not_sent": "{reason} Er is niets verstuurd.",
+    "send.no_answer": (
+        "KPN gaf geen antwoord, dus de sms is misschien wel, misschien niet verstuurd. Vraag het "
+        "de ontvanger (of kijk in het audit-log) voordat je hem opnieuw verstuurt."
+    ),
+    "send.unexpected": (
+        "smsbot liep tijdens het versturen tegen een onverwachte fout aan, dus de sms is "
+        "misschien wel, misschien niet verstuurd. Vraag het de ontvanger voordat je hem opnieuw "
+        "verstuurt; de fout staat in het log van smsbot."
+    ),
+    "send.died_while_sending": (
+        "smsbot stopte terwijl deze sms aan KPN werd overgedragen, dus hij is misschien wel, "
+        "misschien niet verstuurd. Vraag het de ontvanger voordat je hem opnieuw verstuurt."
     ),
 }

@@ -57,7 +57,7 @@ async def profile_phone(
         person = await directory.person(user_id)
     except UnknownProfileField as exc:
         raise InvalidNumber(
-            texts.profile_field_missing.format(problem=exc, instead=instead)
+            texts.profile_field_missing.format(field=repr(exc.field), instead=instead)
         ) from exc
     except SlackApiError as exc:
         who = f"@{label}" if label else f"<@{user_id}>"

@@ -8,24 +8,39 @@ becomes `unknown`), can still call `functions.completeSuccess` / `completeError`
 is left running until Slack gives up on it.
 
 Slack's step token lasts 15 minutes, or until the step is completed. A step completed after
-that (its SMS waited out KPN's quota, or the process was down) is completed with the bot token,
-which Slack's reference lets call both methods; should Slack refuse that too, the log says
-which step could not be ended and what became of its SMS, and the audit has the record.
+that (its SMS waited out KPN's quota, or the process was down) is completed with the bot token.
+Slack accepts a bot token for both methods: their method reference pages
+(https://docs.slack.dev/reference/methods/functions.completeSuccess, .../functions.completeError)
+list "Bot tokens: no scope required", and Bolt itself ends steps with the bot token when its
+function-token middleware is off (`App(attaching_function_token_enabled=False)`: the middleware
+in bolt-python's slack_bolt/middleware/attaching_function_token/ is what swaps the client's
+token for `function_bot_access_token`; `complete()` and `fail()` call these methods with
+whichever token the client holds). Should Slack refuse that too, the log says which step could
+not be ended and what became of its SMS, and the audit has the record.
+
+The error text goes to the person who ran the workflow (Slack passes it on to them): in their
+Slack language when Slack named them (the step's interactivity input), else English.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from smsbot.slack.texts import ENGLISH, Texts
 from smsbot.sms.request import Outcome, SendRequest, SendResult
 
 log = logging.getLogger(__name__)
+
+# The catalogue for a Slack user id (`SlackNotifier.texts_for`).
+ReaderTexts = Callable[[str], Awaitable[Texts]]
+_PERSON = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 TOKEN_SECONDS = 15 * 60  # Slack's lifetime of a step's token
 # Slack's answers when the step has ended already (a redelivered event, a second replica).
@@ -51,27 +66,50 @@ def completion_reply(event: Mapping[str, Any], *, now: float) -> dict[str, Any]:
     return reply
 
 
-def step_error(result: SendResult) -> str:
-    """What the workflow's builder reads when the step fails."""
-    reason = result.reason or "the SMS was not sent"
+def step_error(result: SendResult, texts: Texts = ENGLISH) -> str:
+    """What the person who ran the workflow reads when the step fails (Slack passes it on to
+    them), in `texts`' language."""
+    reason = texts.reason(result.reason_code, result.reason_params, result.reason or "")
     if result.outcome in (Outcome.INVALID, Outcome.REFUSED, Outcome.FAILED):
-        return f"The SMS was not sent. {reason}"
-    return reason  # unknown: it may have been sent, which the builder must know before a retry
+        return texts.step_not_sent.format(reason=reason) if reason else texts.step_not_sent_plain
+    # Unknown: it may have been sent, which they must know before running it again.
+    return reason or texts.step_outcome_unknown
+
+
+def is_person(actor: str | None) -> bool:
+    """Whether a step's actor is a person Slack named (a user id), not `workflow:<app id>`."""
+    return bool(actor and _PERSON.match(actor))
 
 
 class StepCompleter:
     """The notifier of `Surface.WORKFLOW`, handed to the service when it is built."""
 
-    def __init__(self, client: AsyncWebClient, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        clock: Callable[[], float] = time.time,
+        texts_for: ReaderTexts | None = None,
+    ) -> None:
         self.client = client  # the bot's client: base URL, session, retry handlers, bot token
         self._clock = clock
+        self._texts_for = texts_for  # a person's language, from Slack (users.info)
+
+    async def texts_for(self, actor: str | None) -> Texts:
+        """The catalogue of the one who ran the workflow, when Slack named them (the step's
+        interactivity input); English when it names nobody, or cannot say the language."""
+        if self._texts_for is None or not is_person(actor):
+            return ENGLISH
+        return await self._texts_for(actor)
 
     async def notify(self, request: SendRequest, result: SendResult) -> None:
         if not result.outcome.is_final:
             return
-        await self.end(request.reply, result)
+        await self.end(request.reply, result, await self.texts_for(request.actor))
 
-    async def end(self, reply: Mapping[str, Any], result: SendResult) -> None:
+    async def end(
+        self, reply: Mapping[str, Any], result: SendResult, texts: Texts = ENGLISH
+    ) -> None:
         if result.outcome is Outcome.SENT:
             outputs = {
                 "document_id": result.document_id or "",
@@ -80,7 +118,7 @@ class StepCompleter:
             }
             await self._call(reply, result, "functions.completeSuccess", {"outputs": outputs})
         else:
-            error = {"error": step_error(result)}
+            error = {"error": step_error(result, texts)}
             await self._call(reply, result, "functions.completeError", error)
 
     async def fail(self, reply: Mapping[str, Any], error: str) -> None:
@@ -102,7 +140,9 @@ class StepCompleter:
         token = reply.get("function_token")
         expires = reply.get("function_token_expires") or 0
         tokens = [token] if token and self._clock() < float(expires) else []
-        tokens.append(None)  # the bot token: after the step's own has expired
+        # The bot token: after the step's own has expired. Slack's reference lists bot tokens
+        # for functions.completeSuccess / completeError (see the module docstring).
+        tokens.append(None)
         for step_token in tokens:
             try:
                 await self._client(step_token).api_call(method, json=body)

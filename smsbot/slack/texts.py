@@ -83,16 +83,24 @@ class Texts:
     profile_unreadable: str
     profile_field_missing: str
     type_a_number_instead: str
-    # The workflow step's errors (what a workflow builder reads in Workflow Builder).
+    # The workflow step's errors (what the person who ran the workflow reads from Slackbot).
     step_no_recipient: str
     step_two_recipients: str
     step_fill_in_number: str
     step_no_directory: str
     step_not_recorded: str
+    step_not_sent: str
+    step_not_sent_plain: str
+    step_outcome_unknown: str
     # What a delivery report says: the confirmation's updated text, and the private notes.
     delivery_update: str
     went_out_after_all: str
     did_not_reach: str
+    # An SMS reply from a phone, posted into Slack.
+    sms_reply_from: str
+    # The answer to an alert mirror button from someone not on the allowlist (English: the
+    # mirror is team-level, see `smsbot.slack.alert_buttons`).
+    alert_button_not_allowed: str
     # The delivery line's words (`smsbot.delivery_words.ENGLISH`'s keys), and KPN's failure
     # codes' meanings.
     delivery: Mapping[str, str]
@@ -104,8 +112,11 @@ class Texts:
     def reason(self, code: str | None, params: Mapping[str, object], english: str) -> str:
         """The reason `code` in this language; `english` (the pipeline's own message) when it
         has no code, or one this catalogue does not know."""
-        template = self.reasons.get(code) if code else None
-        return template.format(**params) if template else english
+        if not code or code not in self.reasons:
+            return english
+        # A reason inside a reason (KPN's failure inside "... Nothing was sent.") is in this
+        # language too.
+        return reasons.render(self.reasons, code, params, fallback=reasons.english)
 
     def error(self, error: object) -> str:
         """An `InputError` or a `Refusal` as this reader should read it."""
@@ -222,7 +233,10 @@ ENGLISH = Texts(
         "profile, or {instead}."
     ),
     profile_unreadable="Could not read {who}'s Slack profile ({error}). Try again, or {instead}.",
-    profile_field_missing="{problem} Until then, {instead}.",
+    profile_field_missing=(
+        "The workspace has no profile field {field} (SMSBOT_SLACK__PHONE_FIELD): ask your Slack "
+        "admin to fix the setting or add the field (Admin > Profiles). Until then, {instead}."
+    ),
     type_a_number_instead="type a number instead",
     step_no_recipient=(
         "The Send SMS step has no recipient: fill in a mobile number (06 and 8 digits) or "
@@ -237,11 +251,22 @@ ENGLISH = Texts(
         "smsbot could not record the SMS, so nothing was sent. Try the workflow again in a "
         "minute; if it keeps failing, ask your Slack admin to check smsbot."
     ),
+    step_not_sent="The SMS was not sent. {reason}",
+    step_not_sent_plain="The SMS was not sent.",
+    step_outcome_unknown=(
+        "The SMS may or may not have been sent: check with the recipient before running the "
+        "workflow again."
+    ),
     delivery_update="SMS to {to}: {line}",
     went_out_after_all="Your SMS to {to} did go out after all: {line}",
     did_not_reach=(
         "Your SMS to {to} did not reach the phone: {reason}. Try another way to reach them, "
         "or send it again later (request {request_id})."
+    ),
+    sms_reply_from="SMS reply from {who}",
+    alert_button_not_allowed=(
+        "You are not on smsbot's allowlist, so you cannot acknowledge or silence alerts. "
+        "Ask an admin to add you (SMSBOT_ALLOW__USERS or a user group)."
     ),
     delivery=delivery_words.ENGLISH,
     failure_meanings=delivery_words.ENGLISH_MEANINGS,
@@ -340,7 +365,11 @@ DUTCH = Texts(
     profile_unreadable=(
         "Kon het Slack-profiel van {who} niet lezen ({error}). Probeer het opnieuw, of {instead}."
     ),
-    profile_field_missing="{problem} Tot die tijd: {instead}.",
+    profile_field_missing=(
+        "De werkruimte heeft geen profielveld {field} (SMSBOT_SLACK__PHONE_FIELD): vraag je "
+        "Slack-beheerder de instelling te herstellen of het veld toe te voegen (Beheer > "
+        "Profielen). Tot die tijd: {instead}."
+    ),
     type_a_number_instead="typ in plaats daarvan een nummer",
     step_no_recipient=(
         "De stap Sms versturen heeft geen ontvanger: vul een mobiel nummer in (06 en 8 cijfers) "
@@ -357,11 +386,23 @@ DUTCH = Texts(
         "smsbot kon de sms niet vastleggen, dus er is niets verstuurd. Probeer de workflow over "
         "een minuut opnieuw; blijft het misgaan, vraag dan je Slack-beheerder smsbot na te kijken."
     ),
+    step_not_sent="De sms is niet verstuurd. {reason}",
+    step_not_sent_plain="De sms is niet verstuurd.",
+    step_outcome_unknown=(
+        "De sms is misschien wel, misschien niet verstuurd: vraag het de ontvanger voordat je "
+        "de workflow opnieuw uitvoert."
+    ),
     delivery_update="Sms naar {to}: {line}",
     went_out_after_all="Je sms naar {to} is toch verstuurd: {line}",
     did_not_reach=(
         "Je sms naar {to} is niet op de telefoon aangekomen: {reason}. Probeer op een andere "
         "manier contact op te nemen, of verstuur hem later opnieuw (verzoek {request_id})."
+    ),
+    sms_reply_from="Sms-antwoord van {who}",
+    alert_button_not_allowed=(
+        "Je staat niet op de allowlist van smsbot, dus je kunt alerts niet bevestigen of "
+        "dempen. Vraag een beheerder om je toe te voegen (SMSBOT_ALLOW__USERS of een "
+        "gebruikersgroep)."
     ),
     delivery=delivery_nl.DELIVERY,
     failure_meanings=delivery_nl.FAILURE_MEANINGS,

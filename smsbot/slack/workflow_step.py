@@ -4,8 +4,9 @@ Slack runs the step by sending a `function_executed` event; Bolt acknowledges it
 calls the listener, which records the request (`service.enqueue`) with what ending the step
 needs. The outbox sends it, and the workflow surface's notifier (`StepCompleter`) ends the step
 with `functions.completeSuccess` (outputs `document_id`, `parts`, `status`) or
-`functions.completeError` with a sentence a workflow builder can act on; also when the outcome
-is only known after a restart. Inputs that cannot be sent as given end the step at once.
+`functions.completeError` with a sentence the person who ran it can act on (in their Slack
+language when Slack names them); also when the outcome is only known after a restart. Inputs
+that cannot be sent as given end the step at once.
 
 Inputs: `recipient` (a number, or a Slack user id / mention), `recipient_user` (a person; their
 profile phone is used), `message` and optional `sender`. Who is asking, for the allowlist, is
@@ -29,7 +30,7 @@ from smsbot.errors import InputError
 from smsbot.slack.escaping import decode, mentioned_ids
 from smsbot.slack.sending import profile_phone
 from smsbot.slack.step_completion import StepCompleter, completion_reply
-from smsbot.slack.texts import ENGLISH
+from smsbot.slack.texts import ENGLISH, Texts
 from smsbot.sms.request import SendRequest, Surface
 
 if TYPE_CHECKING:
@@ -40,10 +41,6 @@ log = logging.getLogger(__name__)
 
 CALLBACK_ID = "send_sms"
 _USER_ID = re.compile(r"^<?@?([UW][A-Z0-9]{2,})(?:\|[^>]*)?>?$")
-
-# A step's errors go to whoever built the workflow, in Workflow Builder: Slack names no reader
-# whose language could be asked, so they are in English (from the catalogue).
-TEXTS = ENGLISH
 
 
 class StepProblem(InputError):
@@ -101,29 +98,31 @@ class WorkflowStep:
         self.directory = directory
         self.mask_numbers = mask_numbers
 
-    async def recipient(self, inputs: Mapping[str, Any]) -> str:
+    async def recipient(self, inputs: Mapping[str, Any], texts: Texts = ENGLISH) -> str:
         """The number to send to, from the number input or the chosen person's profile.
 
         A profile's number is checked and normalised here, as the slash command does, so no
         message or audit record repeats a colleague's number in full; a profile that cannot be
-        read or holds no Dutch mobile number raises an `InputError` saying what to do."""
+        read or holds no Dutch mobile number raises an `InputError` saying what to do, in
+        `texts`' language."""
         typed = _text(inputs, "recipient")
         person = _text(inputs, "recipient_user")
         if typed and person:
-            raise StepProblem(TEXTS.step_two_recipients)
+            raise StepProblem(texts.step_two_recipients)
         if typed and not _user_id(typed):
             return typed  # the service validates it and explains what is wrong
         user = _user_id(typed or person) if (typed or person) else None
         if user is None:
-            raise StepProblem(TEXTS.step_no_recipient)
+            raise StepProblem(texts.step_no_recipient)
         if self.directory is None:
-            raise StepProblem(TEXTS.step_no_directory)
+            raise StepProblem(texts.step_no_directory)
         return await profile_phone(
             self.directory,
             user,
             await self._name(user),
             mask_numbers=self.mask_numbers,
-            instead=TEXTS.step_fill_in_number,
+            instead=texts.step_fill_in_number,
+            texts=texts,
         )
 
     async def message(self, inputs: Mapping[str, Any]) -> str:
@@ -153,13 +152,16 @@ class WorkflowStep:
         inputs = event.get("inputs") or {}
         reply = completion_reply(event, now=time.time())
         execution = reply["function_execution_id"]
+        actor = actor_of(body, event)
+        # Errors go to the person who ran the workflow: in their language when Slack names them.
+        texts = await completer.texts_for(actor)
         try:
-            to = await self.recipient(inputs)
+            to = await self.recipient(inputs, texts)
         except InputError as problem:
             await completer.fail(reply, str(problem))
             return
         request = SendRequest(
-            actor=actor_of(body, event),
+            actor=actor,
             surface=Surface.WORKFLOW,
             to=to,
             text=await self.message(inputs),
@@ -172,12 +174,12 @@ class WorkflowStep:
             result = await self.service.enqueue(request)
         except Exception:
             log.exception("workflow step %s: the SMS could not be recorded", execution)
-            await completer.fail(reply, TEXTS.step_not_recorded)
+            await completer.fail(reply, texts.step_not_recorded)
             return
         if result.duplicate and result.outcome.is_final:
             # Slack sent the event again after the step had its outcome: end it (again; Slack
             # says so if it has ended already), in case the first ending never reached Slack.
-            await completer.end(reply, result)
+            await completer.end(reply, result, texts)
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:

@@ -1,14 +1,19 @@
-"""Why a number, sender or text cannot be sent, and why a policy said no, as stable codes with
-parameters: `InputError.code` / `.params`, `Refusal.code` / `.params`.
+"""Why a number, sender or text cannot be sent, why a policy said no, and why KPN did not take
+an SMS, as stable codes with parameters: `InputError.code` / `.params`, `Refusal.code` /
+`.params`, `KpnError.code` / `.params`, and the `Reason` the service hands its notifiers.
 
 The English of each code is here, and is what `str(exc)` says (the CLI, the audit and logs). A
 surface that speaks another language renders the code from its own catalogue with the same
 parameters (Slack: `smsbot.slack.texts`), so nothing below the surfaces knows about them.
+
+A parameter may itself be a `Reason` (KPN's "with an empty body", the cause of a timeout, the
+KPN failure inside "... Nothing was sent."): it is rendered in the same language as the text
+around it. Other parameters are shown as they are: numbers, setting names, KPN's own words.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 MOBILE_FORMS = "06 and 8 digits (e.g. 0612345678), or +316 and 8 digits"
@@ -142,12 +147,134 @@ ENGLISH: Mapping[str, str] = {
         "smsbot's KPN SMS quota is used up until {until}; nothing was sent. "
         "Try again after that time."
     ),
+    # KPN failures (smsbot.kpn): what KPN answered, or that no answer came. `said` is KPN's
+    # answer as it came ("HTTP 503 Service Unavailable: <KPN's words>"), `host` KPN's host.
+    "kpn.no_credentials": (
+        "no KPN credentials are configured: set SMSBOT_KPN__CLIENT_ID and "
+        "SMSBOT_KPN__CLIENT_SECRET (the Key and Secret of your app in the KPN API Store), "
+        "or use a sandbox."
+    ),
+    "kpn.credentials_refused": (
+        "KPN refused the client credentials ({said}). Check SMSBOT_KPN__CLIENT_ID and "
+        "SMSBOT_KPN__CLIENT_SECRET: they are the Key and Secret of your app in the KPN API Store."
+    ),
+    "kpn.token_refused": (
+        "KPN refused the access token ({said}). Check that the app named by "
+        "SMSBOT_KPN__CLIENT_ID is subscribed to the SMS API."
+    ),
+    "kpn.token_unusable": (
+        "KPN's token endpoint answered {status} without a usable access_token ({problem}); "
+        "check that SMSBOT_KPN__BASE_URL points at KPN's API."
+    ),
+    "kpn.token_not_json": (
+        "KPN's token endpoint answered {status} but not with JSON ({excerpt}); check that "
+        "SMSBOT_KPN__BASE_URL points at KPN's API."
+    ),
+    "kpn.token_no_answer": "no answer from KPN's token endpoint at {host} ({cause}).",
+    "kpn.forbidden": (
+        "KPN refused access ({said}). The app named by SMSBOT_KPN__CLIENT_ID may not use "
+        "the SMS API or this sender; check its subscription in the KPN API Store."
+    ),
+    "kpn.rejected_message": "KPN rejected the SMS (HTTP 400): {message}",
+    "kpn.rejected": "KPN rejected the SMS ({said}).",
+    "kpn.refused": "KPN refused the request ({said}).",
+    "kpn.no_document_id": (
+        "KPN answered {status} without a document_id (status {kpn_status}): "
+        "the SMS was not accepted."
+    ),
+    "kpn.no_document_id_no_status": (
+        "KPN answered {status} without a document_id (status missing): the SMS was not accepted."
+    ),
+    "kpn.quota": (
+        "KPN's quota is used up ({said}). Try again later or raise the quota in the KPN API Store."
+    ),
+    "kpn.quota_resets": (
+        "KPN's quota is used up ({said}); it resets at {reset} UTC. Try again later or raise "
+        "the quota in the KPN API Store."
+    ),
+    "kpn.redirect": (
+        "KPN's API answered with a redirect ({said}). "
+        "Check SMSBOT_KPN__BASE_URL (production: https://api-prd.kpn.com)."
+    ),
+    "kpn.redirect_to": (
+        "KPN's API answered with a redirect ({said}, to {location}). "
+        "Check SMSBOT_KPN__BASE_URL (production: https://api-prd.kpn.com)."
+    ),
+    "kpn.not_found": (
+        "KPN's API is not at the configured address ({said}). Check SMSBOT_KPN__BASE_URL "
+        "(production: https://api-prd.kpn.com)."
+    ),
+    "kpn.unavailable": "KPN is unavailable ({said}).",
+    "kpn.unreachable": "KPN is unreachable.",
+    # A `KpnError` made without a code (not by smsbot's KPN client): its message as it stands.
+    "kpn.message": "{message}",
+    "kpn.no_connection": (
+        "could not connect to KPN at {host} ({cause}). Check SMSBOT_KPN__BASE_URL and the network."
+    ),
+    "kpn.service_failed": (
+        "KPN's SMS service failed ({said}), perhaps after accepting the SMS: it may or may not "
+        "have been sent. Check the recipient's phone before sending again."
+    ),
+    "kpn.gateway_timeout": (
+        "KPN's gateway timed out waiting for the SMS service ({said}): the SMS may or may not "
+        "have been sent. Check the recipient's phone before sending again."
+    ),
+    "kpn.not_json": (
+        "KPN answered {status} but not with JSON ({excerpt}): the SMS may or may not have been "
+        "sent. Check the recipient's phone before sending again."
+    ),
+    "kpn.no_answer": (
+        "the SMS was sent to KPN at {host} but no answer came ({cause}): it may or may not "
+        "have been accepted. Check the recipient's phone before sending again."
+    ),
+    # Parts of the above: `said` for an empty answer, `excerpt` of one, `cause` of no answer.
+    "kpn.said_empty": "{phrase}, with an empty body",
+    "kpn.empty_body": "an empty body",
+    "kpn.cause.connect_timeout": "timed out connecting",
+    "kpn.cause.read_timeout": "timed out waiting for the answer",
+    "kpn.cause.closed": "the connection was closed without an answer",
+    # What a KPN failure means for the SMS (smsbot.service, smsbot.outbox).
+    "send.not_sent": "{reason} Nothing was sent.",
+    "send.no_answer": (
+        "KPN did not answer, so the SMS may or may not have been sent. Check with the recipient "
+        "(or the audit log) before sending it again."
+    ),
+    "send.unexpected": (
+        "smsbot hit an unexpected error while sending, so the SMS may or may not have been "
+        "sent. Check with the recipient before sending it again; the error is in smsbot's log."
+    ),
+    "send.died_while_sending": (
+        "smsbot stopped while handing this SMS to KPN, so it may or may not have been sent. "
+        "Check with the recipient before sending it again."
+    ),
 }
 
 
 def english(code: str, params: Mapping[str, object]) -> str:
     """The English of `code` with its parameters: what `str()` of the error says."""
-    return ENGLISH[code].format(**params)
+    return render(ENGLISH, code, params)
+
+
+def render(
+    templates: Mapping[str, str],
+    code: str,
+    params: Mapping[str, object],
+    fallback: Callable[[str, Mapping[str, object]], str] | None = None,
+) -> str:
+    """`code` from `templates` with its parameters, each `Reason` among them rendered from the
+    same `templates` first; a code `templates` lacks is rendered by `fallback` (English)."""
+    template = templates.get(code)
+    if template is None:
+        if fallback is None:
+            raise KeyError(code)
+        return fallback(code, params)
+    shown = {
+        name: render(templates, value.code, value.params, fallback)
+        if isinstance(value, Reason)
+        else value
+        for name, value in params.items()
+    }
+    return template.format(**shown)
 
 
 @dataclass(frozen=True)
@@ -159,9 +286,14 @@ class Reason:
 
     @classmethod
     def of(cls, error: object) -> Reason | None:
-        """The reason an `InputError` or a `Refusal` carries; None when it has no code."""
+        """The reason an `InputError`, a `Refusal` or a `KpnError` carries; None when it has
+        no code."""
         code = getattr(error, "code", None)
         return cls(code, dict(getattr(error, "params", {}))) if code else None
+
+    def english(self) -> str:
+        """What the audit, the CLI and the logs keep of this reason."""
+        return english(self.code, self.params)
 
     def masked(self, typed: str) -> Reason:
         """The same with the number `typed` hidden in every parameter, as the audit hides it

@@ -289,3 +289,25 @@ async def test_a_reply_from_a_person_picked_by_profile_shows_their_name(
         await loop.inbound(1)
         [thread_reply] = loop.posted(thread_ts=confirmation["ts"])
         assert "SMS reply from bob (+31 6 ****4444)" in str(thread_reply["blocks"])
+
+
+async def test_a_reply_in_a_dutch_senders_thread_is_said_in_dutch(
+    fake_slack: FakeSlackApi, sandbox: SandboxHandle, settings: Settings
+) -> None:
+    async with running_loop(fake_slack, sandbox, settings) as loop:
+        loop.fake.users["U0ALICE"].locale = "nl-NL"  # alice sent the SMS and reads Dutch
+        url = loop.fake.response_url("resp-alice")
+        form = sr.slash_command_form(
+            "<@U0BOB|bob> Standup verplaatst",
+            user_id="U0ALICE",
+            channel_id="C0GENERAL",
+            response_url=url,
+        )
+        assert (await loop.slack.command(form))[0] == 200
+        [confirmation] = await until(lambda: loop.posted(channel="C0GENERAL"), "the confirmation")
+        assert confirmation["text"].startswith("Sms verstuurd naar @bob")
+        await loop.phone_replies("ok", phone="+31633334444")
+        await loop.inbound(1)
+        [thread_reply] = loop.posted(thread_ts=confirmation["ts"])
+        assert thread_reply["text"] == "Sms-antwoord van bob (+31 6 ****4444)"
+        assert "Antwoorden per sms" in str(thread_reply["blocks"])

@@ -214,3 +214,39 @@ async def test_a_rate_limit_in_dutch(slack_bot: SlackBot) -> None:
     assert len(slack_bot.sandbox.messages()) == 1
     [refused] = [r for r in await slack_bot.service.recent() if r.outcome == "refused"]
     assert refused.rule == "rate_limit" and refused.error.startswith("You have sent 1 SMS")
+
+
+def test_every_kpn_failure_is_a_reason_code_with_dutch() -> None:
+    """Each answer KPN can give (and each way no answer comes) becomes an error whose reason
+    is a code of the catalogue: its English is the error's message, and Dutch readers get
+    Dutch, down to the parts inside it (KPN's empty answer, the cause of no answer)."""
+    import aiohttp
+    from multidict import CIMultiDict
+
+    from smsbot.kpn.responses import error_for
+    from smsbot.kpn.transport import _cause
+
+    bodies = (b"", b'{"errorResponse": {"code": "E1", "message": "Invalid sender"}}', b"<p>x")
+    errors = [
+        error_for(status, CIMultiDict({"Location": "https://elsewhere"}), body, endpoint=end)
+        for status in (301, 400, 401, 403, 404, 405, 418, 429, 500, 502, 503, 504)
+        for body in bodies
+        for end in ("token", "send")
+    ]
+    assert {error.code for error in errors} >= {
+        "kpn.credentials_refused", "kpn.rejected", "kpn.rejected_message", "kpn.token_refused",
+        "kpn.forbidden", "kpn.quota", "kpn.redirect_to", "kpn.not_found", "kpn.service_failed",
+        "kpn.gateway_timeout", "kpn.unavailable", "kpn.refused",
+    }  # fmt: skip
+    for error in errors:
+        assert error.code in reasons.ENGLISH
+        assert texts.ENGLISH.error(error) == str(error)
+        dutch = texts.DUTCH.error(error)
+        assert dutch != str(error) and "empty body" not in dutch, dutch
+    for exc in (
+        aiohttp.ConnectionTimeoutError(),
+        TimeoutError(),
+        aiohttp.ServerDisconnectedError(),
+    ):
+        cause = _cause(exc)
+        assert isinstance(cause, reasons.Reason) and cause.code in texts.DUTCH.reasons
