@@ -27,6 +27,8 @@ class PeopleDirectory(Protocol):
 
     async def phone_of(self, user_id: str) -> str | None: ...
 
+    async def name_of(self, user_id: str) -> str: ...
+
 
 class RecipientLookupFailed(Exception):
     """Slack could not be asked for a user's or a group's numbers."""
@@ -43,11 +45,10 @@ class RecipientResolver:
         """The name of the Slack person whose profile phone `number` is, when it came from
         one (and the directory tells names); None for a configured number."""
         user = self._owners.get(number)
-        name_of = getattr(self.directory, "name_of", None)
-        if user is None or name_of is None:
+        if user is None or self.directory is None:
             return None
         try:
-            return await name_of(user) or None
+            return await self.directory.name_of(user) or None
         except Exception:
             log.warning("could not read the name of alert recipient %s", user)
             return None

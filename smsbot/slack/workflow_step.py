@@ -36,6 +36,7 @@ from smsbot.sms.request import SendRequest, Surface
 if TYPE_CHECKING:
     from smsbot.service import SmsService
     from smsbot.slack.context import SlackDeps
+    from smsbot.slack.directory import SlackDirectory
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,11 @@ def actor_of(body: Mapping[str, Any], event: Mapping[str, Any]) -> str:
 
 class WorkflowStep:
     def __init__(
-        self, service: SmsService, directory: Any = None, *, mask_numbers: bool = True
+        self,
+        service: SmsService,
+        directory: SlackDirectory | None = None,
+        *,
+        mask_numbers: bool = True,
     ) -> None:
         self.service = service
         self.directory = directory
@@ -138,6 +143,8 @@ class WorkflowStep:
         return decode(raw, names)
 
     async def _name(self, user: str) -> str:
+        if self.directory is None:
+            return user
         try:
             return await self.directory.name_of(user)
         except Exception:
