@@ -57,6 +57,7 @@ async def send(request: web.Request) -> web.StreamResponse:
     if fault is not None and fault.status is not None:
         return await _scripted_error(fault, fault.status)
     response = await _accept_message(request, state)
+    await state.answers.passed()
     return await _deliver(request, response, fault)
 
 

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from smsbot.sandbox.config import SandboxConfig, check_webhook_url
 from smsbot.sandbox.faults import FaultPlan
+from smsbot.sandbox.holding import AnswerGate
 from smsbot.sandbox.inbox import Inbox
 from smsbot.sandbox.posting import Poster
 from smsbot.sandbox.quota import QuotaCounter
@@ -24,6 +25,8 @@ class SandboxState:
     inbox: Inbox = field(init=False)
     poster: Poster = field(init=False)
     faults: FaultPlan = field(default_factory=FaultPlan)
+    # Tests close it to hold the answers to sends (smsbot.sandbox.holding).
+    answers: AnswerGate = field(default_factory=AnswerGate)
     # Requests that reached each endpoint, whatever the answer (faults and errors included).
     token_requests: int = 0
     send_requests: int = 0
@@ -51,11 +54,12 @@ class SandboxState:
 
     def reset(self) -> None:
         """Empty inbox and faults, stop reports still due, zero every counter and the quota
-        use; issued tokens stay valid."""
+        use, let held answers go; issued tokens stay valid."""
         self.poster.cancel_all()
         self.inbox.clear()
         self.inbox.reset_totals()
         self.faults.clear()
+        self.answers.open()
         self.quota.reset()
         self.poster.reset_counts()
         self.token_requests = self.send_requests = 0

@@ -98,9 +98,23 @@ class SandboxHandle:
             spec["delay_ms"] = delay_ms
         self._state.faults.add_all([parse_fault(spec)])
 
+    def hold_answers(self) -> None:
+        """From now on each send is taken in as usual but answered only once
+        `release_answers()` is called (`smsbot.sandbox.holding`)."""
+        self._state.answers.close()
+
+    def release_answers(self) -> None:
+        """Send the held answers, and answer the next sends at once again."""
+        self._state.answers.open()
+
+    @property
+    def answers_held(self) -> int:
+        """Sends taken in whose answer is being held now."""
+        return self._state.answers.held
+
     def clear(self) -> None:
         """Empty the inbox and the scripted faults, stop reports still due, zero the counters
-        and the quota use."""
+        and the quota use, release held answers."""
         self._state.reset()
 
 

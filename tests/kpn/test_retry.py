@@ -52,11 +52,11 @@ async def test_429_whose_retry_after_exceeds_the_budget_is_raised_at_once(
 ) -> None:
     sandbox.add_fault(status=429, retry_after=30)
     async with KpnClient(sandbox_settings(sandbox.url), retry=FAST_RETRIES) as kpn:
-        started = time.monotonic()
         with pytest.raises(KpnQuotaExhausted) as caught:
             await kpn.send(TO, "x", "SMSBot")
 
-    assert time.monotonic() - started < 5.0  # far below the 30 s KPN asked for
+    # Raised without waiting: the budget check, which comes before any wait, said no.
+    assert "not retried: the next try would start in 30.0 s" in str(caught.value.__notes__)
     assert caught.value.retry_after == 30
     assert sandbox.send_requests == 1
 
@@ -82,12 +82,11 @@ async def test_retries_stop_when_the_time_budget_is_spent(sandbox: SandboxHandle
     sandbox.add_fault(status=503, count=100)
     policy = RetryPolicy(max_attempts=100, max_seconds=0.3, base_delay=0.05, max_delay=0.05)
     async with KpnClient(sandbox_settings(sandbox.url), retry=policy) as kpn:
-        started = time.monotonic()
-        with pytest.raises(KpnUnavailable):
+        with pytest.raises(KpnUnavailable) as caught:
             await kpn.send(TO, "x", "SMSBot")
 
-    # Without the budget this would take 99 waits of up to 0.05 s; the margin is for slow CI.
-    assert time.monotonic() - started < 1.5
+    # The time budget ended the retries, not the 100 attempts.
+    assert "after the 0 s retry budget" in str(caught.value.__notes__)
     assert 1 < sandbox.send_requests < 100
 
 
@@ -128,14 +127,15 @@ async def test_connection_refused_is_unavailable_after_bounded_retries(
     caplog.set_level(logging.WARNING, logger="smsbot.kpn")
 
     async with KpnClient(settings, retry=FAST_RETRIES) as kpn:
-        started = time.monotonic()
         with pytest.raises(KpnUnavailable, match="could not connect") as caught:
             await kpn.send(TO, "x", "SMSBot")
 
-    assert time.monotonic() - started < 2.0
+    # Refused at once, each time: no attempt waited out a connect timeout.
+    assert isinstance(caught.value.__cause__.os_error, ConnectionRefusedError)  # type: ignore[union-attr]
     assert caught.value.status is None
     retries = [r for r in caplog.records if "retrying in" in r.getMessage()]
     assert len(retries) == FAST_RETRIES.max_attempts - 1
+    assert not [r for r in retries if "timed out" in r.getMessage()]
 
 
 def test_backoff_is_full_jitter_under_an_exponential_cap() -> None:

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from smsbot.sandbox.testing import SandboxHandle
+from tests.fixtures.waiting import until
 from tests.sandbox.helpers import (
     SANDBOX_CREDENTIALS,
     SEND_PATH,
@@ -119,6 +120,23 @@ async def test_client_giving_up_on_a_slow_answer_leaves_the_message_accepted(
     with pytest.raises(asyncio.TimeoutError):
         await post_send_with_timeout(http, sandbox, token, 0.1)
     assert len(sandbox.messages()) == 1
+
+
+async def test_a_held_answer_comes_when_released_and_the_sms_is_in_already(
+    http: aiohttp.ClientSession, sandbox: SandboxHandle, token: str
+) -> None:
+    sandbox.hold_answers()
+    send = asyncio.ensure_future(post_send(http, sandbox, token, message()))
+    await until(lambda: sandbox.answers_held == 1, "the send's answer held")
+    assert not send.done()
+    assert len(sandbox.messages()) == 1  # taken in; only the answer waits
+    sandbox.release_answers()
+    status, body, _ = await send
+    assert status == 200
+    assert sandbox.messages()[0]["document_id"] == body["document_id"]
+    assert sandbox.answers_held == 0
+    # Released for good: the next send is answered at once.
+    assert (await post_send(http, sandbox, token, message()))[0] == 200
 
 
 async def post_send_with_timeout(

@@ -29,8 +29,9 @@ import pytest
 from pydantic import SecretStr
 
 from smsbot.bootstrap import SlackMode
-from smsbot.cli.serve_cmd import running_bot
+from smsbot.cli.serve_cmd import SERVING_OUTBOX, running_bot
 from smsbot.metrics import Metrics
+from smsbot.outbox import OutboxOptions
 from smsbot.sandbox.testing import SandboxHandle
 from smsbot.service import SmsService
 from smsbot.settings import Settings
@@ -117,11 +118,15 @@ def set_up_workspace(fake: FakeSlackApi) -> None:
 
 @contextlib.asynccontextmanager
 async def serving_bot(
-    settings: Settings, *, slack_session: aiohttp.ClientSession | None = None
+    settings: Settings,
+    *,
+    slack_session: aiohttp.ClientSession | None = None,
+    outbox: OutboxOptions = SERVING_OUTBOX,
 ) -> AsyncIterator[tuple[SmsService, Metrics, sr.SlackSender]]:
     """The whole bot as `smsbot serve` runs it (`running_bot`), in HTTP mode on a free loopback
     port: one session for the calls to Slack (`slack_session`, or one of its own), `auth.test`
-    asked before serving; the step permissions are not synced at start."""
+    asked before serving; the step permissions are not synced at start. `outbox` as serve's,
+    unless a test shortens its waits."""
     async with (
         running_bot(
             settings,
@@ -129,6 +134,7 @@ async def serving_bot(
             port=0,
             mode=SlackMode.HTTP,
             slack_session=slack_session,
+            outbox=outbox,
             sync_step_permissions=False,  # tests of the step sync when they mean to
         ) as bot,
         aiohttp.ClientSession() as session,

@@ -5,6 +5,7 @@ service on SQLite, the sandbox as KPN, and the fake Slack Web API recording
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from smsbot.cli.serve_cmd import SERVING_OUTBOX
+from smsbot.outbox import OutboxOptions
 from smsbot.sandbox.testing import SandboxHandle
 from smsbot.service import SmsService
 from smsbot.settings import Settings
@@ -98,14 +101,30 @@ class StepBot:
         return await ending_of(self.fake, execution_id)
 
 
-@pytest.fixture
-async def step_bot(sandbox: SandboxHandle, tmp_path: Path) -> AsyncIterator[StepBot]:
+@contextlib.asynccontextmanager
+async def running_step_bot(
+    sandbox: SandboxHandle,
+    tmp_path: Path,
+    *,
+    max_attempts: int | None = None,
+    outbox: OutboxOptions = SERVING_OUTBOX,
+) -> AsyncIterator[StepBot]:
+    """The bot of `step_bot`; `max_attempts` (KPN tries per send) and `outbox` as serve's
+    unless given."""
     async with FakeSlackApi() as fake:
         settings = step_settings(fake, sandbox, tmp_path)
-        async with serving_bot(settings) as (service, _metrics, sender):
+        if max_attempts is not None:
+            settings.kpn.max_attempts = max_attempts
+        async with serving_bot(settings, outbox=outbox) as (service, _metrics, sender):
             # As `smsbot serve` does at start-up: who may add the step, set from the allowlist.
             assert await sync_step_permissions(service)
             yield StepBot(service, fake, sandbox, sender)
+
+
+@pytest.fixture
+async def step_bot(sandbox: SandboxHandle, tmp_path: Path) -> AsyncIterator[StepBot]:
+    async with running_step_bot(sandbox, tmp_path) as bot:
+        yield bot
 
 
 def step_settings(fake: FakeSlackApi, sandbox: SandboxHandle, tmp_path: Path) -> Settings:
@@ -234,11 +253,16 @@ async def test_bad_inputs_fail_the_step_saying_what_to_fix(step_bot, inputs, say
     assert step_bot.sandbox.messages() == []
 
 
-async def test_a_short_kpn_outage_is_waited_out_by_the_outbox(step_bot):
-    step_bot.sandbox.add_fault(status=503, count=5)  # more than one send's own retries
-    ending = await step_bot.run_step({"recipient": "0612345678", "message": "x"})
-    assert ending.method == "functions.completeSuccess"
-    assert len(step_bot.sandbox.messages()) == 1
+async def test_a_short_kpn_outage_is_waited_out_by_the_outbox(sandbox, tmp_path):
+    # Two tries per send and the outbox's waits in test time (serve's first is 5 s, and it
+    # looks for due rows each second): the outage outlasts two sends' own retries.
+    fast_outbox = OutboxOptions(poll_seconds=0.02, retry_delays=(0.05, 0.2))
+    async with running_step_bot(sandbox, tmp_path, max_attempts=2, outbox=fast_outbox) as bot:
+        bot.sandbox.add_fault(status=503, count=5)  # more than one send's own retries
+        ending = await bot.run_step({"recipient": "0612345678", "message": "x"})
+        assert ending.method == "functions.completeSuccess"
+        assert len(bot.sandbox.messages()) == 1
+        assert bot.sandbox.send_requests == 6  # five refused, then the one KPN took
 
 
 async def test_kpn_failure_fails_the_step(step_bot):
