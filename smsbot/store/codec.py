@@ -7,7 +7,7 @@ a list (a PostgreSQL array, for the batched statements) element by element. A na
 refused: it would be read as local time.
 
 Result columns are converted by name: every column of every table in `smsbot.store.schema` has a
-kind taken from its type (`UtcDateTime`, `JSON`, or a plain value the driver already gives as
+kind taken from its type (`utc_time`, `json`, or a plain value the driver already gives as
 Python wants it), so a new column needs nothing here. Queries name their computed columns after
 the column they come from (`min(created_at) AS created_at`) to be read the same way.
 """
@@ -16,33 +16,20 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, MetaData
-
-from smsbot.store.schema import UtcDateTime, metadata
+from smsbot.store.schema import TABLES, Kind, Table
 
 
-class Kind(enum.Enum):
-    PLAIN = "plain"
-    DATETIME = "datetime"
-    JSON = "json"
-
-
-def column_kinds(tables: MetaData) -> dict[str, Kind]:
+def column_kinds(tables: Iterable[Table]) -> dict[str, Kind]:
     """Each column name's kind; a name must mean one kind in every table it appears in."""
     kinds: dict[str, Kind] = {}
-    for table in tables.tables.values():
+    for table in tables:
         for column in table.c:
-            if isinstance(column.type, UtcDateTime):
-                kind = Kind.DATETIME
-            elif isinstance(column.type, JSON):
-                kind = Kind.JSON
-            else:
-                kind = Kind.PLAIN
+            kind = column.type.kind
             if kinds.setdefault(column.name, kind) is not kind:
                 raise TypeError(f"column {column.name!r} is {kinds[column.name]} and {kind}")
     return kinds
@@ -56,7 +43,7 @@ _AS_IS = frozenset({str, int, float, bool, type(None)})
 class Codec:
     datetime_out: Callable[[datetime], Any]  # an aware UTC datetime, as the driver takes it
     datetime_in: Callable[[Any], datetime]  # what the driver gives, as an aware UTC datetime
-    kinds: Mapping[str, Kind] = field(default_factory=lambda: column_kinds(metadata))
+    kinds: Mapping[str, Kind] = field(default_factory=lambda: column_kinds(TABLES))
 
     def bind(self, value: Any) -> Any:
         kind = type(value)

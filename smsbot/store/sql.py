@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
-
-from sqlalchemy import Column, Table
 
 from smsbot.sms.request import Outcome, Surface
 from smsbot.store.records import COUNTED_OUTCOMES
 from smsbot.store.schema import (
+    Column,
+    Table,
     alert_events,
     alert_groups,
     alert_phones,
@@ -37,11 +36,14 @@ class Dialect:
     name: str
     typed_parameters: bool  # `CAST(:x AS type)` where a parameter's type is not implied
     row_locks: bool  # SELECT ... FOR UPDATE [SKIP LOCKED]
+    # Run first in the transaction that upgrades the schema, so that replicas starting together
+    # upgrade one after the other (SQLite: none needed, its BEGIN IMMEDIATE already locks).
+    migration_lock: str = ""
 
-    def typed(self, name: str, column: Column[object], *, array: bool = False) -> str:
+    def typed(self, name: str, column: Column, *, array: bool = False) -> str:
         if not self.typed_parameters:
             return f":{name}"
-        return f"CAST(:{name} AS {_pg_type(column)}{'[]' if array else ''})"
+        return f"CAST(:{name} AS {column.type.ddl(self.name)}{'[]' if array else ''})"
 
     def json_text(self, column: str, key: str) -> str:
         """The text of `key` in the JSON object in `column` (our own constant names only)."""
@@ -56,16 +58,13 @@ class Dialect:
 
 
 SQLITE = Dialect("sqlite", typed_parameters=False, row_locks=False)
-POSTGRES = Dialect("postgresql", typed_parameters=True, row_locks=True)
-
-
-@cache
-def _pg_type(column: Column[object]) -> str:
-    # Imported here, on PostgreSQL only: the dialect package loads all its drivers' modules
-    # (30 ms and a few MB that a bot on SQLite never uses).
-    from sqlalchemy.dialects import postgresql
-
-    return str(column.type.compile(dialect=postgresql.dialect()))
+POSTGRES = Dialect(
+    "postgresql",
+    typed_parameters=True,
+    row_locks=True,
+    # An advisory lock held until commit; any fixed key that no other advisory lock uses.
+    migration_lock=f"SELECT pg_advisory_xact_lock({0x5_35_42_07})",
+)
 
 
 def _names(table: Table, prefix: str = "") -> str:

@@ -123,12 +123,14 @@ class Store:
     @property
     def engine(self) -> AsyncEngine:
         """A SQLAlchemy engine on the same database, made on first use, for tools and tests
-        that look at the tables themselves (`smsbot.store.schema`). The store never uses it."""
+        that look at the tables themselves (`smsbot.store.sqlalchemy_tables`). The store never
+        uses it, and serving never imports SQLAlchemy."""
         if self._engine is None:
             from sqlalchemy.ext.asyncio import create_async_engine
 
             self._engine = create_async_engine(
-                self._target.url, connect_args=self._target.connect_args
+                self._target.url.render(hide_password=False),
+                connect_args=self._target.connect_args,
             )
         return self._engine
 

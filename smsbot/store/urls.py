@@ -1,45 +1,128 @@
-"""`SMSBOT_DATABASE_URL` as operators write it, turned into what SQLAlchemy's async drivers need.
+"""`SMSBOT_DATABASE_URL` as operators write it, turned into what the store's drivers need.
 
-Operators write `sqlite:///smsbot.db` or `postgresql://user@host/db`; the async engine needs
-`sqlite+aiosqlite://` and `postgresql+asyncpg://`. PostgreSQL URLs may carry
-`?search_path=NAME` to keep smsbot's tables in a schema of their own (asyncpg takes it as a server
-setting, not as a connect argument, so it is moved there).
+Operators write `sqlite:///smsbot.db` or `postgresql://user@host/db` (RFC 1738, as SQLAlchemy
+reads them: `sqlite:////abs/path` for an absolute path). SQLite's backend opens the file with
+the standard library's sqlite3, PostgreSQL's hands asyncpg a `postgresql://` DSN. PostgreSQL URLs
+may carry `?search_path=NAME` to keep smsbot's tables in a schema of their own (asyncpg takes it
+as a server setting, not as a DSN parameter, so it is moved there).
+
+The parsed `url` also names SQLAlchemy's async drivers (`sqlite+aiosqlite`,
+`postgresql+asyncpg`): `Store.engine` hands it to SQLAlchemy for tools and tests. Parsing it here
+keeps SQLAlchemy out of the processes that only serve.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from smsbot.errors import ConfigurationError
 
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 _EXAMPLES = "sqlite:///smsbot.db or postgresql://user:password@host:5432/smsbot"
 
+# SQLAlchemy's own pattern of a database URL (`sqlalchemy.engine.url._parse_url`).
+_URL = re.compile(
+    r"""
+    (?P<name>[\w+]+)://
+    (?:
+        (?P<username>[^:/]*)
+        (?::(?P<password>[^@]*))?
+    @)?
+    (?:
+        (?:
+            \[(?P<ipv6host>[^/?]+)\] |
+            (?P<ipv4host>[^/:?]+)
+        )?
+        (?::(?P<port>[^/?]*))?
+    )?
+    (?:/(?P<database>[^?]*))?
+    (?:\?(?P<query>.*))?
+    $
+    """,
+    re.X,
+)
+
+
+@dataclass(frozen=True)
+class DatabaseUrl:
+    drivername: str  # backend+driver, e.g. postgresql+asyncpg
+    username: str | None = None
+    password: str | None = None
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    query: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def backend(self) -> str:
+        return self.drivername.split("+", 1)[0]
+
+    def render(self, *, hide_password: bool = True, drivername: str | None = None) -> str:
+        text = f"{drivername or self.drivername}://"
+        if self.username is not None:
+            text += quote(self.username, safe="")
+            if self.password is not None:
+                text += ":" + ("***" if hide_password else quote(self.password, safe=""))
+            text += "@"
+        if self.host is not None:
+            text += f"[{self.host}]" if ":" in self.host else self.host
+        if self.port is not None:
+            text += f":{self.port}"
+        if self.database is not None:
+            text += "/" + self.database
+        if self.query:
+            text += "?" + urlencode(self.query)
+        return text
+
+
+def parse_url(text: str) -> DatabaseUrl:
+    """Raises `ValueError` for text that is not a database URL."""
+    match = _URL.match(text.strip())
+    if match is None:
+        raise ValueError(f"not a database URL: {text!r}")
+    parts = match.groupdict()
+    port = parts["port"]
+    if port and not port.isdigit():
+        raise ValueError(f"the port {port!r} is not a number")
+    return DatabaseUrl(
+        drivername=parts["name"],
+        username=unquote(parts["username"]) if parts["username"] is not None else None,
+        password=unquote(parts["password"]) if parts["password"] is not None else None,
+        host=parts["ipv6host"] or parts["ipv4host"],
+        port=int(port) if port else None,
+        database=parts["database"] or None,
+        query=dict(parse_qsl(parts["query"] or "", keep_blank_values=True)),
+    )
+
 
 @dataclass(frozen=True)
 class EngineTarget:
-    url: URL
+    url: DatabaseUrl
     connect_args: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_sqlite(self) -> bool:
-        return self.url.get_backend_name() == "sqlite"
+        return self.url.backend == "sqlite"
+
+    @property
+    def dsn(self) -> str:
+        """What asyncpg connects to (PostgreSQL)."""
+        return self.url.render(hide_password=False, drivername="postgresql")
 
 
 def engine_target(database_url: str) -> EngineTarget:
     """Raises `ConfigurationError` naming `SMSBOT_DATABASE_URL` when the URL cannot be used."""
     try:
-        url = make_url(database_url)
-    except ArgumentError as exc:
+        url = parse_url(database_url)
+    except ValueError as exc:
         raise ConfigurationError(
             f"SMSBOT_DATABASE_URL is not a database URL; use {_EXAMPLES}."
         ) from exc
-    backend = url.get_backend_name()
+    backend = url.backend
     if backend == "postgres":  # an old spelling some hosting platforms still hand out
         backend = "postgresql"
     if backend not in _DRIVERS:
@@ -47,7 +130,7 @@ def engine_target(database_url: str) -> EngineTarget:
             f"SMSBOT_DATABASE_URL uses {backend!r}; smsbot stores its data in SQLite or "
             f"PostgreSQL: use {_EXAMPLES}."
         )
-    url = url.set(drivername=_DRIVERS[backend])
+    url = replace(url, drivername=_DRIVERS[backend])
     if backend == "sqlite":
         if url.database in (None, "", ":memory:"):
             raise ConfigurationError(
@@ -56,16 +139,17 @@ def engine_target(database_url: str) -> EngineTarget:
             )
         return EngineTarget(url)
     connect_args: dict[str, Any] = {}
-    search_path = url.query.get("search_path")
+    query = dict(url.query)
+    search_path = query.pop("search_path", None)
     if search_path:
-        connect_args["server_settings"] = {"search_path": str(search_path)}
-        url = url.difference_update_query(["search_path"])
+        connect_args["server_settings"] = {"search_path": search_path}
+        url = replace(url, query=query)
     return EngineTarget(url, connect_args)
 
 
 def cannot_open(target: EngineTarget, exc: BaseException) -> ConfigurationError:
     """The error for a database that could not be opened, its password hidden."""
-    shown = target.url.render_as_string(hide_password=True)
+    shown = target.url.render(hide_password=True)
     return ConfigurationError(
         f"cannot open the database {shown} (SMSBOT_DATABASE_URL): "
         f"{getattr(exc, 'orig', None) or exc}. Check the URL, that the server is "

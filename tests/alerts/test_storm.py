@@ -15,7 +15,7 @@ from smsbot.bootstrap import open_service
 from smsbot.policy.limits import STORM_RULE
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 from smsbot.store import ManualClock, utcnow
-from smsbot.store.schema import claims, sends
+from smsbot.store.sqlalchemy_tables import claims, sends
 from tests.alerts.harness import ON_CALL, alert_settings, running_alert_app
 from tests.alerts.payloads import load
 from tests.fixtures.database import claim_without_record

@@ -17,7 +17,7 @@ from smsbot.sandbox.testing import SandboxHandle, running_sandbox
 from smsbot.service import NO_ANSWER
 from smsbot.sms.request import Outcome, SendRequest, Surface
 from smsbot.store import utcnow
-from smsbot.store.schema import sends
+from smsbot.store.sqlalchemy_tables import sends
 from smsbot.timezone import local_time
 from tests.fixtures.waiting import until
 from tests.service.conftest import RecordingNotifier, settings_for

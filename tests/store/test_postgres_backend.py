@@ -102,7 +102,7 @@ async def test_rows_read_back_through_sqlalchemy_as_the_store_wrote_them(postgre
         async with store.engine.connect() as conn:
             from sqlalchemy import select
 
-            from smsbot.store.schema import sends
+            from smsbot.store.sqlalchemy_tables import sends
 
             row = (await conn.execute(select(sends))).mappings().one()
         assert (row["created_at"], row["reply"]) == (admitted.record.time, admitted.record.reply)

@@ -17,7 +17,7 @@ from smsbot.sms.request import Outcome
 from smsbot.store import Store, utcnow
 from smsbot.store.backends import sqlite as sqlite_backend
 from smsbot.store.group import WriteUnavailable
-from smsbot.store.schema import claims, sends
+from smsbot.store.sqlalchemy_tables import claims, sends
 from tests.fixtures.waiting import until
 from tests.store.test_store import cap, queued
 

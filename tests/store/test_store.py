@@ -6,11 +6,11 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import inspect, select, update
+from sqlalchemy import inspect, select, text, update
 
 from smsbot.sms.request import Outcome, Surface
 from smsbot.store import Cap, ManualClock, NewRecord, Store, migrations, utcnow
-from smsbot.store.schema import schema_version, sends
+from smsbot.store.sqlalchemy_tables import schema_version, sends
 
 NUMBER = "+31612345678"
 
@@ -326,12 +326,15 @@ async def test_a_version_1_database_is_upgraded_with_its_rows(database_url: str)
     from smsbot.store.urls import engine_target
 
     target = engine_target(database_url)
-    engine = create_async_engine(target.url, connect_args=target.connect_args)
+    engine = create_async_engine(
+        target.url.render(hide_password=False), connect_args=target.connect_args
+    )
     try:
         async with engine.begin() as conn:  # a database left by smsbot at schema version 1
             await conn.run_sync(lambda sync: schema_version.create(sync))
             await conn.execute(schema_version.insert().values(version=1))
-            await conn.run_sync(migrations.STEPS[0])
+            for statement in migrations.statements(conn.dialect.name, 1):
+                await conn.execute(text(statement))
     finally:
         await engine.dispose()
     store = await Store.open(database_url)

@@ -21,8 +21,6 @@ from functools import lru_cache
 from typing import Any
 
 import asyncpg
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from smsbot.store import codec, migrations
 from smsbot.store.records import Admission, AuditRecord
@@ -104,21 +102,22 @@ class PostgresBackend:
         cls, target: EngineTarget, *, store_text: bool, pool_size: int
     ) -> PostgresBackend:
         try:
-            engine = create_async_engine(target.url, connect_args=target.connect_args)
-            try:
-                await migrations.upgrade(engine)
-            finally:
-                await engine.dispose()
             pool = await asyncpg.create_pool(
-                target.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                target.dsn,
                 min_size=1,
                 max_size=3 * pool_size,
                 connection_class=_Connection,
                 **target.connect_args,
             )
-        except (OSError, DBAPIError, asyncpg.PostgresError) as exc:
+            backend = cls(pool, Sql(POSTGRES, store_text=store_text))
+            try:
+                await migrations.upgrade(backend)
+            except BaseException:
+                await pool.close()
+                raise
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise cannot_open(target, exc) from exc
-        return cls(pool, Sql(POSTGRES, store_text=store_text))
+        return backend
 
     async def close(self) -> None:
         await self._pool.close()

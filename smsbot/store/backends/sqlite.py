@@ -28,10 +28,7 @@ import sqlite3
 import time
 from collections.abc import Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, TypeVar
-
-from sqlalchemy import Engine, create_engine, event
 
 from smsbot.store import codec, migrations
 from smsbot.store.group import WriteUnavailable
@@ -111,6 +108,7 @@ class SqliteBackend:
         try:
             await loop.run_in_executor(backend._writer_thread, backend._open_writer)
             await loop.run_in_executor(backend._reader_thread, backend._open_reader)
+            await migrations.upgrade(backend)
         except sqlite3.Error as exc:
             await backend.close()
             raise cannot_open(target, exc) from exc
@@ -120,7 +118,6 @@ class SqliteBackend:
         return backend
 
     def _open_writer(self) -> None:
-        migrations.upgrade_sync(_migration_engine(self._path))
         self._writer = _Connection(self._path, self.sql, writer=True)
         # A WAL left by a process that crashed may hold erased text: empty it now.
         self._writer.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
@@ -232,22 +229,3 @@ def _wal(conn: sqlite3.Connection) -> None:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
-
-
-def _migration_engine(path: str) -> Engine:
-    """A SQLAlchemy engine for `smsbot.store.migrations`, its transactions BEGIN IMMEDIATE
-    (the write lock up front: a second process starting at once waits, then finds nothing
-    left to do)."""
-    engine = create_engine(f"sqlite+pysqlite:///{Path(path)}")
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" below emits BEGIN
-        dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        _wal(dbapi_connection)
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
