@@ -4,7 +4,7 @@ import pytest
 
 from smsbot.errors import ConfigurationError
 from smsbot.store import Store
-from smsbot.store.urls import engine_target
+from smsbot.store.urls import engine_target, parse_url
 
 
 def test_sqlite_url_gets_the_async_driver() -> None:
@@ -65,3 +65,35 @@ async def test_an_unreachable_postgresql_hides_the_password(unused_tcp_port: int
         await Store.open(url)
     assert "s3cret" not in str(caught.value)
     assert "server is running" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///relative/smsbot.db",
+        "sqlite:////var/lib/smsbot/smsbot.db",
+        "postgresql://bot:p%40ss%3Aword@db.internal:5432/smsbot?sslmode=require",
+        "postgres://bot@[::1]:5433/smsbot",
+        "postgresql+asyncpg://db/smsbot",
+        "postgresql://db",
+    ],
+)
+def test_urls_are_read_as_sqlalchemy_reads_them(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    ours, theirs = parse_url(url), make_url(url)
+    assert (ours.drivername, ours.username, ours.password, ours.host, ours.port) == (
+        theirs.drivername,
+        theirs.username,
+        theirs.password,
+        theirs.host,
+        theirs.port,
+    )
+    assert (ours.database, ours.query) == (theirs.database, dict(theirs.query))
+    assert make_url(ours.render(hide_password=False)) == theirs  # and written back the same
+
+
+def test_the_dsn_for_asyncpg_keeps_the_password_and_drops_the_search_path() -> None:
+    target = engine_target("postgresql://bot:p%40ss@db:5432/smsbot?search_path=a&sslmode=require")
+    assert target.dsn == "postgresql://bot:p%40ss@db:5432/smsbot?sslmode=require"
+    assert "p%40ss" not in target.url.render(hide_password=True)
