@@ -25,10 +25,7 @@ async def test_the_migrated_tables_are_the_declared_ones(database_url: str) -> N
             engine = conn.dialect.name
             for table in schema.TABLES:
                 found = await conn.run_sync(_columns, table)
-                declared = [
-                    (c.name, c.type.ddl(engine), c.nullable)
-                    for c in table.c
-                ]
+                declared = [(c.name, c.type.ddl(engine), c.nullable) for c in table.c]
                 assert found == declared, table.name
     finally:
         await store.close()
