@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from smsbot.store.writes import Defaults, Transaction, first
+from smsbot.store.writes import Defaults, TakeLeased, Transaction, first
 
 _R = TypeVar("_R")
 
@@ -339,18 +339,12 @@ class ClaimMirror(Defaults):
         return self.channel, self.ts
 
 
-@dataclass
-class TakeSteps(Defaults):
+class TakeSteps(TakeLeased):
     """See `Store.take_due_steps`."""
 
-    now: datetime
-    lease: timedelta
-    limit: int
-
     async def run(self, tx: Transaction) -> list[EscalationStep]:
-        params = {"now": self.now, "lease_until": self.now + self.lease, "limit": self.limit}
-        rows = await tx.fetch(tx.sql.alerts.take_steps, params)
-        return sorted((EscalationStep.from_row(r) for r in rows), key=lambda s: s.due_at)
+        steps = map(EscalationStep.from_row, await self.taken_rows(tx, tx.sql.alerts.take_steps))
+        return sorted(steps, key=lambda s: s.due_at)
 
 
 @dataclass

@@ -49,13 +49,15 @@ _URL = re.compile(
 
 @dataclass(frozen=True)
 class DatabaseUrl:
+    """The parts of a database URL, each None where the URL has none."""
+
     drivername: str  # backend+driver, e.g. postgresql+asyncpg
-    username: str | None = None
-    password: str | None = None
-    host: str | None = None
-    port: int | None = None
-    database: str | None = None
-    query: dict[str, str] = field(default_factory=dict)
+    username: str | None
+    password: str | None
+    host: str | None
+    port: int | None
+    database: str | None
+    query: dict[str, str]
 
     @property
     def backend(self) -> str:

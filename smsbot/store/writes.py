@@ -265,17 +265,26 @@ class Purge(Defaults):
 
 
 @dataclass
-class TakeResends(Defaults):
-    """See `Store.take_due_resends`."""
+class TakeLeased(Defaults):
+    """Up to `limit` durable timers due at `now`, taken for `lease`: their statement moves each
+    on to `now + lease`, so a replica that dies while acting on one leaves it to another once
+    the lease ends. Rows in the order their statement gives."""
 
     now: datetime
     lease: timedelta
     limit: int
 
-    async def run(self, tx: Transaction) -> list[AuditRecord]:
+    async def taken_rows(self, tx: Transaction, statement: str) -> list[dict[str, Any]]:
         params = {"now": self.now, "lease_until": self.now + self.lease, "limit": self.limit}
-        rows = await tx.fetch(tx.sql.take_resends, params)
-        return sorted((AuditRecord.from_row(r) for r in rows), key=lambda r: r.time)
+        return await tx.fetch(statement, params)
+
+
+class TakeResends(TakeLeased):
+    """See `Store.take_due_resends`."""
+
+    async def run(self, tx: Transaction) -> list[AuditRecord]:
+        records = map(AuditRecord.from_row, await self.taken_rows(tx, tx.sql.take_resends))
+        return sorted(records, key=lambda r: r.time)
 
 
 @dataclass
