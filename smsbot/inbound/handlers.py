@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from smsbot.store import InboundOutcome, InboundRecord
+from smsbot.store import Disposition, InboundRecord
 
 
 @dataclass(frozen=True)
@@ -35,16 +35,6 @@ class InboundMessage:
     @property
     def request_id(self) -> str:
         return self.record.request_id
-
-
-@dataclass(frozen=True)
-class Disposition:
-    """What a handler did with an inbound SMS, as the audit records it."""
-
-    outcome: InboundOutcome = InboundOutcome.HANDLED
-    conversation: str | None = None  # the outbound SMS (smsbot_sends id) it answered
-    slack_channel: str | None = None
-    slack_ts: str | None = None  # the Slack message it was posted under
 
 
 class ReplyHandler(Protocol):

@@ -121,12 +121,7 @@ class InboundService:
         self._count(disposition.outcome)
         try:
             finished = await self.store.finish_inbound(
-                record.request_id,
-                disposition.outcome,
-                handler=handler,
-                conversation=disposition.conversation,
-                slack_channel=disposition.slack_channel,
-                slack_ts=disposition.slack_ts,
+                record.request_id, disposition, handler=handler
             )
         except Exception:
             # Done is done: the record stays `received`, the audit shows it was not finished.

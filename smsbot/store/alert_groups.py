@@ -283,8 +283,7 @@ class NoteSend(Defaults):
     send_id: str
 
     async def run(self, tx: Transaction) -> None:
-        params = {"group_id": self.group_id, "phone": self.phone, "send_id": self.send_id}
-        await tx.execute(tx.sql.alerts.note_send, params)
+        await tx.execute(tx.sql.alerts.note_send, self.field_params())
 
 
 @dataclass

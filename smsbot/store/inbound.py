@@ -4,11 +4,17 @@ outbound SMS is discussed under (see `Store.admit_inbound`, `Store.set_conversat
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from smsbot.store.records import InboundAdmission, InboundOutcome, InboundRecord, NewInbound
+from smsbot.store.records import (
+    Disposition,
+    InboundAdmission,
+    InboundOutcome,
+    InboundRecord,
+    NewInbound,
+)
 from smsbot.store.schema import inbound
 from smsbot.store.writes import Defaults, Transaction, first
 
@@ -79,24 +85,13 @@ class FinishInbound(Defaults):
     """What became of an inbound SMS; the record afterwards (None: no such row)."""
 
     rid: str
-    outcome: InboundOutcome
+    disposition: Disposition
+    handler: str | None  # the reply handler's name
     now: datetime
-    handler: str | None = None
-    conversation: str | None = None
-    slack_channel: str | None = None
-    slack_ts: str | None = None
 
     async def run(self, tx: Transaction) -> InboundRecord | None:
-        params = {
-            "rid": self.rid,
-            "outcome": self.outcome,
-            "handler": self.handler,
-            "conversation": self.conversation,
-            "slack_channel": self.slack_channel,
-            "slack_ts": self.slack_ts,
-            "now": self.now,
-        }
-        found = await first(tx, tx.sql.finish_inbound, params)
+        params = {**asdict(self.disposition), "rid": self.rid, "handler": self.handler}
+        found = await first(tx, tx.sql.finish_inbound, {**params, "now": self.now})
         return InboundRecord.from_row(found) if found is not None else None
 
 
@@ -109,5 +104,4 @@ class SetConversation(Defaults):
     slack_ts: str
 
     async def run(self, tx: Transaction) -> bool:
-        params = {"rid": self.rid, "slack_channel": self.slack_channel, "slack_ts": self.slack_ts}
-        return bool(await tx.fetch(tx.sql.set_conversation, params))
+        return bool(await tx.fetch(tx.sql.set_conversation, self.field_params()))

@@ -20,6 +20,7 @@ __all__ = [
     "Delivery",
     "DeliveryApplied",
     "DeliveryReport",
+    "Disposition",
     "HeldStorm",
     "InboundAdmission",
     "InboundOutcome",
@@ -249,6 +250,17 @@ class InboundOutcome(StrEnum):
     LIMITED = "limited"  # over the per-number rate limit: audited only, nobody told
     HANDLED = "handled"  # taken by a reply handler before the thread replies (`handler`)
     FAILED = "failed"  # posting it failed (Slack refused or was unreachable)
+
+
+@dataclass(frozen=True)
+class Disposition:
+    """What a reply handler did with an inbound SMS, as the audit records it
+    (`Store.finish_inbound`, `smsbot.inbound.handlers`)."""
+
+    outcome: InboundOutcome = InboundOutcome.HANDLED
+    conversation: str | None = None  # the outbound SMS (smsbot_sends id) it answered
+    slack_channel: str | None = None
+    slack_ts: str | None = None  # the Slack message it was posted under
 
 
 @dataclass(frozen=True)

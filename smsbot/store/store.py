@@ -56,9 +56,9 @@ from smsbot.store.records import (
     Cap,
     DeliveryApplied,
     DeliveryReport,
+    Disposition,
     HeldStorm,
     InboundAdmission,
-    InboundOutcome,
     InboundRecord,
     NewInbound,
     NewRecord,
@@ -407,25 +407,11 @@ class Store:
         return admitted
 
     async def finish_inbound(
-        self,
-        request_id: str,
-        outcome: InboundOutcome,
-        *,
-        handler: str | None = None,
-        conversation: str | None = None,
-        slack_channel: str | None = None,
-        slack_ts: str | None = None,
+        self, request_id: str, disposition: Disposition, *, handler: str | None = None
     ) -> InboundRecord | None:
-        """Record what became of an inbound SMS (which handler took it, where it was posted)."""
-        write = FinishInbound(
-            request_id,
-            outcome,
-            self.clock(),
-            handler=handler,
-            conversation=conversation,
-            slack_channel=slack_channel,
-            slack_ts=slack_ts,
-        )
+        """Record what became of an inbound SMS: what `handler` (its name) did with it, where
+        it was posted."""
+        write = FinishInbound(request_id, disposition, handler, self.clock())
         finished: InboundRecord | None = await self._writes.run(write)
         return finished
 

@@ -54,6 +54,11 @@ class Defaults:
     several_statements = False
     erases_text = False
 
+    def field_params(self) -> dict[str, Any]:
+        """The write's fields by name (a dataclass's), for a statement whose parameters are
+        named after them."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
 
 async def first(tx: Transaction, statement: str, params: Mapping[str, Any]) -> Any:
     """The statement's first row, or None."""

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from smsbot.sms.request import Outcome
-from smsbot.store import InboundOutcome, ManualClock, NewInbound, Store
+from smsbot.store import Disposition, InboundOutcome, ManualClock, NewInbound, Store
 from tests.store.test_store import NUMBER, queued
 
 REPLY_SENDER = "3197012345678"
@@ -72,6 +72,7 @@ async def test_retention_deletes_old_inbound_records(store: Store, clock: Manual
     assert [r.message_id for r in await store.recent_inbound()] == ["new"]
     assert (await store.inbound(kept.record.request_id)) == kept.record
     finished = await store.finish_inbound(
-        kept.record.request_id, InboundOutcome.POSTED, slack_channel="C9", slack_ts="1.2"
+        kept.record.request_id,
+        Disposition(InboundOutcome.POSTED, slack_channel="C9", slack_ts="1.2"),
     )
     assert finished is not None and finished.outcome is InboundOutcome.POSTED
