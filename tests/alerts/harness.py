@@ -24,6 +24,10 @@ TOKEN = "alert-token-0123456789"
 ON_CALL = "+31612345678"
 
 
+# How often the outbox looks for due rows (serve: each second): a retry after KPN was down is
+# due 0.05 s later, and is sent then, not at the next whole second.
+POLL_SECONDS = 0.05
+
 def alert_settings(
     sandbox_url: str, database_url: str, *, slack: dict[str, Any] | None = None, **alerts: Any
 ) -> Settings:
@@ -90,7 +94,7 @@ async def running_alert_app(
     its durable timers (escalation, repeats of unknown SMS) look on their own (tests that
     tick them themselves make it rare); `silences` gives the Alertmanager client (default: from
     the settings)."""
-    outbox = OutboxOptions(retry_delays=retry_delays)
+    outbox = OutboxOptions(retry_delays=retry_delays, poll_seconds=POLL_SECONDS)
     async with (
         running_bot(
             settings,

@@ -103,11 +103,16 @@ def test_unreadable_settings_file_is_refused(environment, capsys, tmp_path):
     assert "SMSBOT_CONFIG" in message and "missing.toml" in message
 
 
-def test_port_in_use_is_refused_with_what_to_do(environment, capsys, tmp_path):
+def test_port_in_use_is_refused_with_what_to_do(
+    environment, capsys, tmp_path, fake_slack_in_a_thread
+):
     env = {
         **KPN,
-        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": "s3cret",
+        # Slack answers at once (slack.com is not reached from tests: each call would wait out
+        # slack-sdk's retries of a failed connection first).
+        "SMSBOT_SLACK__API_URL": fake_slack_in_a_thread.api_url,
         "SMSBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
     }
     environment(env)
@@ -212,14 +217,19 @@ async def test_sigterm_finishes_the_send_under_way(sandbox, fake_slack, tmp_path
     fake_slack.add_channel("C1", "ops")
     serve = await ServeProcess.start(sandbox, fake_slack, tmp_path)
     try:
-        sandbox.add_fault(delay_ms=1500)  # KPN is slow to answer this one
+        sandbox.hold_answers()  # KPN answers this one only once serve is stopping
         async with aiohttp.ClientSession() as http:
             slack = SlackSender(http, f"{serve.url}/slack/events")
             status, _ = await slack.command(command(fake_slack, "0612345678 Still sent", "r1"))
             assert status == 200
         # stop while the send is at KPN
-        await fake_slack.wait_for(lambda: sandbox.send_requests > 0)
-        code, _ = await serve.stop()
+        await until(lambda: sandbox.answers_held == 1, "the send at KPN")
+        serve.process.send_signal(signal.SIGTERM)
+        assert serve.process.stdout is not None
+        line = await asyncio.wait_for(serve.process.stdout.readline(), 10)
+        assert line.startswith(b"smsbot: stopping")
+        sandbox.release_answers()
+        code = await asyncio.wait_for(serve.process.wait(), 30)
         assert code == 0, serve.log.read_text()
         assert [m["content"] for m in sandbox.messages()] == ["Still sent"]
         # the person still heard back before the process ended
