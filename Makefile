@@ -20,7 +20,7 @@ demo: setup
 # The suite spends most of its time waiting on real processes and sockets, so it runs in more
 # worker processes than there are cores; worksteal evens out the long tests. `TEST_WORKERS=0`
 # runs it in one process.
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 3
 test: setup
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 

@@ -16,7 +16,7 @@ from smsbot.cli.main import main
 from tests.cli.process import ROOT, start_smsbot
 from tests.fakes.slack_api import BOT_TOKEN
 from tests.fakes.slack_requests import SIGNING_SECRET, SlackSender, slash_command_form
-from tests.fixtures.waiting import until
+from tests.fixtures.waiting import WITHIN_SECONDS, until
 
 
 async def start_serve(env: dict[str, str], cwd: Path, *args: str) -> asyncio.subprocess.Process:
@@ -252,7 +252,7 @@ async def test_a_second_sigterm_quits_without_waiting(sandbox, fake_slack, tmp_p
         line = await asyncio.wait_for(serve.process.stdout.readline(), 10)
         assert line.startswith(b"smsbot: stopping")
         serve.process.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(serve.process.wait(), 5)
+        code = await asyncio.wait_for(serve.process.wait(), WITHIN_SECONDS)
         assert code == -signal.SIGTERM
     finally:
         serve.kill()

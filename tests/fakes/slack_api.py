@@ -46,7 +46,7 @@ import yaml
 from aiohttp import web
 
 from tests.fakes.block_kit import block_problems, view_problems
-from tests.fixtures.waiting import until
+from tests.fixtures.waiting import WITHIN_SECONDS, until
 
 BOT_TOKEN = "xoxb-fake-bot-token"
 APP_TOKEN = "xapp-fake-app-token"
@@ -300,7 +300,9 @@ class FakeSlackApi:
         outcome (in any language)."""
         return [b for b in self.visible(response_id) if ":hourglass:" not in json.dumps(b)]
 
-    async def wait_for(self, condition: Callable[[], object], within: float = 5.0) -> None:
+    async def wait_for(
+        self, condition: Callable[[], object], within: float = WITHIN_SECONDS
+    ) -> None:
         """Wait until `condition()` is true; the bot works after its ack, so tests wait here."""
         await until(condition, "fake Slack: condition", within=within, changed=self._changed)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.fixtures.waiting import until
+from tests.fixtures.waiting import WITHIN_SECONDS, until
 
 
 class FakeSocketMode:
@@ -92,11 +92,13 @@ class FakeSocketMode:
         await self._newest_socket().send_str(json.dumps(envelope))
         return envelope_id
 
-    async def wait_ack(self, envelope_id: str, within: float = 5.0) -> dict[str, Any]:
+    async def wait_ack(self, envelope_id: str, within: float = WITHIN_SECONDS) -> dict[str, Any]:
         await self.wait_for(lambda: envelope_id in self.acks, within)
         return self.acks[envelope_id]
 
-    async def wait_for(self, condition: Callable[[], object], within: float = 5.0) -> None:
+    async def wait_for(
+        self, condition: Callable[[], object], within: float = WITHIN_SECONDS
+    ) -> None:
         await until(condition, "fake Socket Mode: condition", within=within, changed=self._changed)
 
     async def disconnect(self, reason: str = "refresh_requested") -> None:

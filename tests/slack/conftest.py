@@ -38,7 +38,7 @@ from smsbot.settings import Settings
 from smsbot.store import AuditRecord
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
-from tests.fixtures.waiting import until
+from tests.fixtures.waiting import WITHIN_SECONDS, until
 
 ADMIN_CONTACT = "#sms-admins"
 _responses = itertools.count(1)
@@ -74,10 +74,10 @@ class SlackBot:
         status, body = await self.slack.command(form)
         return status, body, response_id
 
-    async def wait_for(self, condition: Any, within: float = 5.0) -> None:
+    async def wait_for(self, condition: Any, within: float = WITHIN_SECONDS) -> None:
         await self.fake.wait_for(condition, within)
 
-    async def records(self, count: int, within: float = 5.0) -> list[AuditRecord]:
+    async def records(self, count: int, within: float = WITHIN_SECONDS) -> list[AuditRecord]:
         """The newest audit records, once there are at least `count` (work after the ack)."""
 
         async def enough() -> list[AuditRecord] | None:

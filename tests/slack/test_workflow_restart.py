@@ -41,7 +41,7 @@ async def record_without_sending(settings: Settings, event: dict[str, Any]) -> N
         answer = await bot.slack_app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
         assert answer.status == 200
         # The listener records it after the ack.
-        await until(bot.service.recent, "the step's request recorded", within=5)
+        await until(bot.service.recent, "the step's request recorded")
 
 
 async def test_a_step_queued_before_a_restart_is_ended_after_it(sandbox, tmp_path: Path) -> None:

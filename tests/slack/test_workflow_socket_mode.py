@@ -14,6 +14,7 @@ from smsbot.settings import Settings
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlackApi
 from tests.fakes.slack_socket_mode import FakeSocketMode
+from tests.fixtures.waiting import WITHIN_SECONDS
 from tests.slack.test_workflow_step import ending_of, function_event, outputs_of
 
 
@@ -35,7 +36,7 @@ async def test_function_executed_over_the_socket_ends_the_step(
     ).with_sandbox(sandbox.url)
     fake_slack.add_user("U0ALICE", "alice")
     async with running_bot(settings, host="127.0.0.1", port=0, mode=SlackMode.SOCKET) as bot:
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(WITHIN_SECONDS):
             await bot.socket.wait_connected()
         event = function_event(fake_slack, {"recipient": "0612345678", "message": "socket"})
         envelope_id = await fake_socket.send_envelope("events_api", sr.event_callback(event))

@@ -19,7 +19,7 @@ from smsbot.settings import Settings
 from smsbot.slack.socket_mode import SocketModeConnection
 from smsbot.web import create_app
 from tests.fakes.slack_api import APP_TOKEN
-from tests.fixtures.waiting import until
+from tests.fixtures.waiting import WITHIN_SECONDS, until
 from tests.web.test_socket_mode_connection import acking_app
 
 
@@ -118,7 +118,7 @@ async def test_readyz_ignores_slack_but_shows_it_when_verbose(
         assert await slack_gauge(client) == 0
 
         await socket.start()
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(WITHIN_SECONDS):
             await socket.wait_connected()
         resp = await client.get("/readyz?verbose")
         assert resp.status == 200
@@ -157,7 +157,7 @@ async def test_unanswered_pings_count_as_disconnected(
     )
     try:
         await socket.start()
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(WITHIN_SECONDS):
             await socket.wait_connected()
             # Greeted, but the socket stopped answering pings: disconnected, before slack-sdk
             # gives up on it.

@@ -14,6 +14,7 @@ from smsbot.cli.serve_cmd import SlackMode, running_bot
 from smsbot.settings import Settings
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN
 from tests.fakes.slack_requests import slash_command_form
+from tests.fixtures.waiting import WITHIN_SECONDS
 
 
 def socket_settings(sandbox, fake_slack, tmp_path, **extra) -> Settings:
@@ -35,7 +36,7 @@ async def test_slash_command_over_the_socket_reaches_the_inbox(
         running_bot(settings, host="127.0.0.1", port=0, mode=SlackMode.SOCKET) as bot,
         aiohttp.ClientSession() as http,
     ):
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(WITHIN_SECONDS):
             await bot.socket.wait_connected()
         async with http.get(f"{bot.url}/readyz?verbose") as resp:
             assert resp.status == 200
@@ -69,7 +70,7 @@ async def test_slash_command_over_the_socket_reaches_the_inbox(
         # Slack goes quiet: the socket drops and the new one is never greeted
         fake_socket.greet = False
         await fake_socket.drop()
-        await fake_socket.wait_for(lambda: fake_socket.connections_opened == 2, within=5)
+        await fake_socket.wait_for(lambda: fake_socket.connections_opened == 2)
         # The bot stays ready (its alert intake still works); Slack's state says what is wrong.
         async with http.get(f"{bot.url}/readyz?verbose") as resp:
             assert resp.status == 200
@@ -84,7 +85,7 @@ async def test_refused_sender_gets_told_and_nothing_is_sent(
     fake_slack.add_channel("C1", "ops")
     settings = socket_settings(sandbox, fake_slack, tmp_path)
     async with running_bot(settings, host="127.0.0.1", port=0, mode=SlackMode.SOCKET) as bot:
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(WITHIN_SECONDS):
             await bot.socket.wait_connected()
         form = slash_command_form(
             "0612345678 hello",

@@ -21,7 +21,7 @@ from smsbot.slack.socket_mode import SocketModeConnection
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlackApi
 from tests.fakes.slack_requests import slash_command_form
 from tests.fakes.slack_socket_mode import FakeSocketMode
-from tests.fixtures.waiting import until
+from tests.fixtures.waiting import WITHIN_SECONDS, until
 
 
 def acking_app(fake_slack: FakeSlackApi) -> AsyncApp:
@@ -59,7 +59,7 @@ async def test_connected_only_after_hello(connection, fake_slack, fake_socket):
     conn, _ = connection
     assert not conn.connected
     await conn.start()
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(WITHIN_SECONDS):
         await conn.wait_connected()
     assert conn.connected
     # the URL came from apps.connections.open, asked with the app token, not the bot token
@@ -86,7 +86,7 @@ async def test_slash_command_envelope_is_acked_with_the_response(
 ):
     conn, metrics = connection
     await conn.start()
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(WITHIN_SECONDS):
         await conn.wait_connected()
     form = slash_command_form(
         "0612345678 hi",
@@ -103,12 +103,12 @@ async def test_slash_command_envelope_is_acked_with_the_response(
 async def test_dropped_socket_is_not_ready_until_reconnected_and_greeted(connection, fake_socket):
     conn, _ = connection
     await conn.start()
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(WITHIN_SECONDS):
         await conn.wait_connected()
     await fake_socket.drop()
-    await fake_socket.wait_for(lambda: not conn.connected, within=2)
+    await fake_socket.wait_for(lambda: not conn.connected)
     # slack-sdk notices the closed socket and opens a new one through apps.connections.open
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(WITHIN_SECONDS):
         await conn.wait_connected()
     assert fake_socket.connections_opened == 2
 
@@ -116,11 +116,11 @@ async def test_dropped_socket_is_not_ready_until_reconnected_and_greeted(connect
 async def test_disconnect_message_moves_to_a_new_socket(connection, fake_socket):
     conn, _ = connection
     await conn.start()
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(WITHIN_SECONDS):
         await conn.wait_connected()
     await fake_socket.disconnect()
     await fake_socket.wait_for(lambda: fake_socket.connections_opened == 2)
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(WITHIN_SECONDS):
         await conn.wait_connected()
     assert fake_socket.open_sockets == 1
 
@@ -128,10 +128,10 @@ async def test_disconnect_message_moves_to_a_new_socket(connection, fake_socket)
 async def test_close_leaves_no_socket_open(connection, fake_socket):
     conn, _ = connection
     await conn.start()
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(WITHIN_SECONDS):
         await conn.wait_connected()
     await conn.close()
-    await fake_socket.wait_for(lambda: fake_socket.open_sockets == 0, within=2)
+    await fake_socket.wait_for(lambda: fake_socket.open_sockets == 0)
     assert not conn.connected
 
 
@@ -171,7 +171,7 @@ async def test_slack_unreachable_at_start_keeps_trying_in_the_background(
         assert fake_socket.connections_opened == 0
         # Slack is back (here: its API answers at another address)
         conn.client.web_client.base_url = fake_slack.api_url
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(WITHIN_SECONDS):
             await conn.wait_connected()
     finally:
         await conn.close()
