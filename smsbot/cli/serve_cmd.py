@@ -27,6 +27,7 @@ from aiohttp import web
 
 from smsbot import read_deadline
 from smsbot.bootstrap import Bot, SlackMode, open_bot, secret_text, slack_mode
+from smsbot.cli.main import collector_paused
 from smsbot.errors import ConfigurationError
 from smsbot.outbox import OutboxOptions
 from smsbot.settings import Settings, load_settings
@@ -329,17 +330,25 @@ async def serve_until_stopped(
     for signum in signals:
         loop.add_signal_handler(signum, stop_cleanly)
     try:
-        async with running_bot(settings, host=host, port=port, mode=mode, routes=routes) as bot:
-            how = {
-                SlackMode.SOCKET: "Slack over Socket Mode",
-                SlackMode.HTTP: f"Slack at {bot.url}/slack/events",
-                None: "Slack off",
-            }[mode]
-            # Tuned once everything long-lived is built (see tuned_for_serving).
-            with tuned_for_serving():
-                print(f"smsbot: listening on {bot.url} ({how})", flush=True)
-                await stop.wait()
-                print("smsbot: stopping: finishing sends under way (again to quit now)", flush=True)
+        # Building the bot imports and makes what lives as long as the process, as loading the
+        # command did: the collector stays paused until it serves (`collector_paused`).
+        with contextlib.ExitStack() as starting:
+            starting.enter_context(collector_paused())
+            async with running_bot(settings, host=host, port=port, mode=mode, routes=routes) as bot:
+                starting.close()
+                how = {
+                    SlackMode.SOCKET: "Slack over Socket Mode",
+                    SlackMode.HTTP: f"Slack at {bot.url}/slack/events",
+                    None: "Slack off",
+                }[mode]
+                # Tuned once everything long-lived is built (see tuned_for_serving).
+                with tuned_for_serving():
+                    print(f"smsbot: listening on {bot.url} ({how})", flush=True)
+                    await stop.wait()
+                    print(
+                        "smsbot: stopping: finishing sends under way (again to quit now)",
+                        flush=True,
+                    )
     finally:
         for signum in signals:
             loop.remove_signal_handler(signum)
