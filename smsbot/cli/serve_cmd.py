@@ -19,7 +19,7 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -192,12 +192,16 @@ async def running_bot(
         escalation_tick=escalation_tick,
         silences=silences,
     ) as bot:
+        # Slack's answers at start, asked together (neither needs the other; both never raise):
+        # against Slack itself each is a round trip of 0.1-0.3 s.
+        asking: list[Awaitable[bool]] = []
         if bot.authorization is not None:
-            await bot.authorization.warm_up()
+            asking.append(bot.authorization.warm_up())
         if bot.slack_app is not None and sync_step_permissions:
             from smsbot.slack import step_permissions
 
-            await step_permissions.sync_step_permissions(bot.service)
+            asking.append(step_permissions.sync_step_permissions(bot.service))
+        await asyncio.gather(*asking)
         # No access log: probes hit /healthz every few seconds; /metrics counts what matters.
         runner = web.AppRunner(bot.web, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_SECONDS)
         await runner.setup()
