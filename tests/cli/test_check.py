@@ -108,15 +108,21 @@ async def test_command_exit_codes_and_lines(sandbox, fake_slack, tmp_path):
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_APP_TOKEN": APP_TOKEN,
     }
-    code, out, _ = await run_check_command(env, tmp_path)
+    # Three independent runs, at once (each is mostly Python starting up).
+    good, revoked, unset = await asyncio.gather(
+        run_check_command(env, tmp_path),
+        run_check_command({**env, "SLACK_BOT_TOKEN": "xoxb-revoked"}, tmp_path),
+        run_check_command({}, tmp_path),
+    )
+    code, out, _ = good
     assert code == 0, out
     assert [line.split()[0] for line in out.splitlines()] == ["OK"] * 7
 
-    code, out, _ = await run_check_command({**env, "SLACK_BOT_TOKEN": "xoxb-revoked"}, tmp_path)
+    code, out, _ = revoked
     assert code == 1
     assert "FAIL  Slack auth.test: Slack answered invalid_auth" in out
 
-    code, out, _ = await run_check_command({}, tmp_path)
+    code, out, _ = unset
     assert code == 2
     assert "SMSBOT_KPN__CLIENT_ID" in out and "SMSBOT_SLACK__BOT_TOKEN" in out
     assert "OK" not in out.split()

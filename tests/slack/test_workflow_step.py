@@ -265,13 +265,16 @@ async def test_a_short_kpn_outage_is_waited_out_by_the_outbox(sandbox, tmp_path)
         assert bot.sandbox.send_requests == 6  # five refused, then the one KPN took
 
 
-async def test_kpn_failure_fails_the_step(step_bot):
-    step_bot.service.settings.kpn.outbox_retry_seconds = 0  # no waiting in the outbox
-    step_bot.sandbox.add_fault(status=503, count=5)
-    ending = await step_bot.run_step({"recipient": "0612345678", "message": "x"})
-    assert ending.method == "functions.completeError"
-    assert ending.args["error"].startswith("The SMS was not sent.")
-    assert step_bot.sandbox.messages() == []
+async def test_kpn_failure_fails_the_step(sandbox, tmp_path):
+    # Two tries (one retry after a random wait of up to 0.5 s; serve's four wait up to 3.5 s).
+    async with running_step_bot(sandbox, tmp_path, max_attempts=2) as step_bot:
+        step_bot.service.settings.kpn.outbox_retry_seconds = 0  # no waiting in the outbox
+        step_bot.sandbox.add_fault(status=503, count=5)
+        ending = await step_bot.run_step({"recipient": "0612345678", "message": "x"})
+        assert ending.method == "functions.completeError"
+        assert ending.args["error"].startswith("The SMS was not sent.")
+        assert step_bot.sandbox.messages() == []
+        assert step_bot.sandbox.send_requests == 2  # tried again, then given up
 
 
 async def test_kpn_500_fails_the_step_saying_it_may_have_been_sent(step_bot):
