@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from smsbot.store.schema import alert_groups
 from smsbot.store.writes import Defaults, TakeLeased, Transaction, first
 
 _R = TypeVar("_R")
@@ -47,6 +48,9 @@ def _from_row(cls: type[_R], row: Mapping[str, Any], **convert: Callable[[Any], 
 
 @dataclass(frozen=True)
 class AlertGroupRecord:
+    """A row of `smsbot_alert_groups`, field for column. Only ever read from a row (a new
+    group is inserted as one, `ObserveGroup`), so no field has a default."""
+
     id: str
     source: str
     route: str
@@ -57,14 +61,14 @@ class AlertGroupRecord:
     episode: int
     opened_at: datetime
     updated_at: datetime
-    acked_by: str | None = None
-    acked_via: str | None = None
-    acked_at: datetime | None = None
-    ack_until: datetime | None = None
-    silence_id: str | None = None
-    silenced_until: datetime | None = None
-    mirror_channel: str | None = None
-    mirror_ts: str | None = None
+    acked_by: str | None
+    acked_via: str | None
+    acked_at: datetime | None
+    ack_until: datetime | None
+    silence_id: str | None
+    silenced_until: datetime | None
+    mirror_channel: str | None
+    mirror_ts: str | None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> AlertGroupRecord:
@@ -89,8 +93,8 @@ class EscalationStep:
     step: int
     due_at: datetime
     step_state: StepState
-    lease_until: datetime | None = None
-    fired_at: datetime | None = None
+    lease_until: datetime | None
+    fired_at: datetime | None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> EscalationStep:
@@ -192,20 +196,20 @@ class ObserveGroup(Defaults):
         if found is None:
             if not self.firing:
                 return None  # resolved before smsbot ever saw it fire: nothing to track
-            new = AlertGroupRecord(
-                id=secrets.token_hex(16),
-                source=self.source,
-                route=self.route,
-                group_key=self.group_key,
-                labels=dict(self.labels),
-                summary=None,
-                state=GroupState.FIRING,
-                episode=1,
-                opened_at=self.now,
-                updated_at=self.now,
-                mirror_channel=self.mirror_channel,
-            )
-            inserted = await first(tx, tx.sql.alerts.insert, new.row())
+            # A new group's row: every column, None for what has not happened to it yet.
+            new = dict.fromkeys(alert_groups.c.keys()) | {
+                "id": secrets.token_hex(16),
+                "source": self.source,
+                "route": self.route,
+                "group_key": self.group_key,
+                "labels": dict(self.labels),
+                "state": GroupState.FIRING,
+                "episode": 1,
+                "opened_at": self.now,
+                "updated_at": self.now,
+                "mirror_channel": self.mirror_channel,
+            }
+            inserted = await first(tx, tx.sql.alerts.insert, new)
             if inserted is not None:
                 group = AlertGroupRecord.from_row(inserted)
                 await _arm(tx, group, self.steps)

@@ -28,6 +28,7 @@ ON_CALL = "+31612345678"
 # due 0.05 s later, and is sent then, not at the next whole second.
 POLL_SECONDS = 0.05
 
+
 def alert_settings(
     sandbox_url: str, database_url: str, *, slack: dict[str, Any] | None = None, **alerts: Any
 ) -> Settings:
