@@ -15,9 +15,14 @@ Fifty actors send to N different numbers, with limits raised out of the way
 (the rate-limit checks and their locks still run). `--kpn-latency-ms 100` makes the sandbox
 answer as slowly as KPN over the internet does; by default it answers at loopback speed, where
 every millisecond of bookkeeping shows. It prints the median SMS/s of each and the median of
-the per-round ratios pipeline/client (target on PostgreSQL: >= 0.7). The sandbox runs in a
-child process, as KPN would be elsewhere. Machines are noisy: it reports PASS or BELOW TARGET
-and exits 0.
+the per-round ratios pipeline/client (target with `--kpn-latency-ms 100`: >= 0.9 on both
+engines; none at loopback speed). The sandbox runs in a child process, as KPN would be
+elsewhere. Machines are noisy: it reports PASS or BELOW TARGET and exits 0.
+
+Each SMS waits for two durable commits (its record, its outcome), so on PostgreSQL the ratio
+follows the server's commit latency, which other databases on a shared server drive up (their
+WAL flushes are ours). Before each PostgreSQL round it times 20 one-row commits on the same
+server and prints their median, to read the ratio by.
 
 It also prints where the CPU went, in microseconds per SMS (medians): this process (client or
 pipeline, all threads), the sandbox, and PostgreSQL's server processes when they run on this
@@ -53,7 +58,7 @@ from smsbot.bootstrap import open_service
 from smsbot.settings import Settings
 from smsbot.sms.request import Outcome, SendRequest, Surface
 
-TARGET_RATIO = 0.7
+TARGET_RATIO = 0.9  # with KPN answering as over the internet (--kpn-latency-ms 100)
 LIMITS = {"per_actor_per_hour": 10**9, "per_recipient_per_hour": 10**9}
 
 
@@ -143,15 +148,30 @@ async def fresh_sqlite() -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def fresh_postgres(base: str) -> AsyncIterator[str]:
+async def fresh_postgres(base: str, commits: list[float] | None = None) -> AsyncIterator[str]:
+    """A fresh schema; with `commits`, the median commit latency (ms) measured in it first."""
     admin = await asyncpg.connect(base)
     schema = f"smsbot_bench_{uuid.uuid4().hex[:10]}"
     await admin.execute(f'CREATE SCHEMA "{schema}"')
     try:
+        if commits is not None:
+            commits.append(await commit_latency_ms(admin, schema))
         yield f"{base}{'&' if '?' in base else '?'}search_path={schema}"
     finally:
         await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await admin.close()
+
+
+async def commit_latency_ms(connection: asyncpg.Connection, schema: str) -> float:
+    """Median milliseconds of 20 one-row commits: the server's WAL flush as it is right now."""
+    await connection.execute(f'CREATE TABLE "{schema}".commit_probe (n integer)')
+    insert = f'INSERT INTO "{schema}".commit_probe VALUES ($1)'
+    times = []
+    for n in range(20):
+        started = time.perf_counter()
+        await connection.execute(insert, n)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
 
 
 async def reachable_postgres() -> str | None:
@@ -178,10 +198,11 @@ async def main(n: int, concurrency: int, rounds: int, kpn_latency_ms: int) -> No
             return await via_pipeline(url, database_url, n, concurrency)
 
     runs["sqlite"] = on_sqlite
+    commits: list[float] = []
     if postgres is not None:
 
         async def on_postgres(url: str) -> float:
-            async with fresh_postgres(postgres) as database_url:
+            async with fresh_postgres(postgres, commits) as database_url:
                 return await via_pipeline(url, database_url, n, concurrency)
 
         runs["postgres"] = on_postgres
@@ -227,12 +248,18 @@ async def main(n: int, concurrency: int, rounds: int, kpn_latency_ms: int) -> No
             if part != "postgres" or name == "postgres"
         )
         print(f"    {name:<8} {shown}")
+    if commits:
+        print(
+            "  PostgreSQL commit latency before each round: "
+            f"median {statistics.median(commits):.2f} ms "
+            f"(min {min(commits):.2f}, max {max(commits):.2f})"
+        )
     for name in [n for n in rates if n != "client"]:
         ratio = statistics.median(p / c for p, c in zip(rates[name], rates["client"], strict=True))
         target = f" (target >= {TARGET_RATIO}: " + (
             "PASS)" if ratio >= TARGET_RATIO else "BELOW TARGET)"
         )
-        print(f"  {name}/client = {ratio:.2f}{target if name == 'postgres' else ''}")
+        print(f"  {name}/client = {ratio:.2f}{target if kpn_latency_ms else ''}")
 
 
 def parse_args() -> argparse.Namespace:

@@ -108,3 +108,20 @@ async def test_rows_read_back_through_sqlalchemy_as_the_store_wrote_them(postgre
         assert (row["created_at"], row["reply"]) == (admitted.record.time, admitted.record.reply)
     finally:
         await store.close()
+
+
+async def test_a_failing_locked_group_rolls_back_and_frees_its_locks(postgres_url: str) -> None:
+    store = await Store.open(postgres_url, pool_size=1)
+    admin = await asyncpg.connect(_plain_url(postgres_url))
+    try:
+        refused = replace(queued("k1"), text="a\x00b")  # PostgreSQL's text holds no NUL
+        with pytest.raises(asyncpg.PostgresError):
+            await store.admit(refused, [cap(10)])
+        subject = f"smsbot:recipient:{refused.recipient}"
+        free = "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))"
+        assert await admin.fetchval(free, subject)  # no transaction left holding it
+        assert not (await store.admit(queued("k2"), [cap(10)])).duplicate
+        assert await admin.fetchval("SELECT count(*) FROM smsbot_sends") == 1
+    finally:
+        await admin.close()
+        await store.close()
