@@ -106,8 +106,14 @@ class IntakeReport:
 
 
 def _after_failed(record: AuditRecord) -> str:
-    """The idempotency key of the attempt that follows the failed SMS `record`."""
-    return f"{record.idempotency_key}:again"
+    """The idempotency key of the attempt that follows the failed SMS `record`: `KEY:again`,
+    then `KEY:again2`, `KEY:again3`, ... Counted, not chained, so a long run of failures (KPN
+    refusing every send through an outage) never outgrows the key's column."""
+    key = record.idempotency_key
+    base, again, count = key.rpartition(":again")
+    if again and (count == "" or count.isdigit()):
+        return f"{base}:again{int(count or 1) + 1}"
+    return f"{key}:again"
 
 
 def notification_status(alerts: Sequence[Alert]) -> str:

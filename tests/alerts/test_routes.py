@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from smsbot.sms.request import Outcome
 from smsbot.store import ManualClock, utcnow
-from tests.alerts.harness import ON_CALL, TOKEN, running_alert_app
+from tests.alerts.harness import ON_CALL, TOKEN, alert_settings, running_alert_app
 from tests.alerts.payloads import load, raw
 from tests.fixtures.waiting import until
 
@@ -281,6 +281,32 @@ async def test_a_copy_of_an_alert_whose_sms_failed_is_sent_not_dropped_as_a_repe
         (request_id,) = answer["request_ids"]
         assert (await final_record(alerts, request_id)).outcome == Outcome.SENT
         # A copy after that finds the SMS sent: a repeat.
+        status, answer = await alerts.alertmanager(body)
+        assert (status, answer["queued"], answer["duplicates"]) == (200, 0, 1)
+    assert len(sandbox.messages()) == 1
+
+
+async def test_copies_of_an_alert_whose_sms_keeps_failing_are_each_a_new_attempt(
+    database_url, sandbox
+):
+    # Each failed attempt's successor has its own key; forty of them in one repeat window
+    # stay distinct (a key that grew with each attempt would pass its column's length).
+    settings = with_kpn(alert_settings(sandbox.url, database_url), outbox_retry_seconds=0)
+    sandbox.add_fault(status=400, count=1000)  # KPN refuses every send: each fails at once
+    async with running_alert_app(settings) as alerts:
+        body = raw("alertmanager_firing")
+        attempts = set()
+        for _ in range(40):
+            status, answer = await alerts.alertmanager(body)
+            assert (status, answer["queued"], answer["duplicates"]) == (200, 1, 0)
+            (failed_id,) = answer["request_ids"]
+            assert (await final_record(alerts, failed_id)).outcome == Outcome.FAILED
+            attempts.add(failed_id)
+        assert len(attempts) == 40
+        sandbox.clear()  # KPN takes sends again
+        status, answer = await alerts.alertmanager(body)
+        (request_id,) = answer["request_ids"]
+        assert (await final_record(alerts, request_id)).outcome == Outcome.SENT
         status, answer = await alerts.alertmanager(body)
         assert (status, answer["queued"], answer["duplicates"]) == (200, 0, 1)
     assert len(sandbox.messages()) == 1
