@@ -1,6 +1,7 @@
 """SQLite's backend (`smsbot.store.backends.sqlite`): rows it writes read back through
 SQLAlchemy as SQLAlchemy writes them (tools and tests use `Store.engine`), writes waiting on a
-lock held elsewhere fail together, and erased text does not linger in the WAL."""
+lock held elsewhere fail together, erased text does not linger in the WAL, and a store opening
+a new file while another creates its schema does not wait out the busy timeout."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ import pytest
 from sqlalchemy import insert, select, text
 
 from smsbot.sms.request import Outcome
-from smsbot.store import Store, utcnow
+from smsbot.store import Store, migrations, utcnow
 from smsbot.store.backends import sqlite as sqlite_backend
 from smsbot.store.group import WriteUnavailable
-from smsbot.store.sqlalchemy_tables import claims, sends
+from smsbot.store.sqlalchemy_tables import claims, schema_version, sends
 from tests.fixtures.waiting import until
 from tests.store.test_store import cap, queued
 
@@ -132,6 +133,10 @@ def on_disk(database: Path) -> bytes:
     return b"".join(path.read_bytes() for path in files if path.exists())
 
 
+def wal_bytes(database: Path) -> int:
+    return Path(f"{database}-wal").stat().st_size
+
+
 async def wait_for_checkpoint(store: Store, after: int) -> None:
     backend = store._backend
     assert isinstance(backend, sqlite_backend.SqliteBackend)
@@ -160,3 +165,43 @@ async def test_erased_text_is_gone_from_the_files_soon_after(sqlite_url: str) ->
         assert not any(secret.encode() in on_disk(database) for secret in secrets_)
     finally:
         await store.close()
+
+
+async def test_a_store_opening_a_new_file_as_another_creates_the_schema_does_not_wait(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two stores opening one new file at once (two processes on a first start), in the order
+    that used to stall the first for the whole busy timeout: it switches the file to WAL, then
+    the second opens entirely (schema created and committed in the WAL), then the first goes on
+    with its checkpoint. That checkpoint waited on a read lock of its own connection until the
+    busy timeout and gave up with the WAL as it was; now it empties the WAL at once."""
+    # Without the fix the first store waits this out once (not 10 s), then the WAL check fails.
+    monkeypatch.setattr(sqlite_backend, "SQLITE_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS)
+    database = Path(sqlite_url.removeprefix("sqlite:///"))
+    loop = asyncio.get_running_loop()
+    switch_to_wal = sqlite_backend._wal
+    second: list[Store] = []
+    switched: list[sqlite3.Connection] = []
+
+    def switch_then_let_the_second_store_open(conn: sqlite3.Connection) -> None:
+        switch_to_wal(conn)
+        switched.append(conn)
+        if len(switched) > 1:
+            return  # the second store's writer opens as usual
+        # In the first store's writer thread; the event loop is free meanwhile.
+        second.append(asyncio.run_coroutine_threadsafe(Store.open(sqlite_url), loop).result())
+
+    monkeypatch.setattr(sqlite_backend, "_wal", switch_then_let_the_second_store_open)
+    first = await Store.open(sqlite_url)
+    try:
+        assert len(second) == 1 and await second[0].ping()
+        # The first store's checkpoint at open copied the second's schema into the database
+        # file and emptied the WAL (and its own upgrade found nothing left to do).
+        assert wal_bytes(database) == 0
+        async with first.engine.connect() as conn:
+            versions = (await conn.execute(select(schema_version.c.version))).scalars().all()
+        assert versions == [migrations.LATEST]
+    finally:
+        await first.close()
+        for store in second:
+            await store.close()

@@ -119,7 +119,13 @@ class SqliteBackend:
 
     def _open_writer(self) -> None:
         self._writer = _Connection(self._path, self.sql, writer=True)
-        # A WAL left by a process that crashed may hold erased text: empty it now.
+        # A WAL left by a process that crashed may hold erased text: empty it now. A read
+        # first, so that the connection has the WAL open: one that has just switched a new file
+        # to WAL has not, and a checkpoint then opens it with a read of its own that lasts as
+        # long as the checkpoint. Had another process committed meanwhile (creating the schema
+        # on a first start), TRUNCATE waits for all reads of the WAL to end, that one included:
+        # it waited on itself for the whole busy timeout.
+        self._writer.conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
         self._writer.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     def _open_reader(self) -> None:
