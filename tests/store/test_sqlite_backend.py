@@ -205,3 +205,31 @@ async def test_a_store_opening_a_new_file_as_another_creates_the_schema_does_not
         await first.close()
         for store in second:
             await store.close()
+
+
+async def test_a_wal_another_process_kept_at_open_is_emptied_once_it_lets_go(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checkpoint at open (a crashed process's WAL may hold erased text) can find another
+    process reading the WAL; it is tried again until it empties it."""
+    monkeypatch.setattr(sqlite_backend, "SQLITE_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS)
+    monkeypatch.setattr(sqlite_backend, "CHECKPOINT_EVERY_S", 0.05)
+    database = Path(sqlite_url.removeprefix("sqlite:///"))
+    await (await Store.open(sqlite_url)).close()
+    writer = sqlite3.connect(database, isolation_level=None)
+    reader = sqlite3.connect(database, isolation_level=None)
+    try:
+        writer.execute("CREATE TABLE left_in_the_wal (x)")  # frames in the WAL
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM left_in_the_wal").fetchone()  # holds them
+        store = await Store.open(sqlite_url)
+        try:
+            assert wal_bytes(database) > 0  # the open's checkpoint could not empty it
+            reader.execute("COMMIT")
+            await until(lambda: wal_bytes(database) == 0, "the WAL emptied by a later try")
+            assert await store.ping()
+        finally:
+            await store.close()
+    finally:
+        reader.close()
+        writer.close()

@@ -106,7 +106,11 @@ class SqliteBackend:
         backend = cls(str(target.url.database), Sql(SQLITE, store_text=store_text))
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(backend._writer_thread, backend._open_writer)
+            if not await loop.run_in_executor(backend._writer_thread, backend._open_writer):
+                # Another process's read kept the WAL from being emptied: try again later.
+                backend._checkpoint_timer = loop.call_later(
+                    CHECKPOINT_EVERY_S, backend._checkpoint_later
+                )
             await loop.run_in_executor(backend._reader_thread, backend._open_reader)
             await migrations.upgrade(backend)
         except sqlite3.Error as exc:
@@ -117,7 +121,9 @@ class SqliteBackend:
             raise
         return backend
 
-    def _open_writer(self) -> None:
+    def _open_writer(self) -> bool:
+        """In the writer thread: the connection, and the checkpoint of a crashed process's WAL;
+        False when a read kept that checkpoint from finishing."""
         self._writer = _Connection(self._path, self.sql, writer=True)
         # A WAL left by a process that crashed may hold erased text: empty it now. A read
         # first, so that the connection has the WAL open: one that has just switched a new file
@@ -126,7 +132,8 @@ class SqliteBackend:
         # on a first start), TRUNCATE waits for all reads of the WAL to end, that one included:
         # it waited on itself for the whole busy timeout.
         self._writer.conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
-        self._writer.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        busy, _, _ = self._writer.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return not busy
 
     def _open_reader(self) -> None:
         self._reader = _Connection(self._path, self.sql, writer=False)
