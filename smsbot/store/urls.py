@@ -75,7 +75,7 @@ class DatabaseUrl:
         if self.port is not None:
             text += f":{self.port}"
         if self.database is not None:
-            text += "/" + self.database
+            text += "/" + quote(self.database, safe="/:")
         if self.query:
             text += "?" + urlencode(self.query)
         return text
@@ -96,7 +96,7 @@ def parse_url(text: str) -> DatabaseUrl:
         password=unquote(parts["password"]) if parts["password"] is not None else None,
         host=parts["ipv6host"] or parts["ipv4host"],
         port=int(port) if port else None,
-        database=parts["database"] or None,
+        database=unquote(parts["database"]) if parts["database"] else None,
         query=dict(parse_qsl(parts["query"] or "", keep_blank_values=True)),
     )
 

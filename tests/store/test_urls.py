@@ -72,6 +72,8 @@ async def test_an_unreachable_postgresql_hides_the_password(unused_tcp_port: int
     [
         "sqlite:///relative/smsbot.db",
         "sqlite:////var/lib/smsbot/smsbot.db",
+        "sqlite:////srv/my%20smsbot%25.db",
+        "postgresql://bot@db/my%20smsbot",
         "postgresql://bot:p%40ss%3Aword@db.internal:5432/smsbot?sslmode=require",
         "postgres://bot@[::1]:5433/smsbot",
         "postgresql+asyncpg://db/smsbot",
