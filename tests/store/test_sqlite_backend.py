@@ -233,3 +233,37 @@ async def test_a_wal_another_process_kept_at_open_is_emptied_once_it_lets_go(
     finally:
         reader.close()
         writer.close()
+
+
+async def test_a_reader_holding_the_wal_never_holds_up_writes(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkpoint (at open, after an erase) that a reader in another process keeps from
+    finishing gives up at once and is tried later; it never makes writes wait for the reader."""
+    # A checkpoint that waited for the reader would wait this long, far past the bounds below.
+    monkeypatch.setattr(sqlite_backend, "SQLITE_BUSY_TIMEOUT_MS", 600_000)
+    monkeypatch.setattr(sqlite_backend, "CHECKPOINT_EVERY_S", 0.05)
+    database = Path(sqlite_url.removeprefix("sqlite:///"))
+    await (await Store.open(sqlite_url)).close()
+    writer = sqlite3.connect(database, isolation_level=None)
+    reader = sqlite3.connect(database, isolation_level=None)
+    try:
+        writer.execute("CREATE TABLE left_in_the_wal (x)")
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM left_in_the_wal").fetchone()  # an old snapshot
+        store = await asyncio.wait_for(Store.open(sqlite_url), 60)
+        try:
+            secret = "the door code is 4242-quokka"
+            for n in range(3):  # each finish erases the text: a checkpoint is due after it
+                record = replace(queued(f"k{n}"), text=secret, text_length=len(secret))
+                await asyncio.wait_for(store.admit(record), 60)
+                [taken] = await store.take_due(1)
+                await asyncio.wait_for(store.finish(taken.request_id, Outcome.SENT), 60)
+            reader.execute("COMMIT")
+            await until(lambda: wal_bytes(database) == 0, "the WAL emptied once the reader ended")
+            assert secret.encode() not in on_disk(database)
+        finally:
+            await store.close()
+    finally:
+        reader.close()
+        writer.close()

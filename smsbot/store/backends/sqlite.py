@@ -132,8 +132,7 @@ class SqliteBackend:
         # on a first start), TRUNCATE waits for all reads of the WAL to end, that one included:
         # it waited on itself for the whole busy timeout.
         self._writer.conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
-        busy, _, _ = self._writer.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        return not busy
+        return _truncate_wal(self._writer.conn)
 
     def _open_reader(self) -> None:
         self._reader = _Connection(self._path, self.sql, writer=False)
@@ -210,9 +209,8 @@ class SqliteBackend:
         read kept it from finishing."""
         assert self._writer is not None
         self._last_checkpoint = time.monotonic()
-        busy, _, _ = self._writer.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         self.checkpoints += 1
-        return not busy
+        return _truncate_wal(self._writer.conn)
 
     def _checkpoint_later(self) -> None:
         self._checkpoint_timer = None
@@ -242,3 +240,16 @@ def _wal(conn: sqlite3.Connection) -> None:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
+
+
+def _truncate_wal(conn: sqlite3.Connection) -> bool:
+    """In the writer thread: copy the WAL into the database and empty it; False when another
+    connection's read kept it from finishing. It does not wait for that read: a TRUNCATE
+    checkpoint waits out the whole busy timeout while a reader (a backup, a `sqlite3` shell)
+    holds an old snapshot, and every write would queue behind it. The caller tries again later."""
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    return not busy
