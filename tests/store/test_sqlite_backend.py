@@ -6,7 +6,9 @@ a new file while another creates its schema does not wait out the busy timeout."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -207,13 +209,11 @@ async def test_a_store_opening_a_new_file_as_another_creates_the_schema_does_not
             await store.close()
 
 
-async def test_a_wal_another_process_kept_at_open_is_emptied_once_it_lets_go(
-    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The checkpoint at open (a crashed process's WAL may hold erased text) can find another
-    process reading the WAL; it is tried again until it empties it."""
-    monkeypatch.setattr(sqlite_backend, "SQLITE_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS)
-    monkeypatch.setattr(sqlite_backend, "CHECKPOINT_EVERY_S", 0.05)
+@contextlib.asynccontextmanager
+async def another_process_reading(sqlite_url: str) -> AsyncIterator[sqlite3.Connection]:
+    """A store's database with frames in its WAL that another connection (a backup, a `sqlite3`
+    shell) holds in an open read transaction: no checkpoint can empty the WAL until it ends
+    (`reader.execute("COMMIT")`)."""
     database = Path(sqlite_url.removeprefix("sqlite:///"))
     await (await Store.open(sqlite_url)).close()
     writer = sqlite3.connect(database, isolation_level=None)
@@ -222,6 +222,21 @@ async def test_a_wal_another_process_kept_at_open_is_emptied_once_it_lets_go(
         writer.execute("CREATE TABLE left_in_the_wal (x)")  # frames in the WAL
         reader.execute("BEGIN")
         reader.execute("SELECT count(*) FROM left_in_the_wal").fetchone()  # holds them
+        yield reader
+    finally:
+        reader.close()
+        writer.close()
+
+
+async def test_a_wal_another_process_kept_at_open_is_emptied_once_it_lets_go(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checkpoint at open (a crashed process's WAL may hold erased text) can find another
+    process reading the WAL; it is tried again until it empties it."""
+    monkeypatch.setattr(sqlite_backend, "SQLITE_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS)
+    monkeypatch.setattr(sqlite_backend, "CHECKPOINT_EVERY_S", 0.05)
+    database = Path(sqlite_url.removeprefix("sqlite:///"))
+    async with another_process_reading(sqlite_url) as reader:
         store = await Store.open(sqlite_url)
         try:
             assert wal_bytes(database) > 0  # the open's checkpoint could not empty it
@@ -230,9 +245,6 @@ async def test_a_wal_another_process_kept_at_open_is_emptied_once_it_lets_go(
             assert await store.ping()
         finally:
             await store.close()
-    finally:
-        reader.close()
-        writer.close()
 
 
 async def test_a_reader_holding_the_wal_never_holds_up_writes(
@@ -244,13 +256,7 @@ async def test_a_reader_holding_the_wal_never_holds_up_writes(
     monkeypatch.setattr(sqlite_backend, "SQLITE_BUSY_TIMEOUT_MS", 600_000)
     monkeypatch.setattr(sqlite_backend, "CHECKPOINT_EVERY_S", 0.05)
     database = Path(sqlite_url.removeprefix("sqlite:///"))
-    await (await Store.open(sqlite_url)).close()
-    writer = sqlite3.connect(database, isolation_level=None)
-    reader = sqlite3.connect(database, isolation_level=None)
-    try:
-        writer.execute("CREATE TABLE left_in_the_wal (x)")
-        reader.execute("BEGIN")
-        reader.execute("SELECT count(*) FROM left_in_the_wal").fetchone()  # an old snapshot
+    async with another_process_reading(sqlite_url) as reader:
         store = await asyncio.wait_for(Store.open(sqlite_url), 60)
         try:
             secret = "the door code is 4242-quokka"
@@ -264,6 +270,3 @@ async def test_a_reader_holding_the_wal_never_holds_up_writes(
             assert secret.encode() not in on_disk(database)
         finally:
             await store.close()
-    finally:
-        reader.close()
-        writer.close()
