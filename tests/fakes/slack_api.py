@@ -536,14 +536,9 @@ class FakeSlackApi:
         """As Slack: the message by channel (a DM's D… id, not the user's) and ts; only the
         bot's own; `text` replaced, `blocks` and `attachments` replaced only when given (Slack
         keeps the message's previous ones otherwise); its ts and thread kept."""
-        channel_id, ts = args.get("channel"), args.get("ts")
-        found = next(
-            (m for m in self.messages if m["channel"] == channel_id and m["ts"] == ts), None
-        )
-        if found is None:
-            return {"ok": False, "error": "message_not_found"}
-        if found.get("bot_id") != BOT_ID:
-            return {"ok": False, "error": "cant_update_message"}
+        found = self._own_message(args, "update")
+        if found.get("ok") is False:
+            return found
         if not args.get("text") and not args.get("blocks") and not args.get("attachments"):
             return {"ok": False, "error": "no_text"}
         new_blocks = _json_arg(args.get("blocks"))
@@ -559,7 +554,7 @@ class FakeSlackApi:
         if attachments is not None:
             found["attachments"] = attachments
         found["edited"] = {"user": BOT_USER_ID, "ts": self._ts()}
-        return {"ok": True, "channel": channel_id, "ts": ts, "text": found["text"]}
+        return {"ok": True, "channel": found["channel"], "ts": found["ts"], "text": found["text"]}
 
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         error = self._channel_error(args.get("channel"))

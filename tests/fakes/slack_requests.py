@@ -80,6 +80,21 @@ def _user(user_id: str) -> dict[str, str]:
     return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM_ID}
 
 
+def _interaction(kind: str, user_id: str, **fields: Any) -> dict[str, Any]:
+    """An interactivity payload as Slack posts it: the envelope every kind shares, then its own
+    fields."""
+    return {
+        "type": kind,
+        "team": {"id": TEAM_ID, "domain": "fake-workspace"},
+        "user": _user(user_id),
+        "api_app_id": "AFAKE",
+        "token": "deprecated-verification-token",
+        **fields,
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+
+
 def global_shortcut_payload(*, user_id: str, callback_id: str = "send_sms") -> dict[str, Any]:
     return {
         "type": "shortcut",
@@ -128,18 +143,13 @@ def view_payload(view: dict[str, Any], values: dict[str, dict[str, Any]]) -> dic
 def view_submission_payload(
     *, user_id: str, view: dict[str, Any], values: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
-    return {
-        "type": "view_submission",
-        "team": {"id": TEAM_ID, "domain": "fake-workspace"},
-        "user": _user(user_id),
-        "api_app_id": "AFAKE",
-        "token": "deprecated-verification-token",
-        "trigger_id": trigger_id(),
-        "view": view_payload(view, values),
-        "response_urls": [],
-        "is_enterprise_install": False,
-        "enterprise": None,
-    }
+    return _interaction(
+        "view_submission",
+        user_id,
+        trigger_id=trigger_id(),
+        view=view_payload(view, values),
+        response_urls=[],
+    )
 
 
 def block_actions_payload(
@@ -149,19 +159,14 @@ def block_actions_payload(
     values: dict[str, dict[str, Any]],
     action: dict[str, Any],
 ) -> dict[str, Any]:
-    return {
-        "type": "block_actions",
-        "team": {"id": TEAM_ID, "domain": "fake-workspace"},
-        "user": _user(user_id),
-        "api_app_id": "AFAKE",
-        "token": "deprecated-verification-token",
-        "container": {"type": "view", "view_id": view["id"]},
-        "trigger_id": trigger_id(),
-        "view": view_payload(view, values),
-        "actions": [{**action, "action_ts": f"{time.time():.6f}"}],
-        "is_enterprise_install": False,
-        "enterprise": None,
-    }
+    return _interaction(
+        "block_actions",
+        user_id,
+        container={"type": "view", "view_id": view["id"]},
+        trigger_id=trigger_id(),
+        view=view_payload(view, values),
+        actions=[{**action, "action_ts": f"{time.time():.6f}"}],
+    )
 
 
 def message_button_payload(
@@ -173,26 +178,21 @@ def message_button_payload(
     response_url: str | None = None,
 ) -> dict[str, Any]:
     """A click on a button in a message the bot posted (`message` as `chat.postMessage` made it)."""
-    return {
-        "type": "block_actions",
-        "team": {"id": TEAM_ID, "domain": "fake-workspace"},
-        "user": _user(user_id),
-        "api_app_id": "AFAKE",
-        "token": "deprecated-verification-token",
-        "container": {
+    return _interaction(
+        "block_actions",
+        user_id,
+        container={
             "type": "message",
             "message_ts": message["ts"],
             "channel_id": channel_id,
             "is_ephemeral": False,
         },
-        "trigger_id": trigger_id(),
-        "channel": {"id": channel_id, "name": "general"},
-        "message": message,
-        "response_url": response_url,
-        "actions": [{**action, "action_ts": f"{time.time():.6f}"}],
-        "is_enterprise_install": False,
-        "enterprise": None,
-    }
+        trigger_id=trigger_id(),
+        channel={"id": channel_id, "name": "general"},
+        message=message,
+        response_url=response_url,
+        actions=[{**action, "action_ts": f"{time.time():.6f}"}],
+    )
 
 
 def text_value(value: str | None) -> dict[str, Any]:
