@@ -184,8 +184,14 @@ class EscalationStepConfig(_Config):
     _to = field_validator("to", mode="before")(_parse_recipients)
 
 
+# What the store keeps of a route (smsbot.store.schema): its name in the audit's actor
+# ("alert-reply:NAME", at most 200 characters) and its mirror channel (64).
+ROUTE_NAME_CHARACTERS = 100
+MIRROR_CHANNEL_CHARACTERS = 64
+
+
 class Route(_Config):
-    name: str
+    name: str = Field(min_length=1, max_length=ROUTE_NAME_CHARACTERS)
     matchers: list[Matcher] = Field(default_factory=list)
     recipients: list[Recipient] = Field(min_length=1)
     send_resolved: bool = False
@@ -213,6 +219,16 @@ class Route(_Config):
     _durations = field_validator(
         "default_silence", "max_silence", "ack_expires_after", mode="before"
     )(_duration)
+
+    @field_validator("mirror_channel")
+    @classmethod
+    def _channel_fits(cls, channel: str | None) -> str | None:
+        if channel is not None and len(channel) > MIRROR_CHANNEL_CHARACTERS:
+            raise ValueError(
+                f"at most {MIRROR_CHANNEL_CHARACTERS} characters; "
+                "give the channel's ID (C0123ALERTS, from its details in Slack)"
+            )
+        return channel
 
     @field_validator("resend_unknown_after", mode="before")
     @classmethod

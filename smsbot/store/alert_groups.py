@@ -10,6 +10,7 @@ act one after the other, each on the state the other left.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -21,6 +22,39 @@ from smsbot.store.schema import alert_groups
 from smsbot.store.writes import Defaults, TakeLeased, Transaction, first
 
 _R = TypeVar("_R")
+
+# Alertmanager's and Grafana's group keys have no length limit (`group_by: ['...']` puts every
+# label of the alert in it); the column has one, which PostgreSQL enforces and SQLite does not.
+_length = alert_groups.c.group_key.type.length
+assert _length is not None, "group_key is a varchar(N)"
+GROUP_KEY_CHARACTERS: int = _length
+_DIGEST_CHARACTERS = 64  # sha256, hex
+
+
+def stored_group_key(group_key: str) -> str:
+    """`group_key` as the store keeps it: whole when it fits its column, else its head, `#`
+    and the sha256 of the whole key. Every replica computes the same, so a long key still
+    names one group, and two keys that differ only past the head are still two groups."""
+    if len(group_key) <= GROUP_KEY_CHARACTERS:
+        return group_key
+    digest = hashlib.sha256(group_key.encode()).hexdigest()
+    return f"{group_key[: GROUP_KEY_CHARACTERS - _DIGEST_CHARACTERS - 1]}#{digest}"
+
+
+async def shorten_long_group_keys(tx: Transaction) -> None:
+    """Store as `stored_group_key` says the keys that an earlier release stored whole: only
+    SQLite could (PostgreSQL refused them), and without this their open groups would never hear
+    of their alerts again, yet keep their phones' codes and escalation steps."""
+    rows = await tx.fetch(
+        f"SELECT id, group_key FROM {alert_groups.name} "
+        f"WHERE length(group_key) > {GROUP_KEY_CHARACTERS}",
+        {},
+    )
+    for row in rows:
+        await tx.execute(
+            f"UPDATE {alert_groups.name} SET group_key = :group_key WHERE id = :id",
+            {"id": row["id"], "group_key": stored_group_key(row["group_key"])},
+        )
 
 
 class GroupState(StrEnum):
@@ -191,7 +225,8 @@ class ObserveGroup(Defaults):
     several_statements = True
 
     async def run(self, tx: Transaction) -> Observed | None:
-        key = {"source": self.source, "route": self.route, "group_key": self.group_key}
+        group_key = stored_group_key(self.group_key)
+        key = {"source": self.source, "route": self.route, "group_key": group_key}
         found = await first(tx, tx.sql.alerts.by_key_locked, key)
         if found is None:
             if not self.firing:
@@ -201,7 +236,7 @@ class ObserveGroup(Defaults):
                 "id": secrets.token_hex(16),
                 "source": self.source,
                 "route": self.route,
-                "group_key": self.group_key,
+                "group_key": group_key,
                 "labels": dict(self.labels),
                 "state": GroupState.FIRING,
                 "episode": 1,

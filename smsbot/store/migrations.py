@@ -10,15 +10,17 @@ starts second waits for the lock and then finds nothing left to do.
 Each step is the DDL of one version, given the engine's type of an aware time
 (`smsbot.store.schema.UTC_TIME`), written out as the tables were at that version, so that a
 fresh database and an upgraded one end up the same. To change the schema: edit `schema.py` and
-append a step here.
+append a step here. A version that changes what rows hold, not only the tables, adds its fix to
+`DATA_FIXES`; it runs after the version's DDL, in the same transaction.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Protocol
 
+from smsbot.store.alert_groups import shorten_long_group_keys
 from smsbot.store.schema import UTC_TIME, schema_version
 from smsbot.store.writes import Defaults, Transaction, Write
 
@@ -157,6 +159,12 @@ def _v8_resend(time: str) -> Iterator[str]:
     )
 
 
+def _v9_long_group_keys(time: str) -> Iterator[str]:
+    """No DDL: a group key longer than its column is stored as its head and a digest from now
+    on, and the keys stored whole before are shortened so (`DATA_FIXES`)."""
+    return iter(())
+
+
 STEPS: tuple[Callable[[str], Iterator[str]], ...] = (
     _v1_initial,
     _v2_cap_indexes,
@@ -166,8 +174,12 @@ STEPS: tuple[Callable[[str], Iterator[str]], ...] = (
     _v6_alert_phones,
     _v7_alert_events,
     _v8_resend,
+    _v9_long_group_keys,
 )
 LATEST = len(STEPS)
+
+# What a version changes in the rows, after its DDL, in the same transaction.
+DATA_FIXES: dict[int, Callable[[Transaction], Awaitable[None]]] = {9: shorten_long_group_keys}
 
 _VERSION = schema_version.name
 _CREATE_VERSION = f"CREATE TABLE IF NOT EXISTS {_VERSION} (version INTEGER NOT NULL)"
@@ -202,6 +214,8 @@ class Upgrade(Defaults):
         for number in range(current + 1, LATEST + 1):
             for statement in statements(dialect.name, number):
                 await tx.execute(statement, {})
+            if number in DATA_FIXES:
+                await DATA_FIXES[number](tx)
         if current != LATEST:
             await tx.execute(f"UPDATE {_VERSION} SET version = {LATEST}", {})
         return current, LATEST

@@ -215,3 +215,21 @@ async def test_the_whole_loop_as_serve_runs_it_a_sandbox_reply_1a_acknowledges(
             assert confirmation.startswith("Acknowledged: HighCPU")
             [(_, group)] = await bot.service.store.groups_of_phone(ON_CALL)
             assert group.state is GroupState.ACKNOWLEDGED
+
+
+async def test_a_group_key_longer_than_the_store_keeps_is_paged_acked_and_resolved(
+    sandbox, database_url
+) -> None:
+    # `group_by: ['...']` puts every label in the group key; Alertmanager sets no limit on it.
+    labels = ", ".join(f'label{n}="{"v" * 30}"' for n in range(30))
+    body = firing(groupKey=f'{{}}/{{severity="page"}}:{{{labels}}}')
+    async with running_oncall(oncall_settings(sandbox.url, database_url)) as oncall:
+        assert (await oncall.alert(body))["queued"] == 1
+        await until(lambda: to(sandbox, ON_CALL), "the alert SMS")
+        assert await oncall.reply(ON_CALL, "1a")
+        await until(lambda: to(sandbox, ON_CALL)[1:], "the confirmation")
+        [(_, group)] = await oncall.service.store.groups_of_phone(ON_CALL)
+        assert group.state is GroupState.ACKNOWLEDGED
+        await oncall.alert(resolved(body))  # the group is closed before the answer
+        closed = await oncall.service.store.alert_group(group.id)
+        assert closed is not None and closed.state is GroupState.RESOLVED

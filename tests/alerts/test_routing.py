@@ -52,6 +52,12 @@ def test_quoted_value_with_escaped_quote():
             },
             "unknown timezone 'Mars/Olympus'",
         ),
+        ({"name": "", "recipients": ["0612345678"]}, "name: String should have at least 1"),
+        ({"name": "r" * 101, "recipients": ["0612345678"]}, "at most 100 characters"),
+        (
+            {"name": "r", "recipients": ["0612345678"], "mirror_channel": "#" + "a" * 64},
+            "mirror_channel: at most 64 characters; give the channel's ID (C0123ALERTS",
+        ),
     ],
 )
 def test_bad_routes_are_configuration_errors_naming_route_and_field(raw, says):

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import timedelta
 
-from smsbot.store import ManualClock, Store
-from smsbot.store.alert_groups import GroupAction, GroupState, StepState
+from smsbot.store import ManualClock, Store, migrations
+from smsbot.store.alert_groups import (
+    GROUP_KEY_CHARACTERS,
+    GroupAction,
+    GroupState,
+    StepState,
+    stored_group_key,
+)
+from smsbot.store.schema import schema_version
 
 A, B = "+31612345678", "+31687654321"
 LABELS = {"alertname": "HighCPU", "team": "db"}
@@ -154,5 +162,48 @@ async def test_retention_drops_resolved_groups_with_their_steps_and_actions(
             StepState.PENDING,
             StepState.PENDING,
         ]
+    finally:
+        await store.close()
+
+
+async def test_a_group_key_longer_than_its_column_still_names_one_group(store: Store) -> None:
+    # `group_by: ['...']` puts every label in Alertmanager's group key, which has no limit.
+    long_key = "{}:{" + ", ".join(f'label{n}="{"v" * 40}"' for n in range(40)) + "}"
+    twin = long_key[:-2] + 'X"}'  # the same but for its end
+    first, again = await observe(store, long_key), await observe(store, long_key)
+    assert (first.opened, again.opened, again.group.id) == (True, False, first.group.id)
+    assert len(first.group.group_key) == GROUP_KEY_CHARACTERS
+    assert first.group.group_key.startswith(long_key[:200])
+    other = await observe(store, twin)
+    assert other.opened and other.group.id != first.group.id
+    closed = await observe(store, long_key, firing=False)
+    assert closed.resolved and closed.group.id == first.group.id
+    assert (await store.alert_group(other.group.id)).state is GroupState.FIRING
+
+
+async def test_a_long_group_key_stored_whole_by_an_earlier_release_is_found(
+    sqlite_url: str,
+) -> None:
+    # Only SQLite could hold one (it does not enforce varchar lengths; PostgreSQL refused it).
+    long_key = "{}:{" + "x" * 500 + "}"
+    path = sqlite_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        db.execute(f"CREATE TABLE {schema_version.name} (version INTEGER NOT NULL)")
+        db.execute(f"INSERT INTO {schema_version.name} VALUES (8)")
+        for version in range(1, 9):
+            for statement in migrations.statements("sqlite", version):
+                db.execute(statement)
+        db.execute(
+            "INSERT INTO smsbot_alert_groups (id, source, route, group_key, labels, state, "
+            "episode, opened_at, updated_at) VALUES ('old', 'alertmanager', 'db', ?, '{}', "
+            "'firing', 1, '2026-12-01 10:00:00.000000', '2026-12-01 10:00:00.000000')",
+            (long_key,),
+        )
+    db.close()
+    store = await Store.open(sqlite_url, clock=ManualClock())
+    try:
+        again = await observe(store, long_key)
+        assert (again.opened, again.group.id) == (False, "old")
+        assert again.group.group_key == stored_group_key(long_key)
     finally:
         await store.close()
