@@ -8,9 +8,11 @@ await outbox.stop(grace_seconds=20)                     # stop taking rows; let 
 
 Its loop takes due `queued` rows (one worker per row across replicas: the store marks each
 `sending` with a conditional UPDATE), up to `concurrency` sends at once, and hands each to
-`SmsService.send_taken`, which runs steps 4-6 of the pipeline. It wakes as soon as this process
-queues a row (`service.queued`) and otherwise every `poll_seconds`, for rows other replicas
-queued. Beside that, the housekeeping every replica does:
+`SmsService.send_taken`, which runs steps 4-6 of the pipeline. A row holds its slot until its
+outcome is recorded, not while the notifier tells Slack: a confirmation waiting out Slack's
+rate limit (seconds, for a burst into one channel) must not hold up the next page. It wakes as
+soon as this process queues a row (`service.queued`) and otherwise every `poll_seconds`, for
+rows other replicas queued. Beside that, the housekeeping every replica does:
 
 - retry schedule: while KPN is unreachable a row is tried again after 5 s, doubling up to 5 min
   apart, until it is as old as its surface allows (`retry_bound_seconds`);
@@ -112,7 +114,8 @@ class Outbox:
         self._clock = clock
         self._stopping = False
         self._worker: asyncio.Task[None] | None = None
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._in_flight: set[asyncio.Task[None]] = set()  # sends and their notifying, for stop
+        self._sending: set[asyncio.Task[None]] = set()  # those holding a slot: until recorded
 
     @property
     def _wake(self) -> asyncio.Event:
@@ -174,7 +177,7 @@ class Outbox:
                 log.exception("outbox: the store failed; trying again")
                 taken = 0
                 await asyncio.sleep(min(30.0, 0.5 * 2**failures))
-            if taken and len(self._in_flight) < self.concurrency:
+            if taken and len(self._sending) < self.concurrency:
                 continue  # more rows may be waiting
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
@@ -184,23 +187,33 @@ class Outbox:
     async def _take_some(self) -> int:
         if self.quota.reopens_at is not None:
             return 0  # KPN would answer 429: leave the rows queued until the reset
-        free = self.concurrency - len(self._in_flight)
+        free = self.concurrency - len(self._sending)
         if free <= 0:
             return 0
         rows = await self.store.take_due(free)
         for row in rows:
             task = asyncio.create_task(self._send(row))
             self._in_flight.add(task)
+            self._sending.add(task)
             task.add_done_callback(self._sent_one)
         return len(rows)
 
+    def _free_slot(self, task: asyncio.Task[None]) -> None:
+        if task in self._sending:
+            self._sending.discard(task)
+            self._wake.set()
+
     def _sent_one(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
-        self._wake.set()  # a slot is free
+        self._free_slot(task)
 
     async def _send(self, row: AuditRecord) -> None:
+        task = asyncio.current_task()
+        assert task is not None
         try:
-            await self.service.send_taken(row, retry_at=self.retry_at)
+            await self.service.send_taken(
+                row, retry_at=self.retry_at, recorded=lambda: self._free_slot(task)
+            )
         except Exception:
             # Only the store can fail here (KPN errors are outcomes): the row stays `sending`
             # and becomes `unknown` after `stale_after`, never sent twice.

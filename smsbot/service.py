@@ -337,11 +337,18 @@ class SmsService:
 
     # -- for the outbox ------------------------------------------------------------------
 
-    async def send_taken(self, record: AuditRecord, *, retry_at: RetryAt) -> AuditRecord | None:
+    async def send_taken(
+        self,
+        record: AuditRecord,
+        *,
+        retry_at: RetryAt,
+        recorded: Callable[[], None] | None = None,
+    ) -> AuditRecord | None:
         """Steps 4-6 for a queued row the outbox has taken (marked `sending`). Returns the final
         record, or None when the row went back to the queue: to wait for KPN's quota, or, while
-        KPN is unreachable, until `retry_at(record)` (None: it has waited long enough)."""
-        return await self._send(record, record.to_request(), retry_at=retry_at)
+        KPN is unreachable, until `retry_at(record)` (None: it has waited long enough).
+        `recorded` is called once the outcome is in the store, before the notifier is told."""
+        return await self._send(record, record.to_request(), retry_at=retry_at, recorded=recorded)
 
     async def finished(self, request: SendRequest, record: AuditRecord) -> None:
         """Step 6 for a record that became final outside the pipeline (a row left `sending`
@@ -349,7 +356,12 @@ class SmsService:
         await self._finished(request, record, reason="died_while_sending", detail=DIED_REASON)
 
     async def _send(
-        self, record: AuditRecord, request: SendRequest, *, retry_at: RetryAt | None
+        self,
+        record: AuditRecord,
+        request: SendRequest,
+        *,
+        retry_at: RetryAt | None,
+        recorded: Callable[[], None] | None = None,
     ) -> AuditRecord | None:
         """Steps 4-6 for a row this process has marked `sending`. With `retry_at` (the outbox's
         schedule) the row may go back to the queue instead of failing: nobody waits on an
@@ -402,6 +414,8 @@ class SmsService:
         if why is not None:
             fields["error"] = why.english()
         final = await self.store.finish(record.request_id, outcome, **fields)
+        if recorded is not None:
+            recorded()
         await self._finished(request, final, reason=reason, detail=why)
         return final
 

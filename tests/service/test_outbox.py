@@ -16,7 +16,7 @@ import pytest
 from smsbot.bootstrap import open_pipeline, open_service
 from smsbot.outbox import DIED_WHILE_SENDING, OutboxOptions
 from smsbot.sandbox.testing import SandboxHandle
-from smsbot.sms.request import Outcome, SendRequest, Surface
+from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 from smsbot.store import ManualClock, NewRecord, Store
 from tests.fixtures.waiting import until
 from tests.service.conftest import RecordingNotifier, settings_for
@@ -163,3 +163,40 @@ async def test_stale_and_retention_cutoffs_are_read_on_the_injected_clock(
             return remaining if len(remaining) == 1 else None
 
         assert await until(purged, "the purge of records older than 30 days") == [kept.request_id]
+
+
+class HeldNotifier(RecordingNotifier):
+    """Hears each outcome and then waits for `release`, as a notifier waiting out a Slack 429."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.finished = 0
+
+    async def notify(self, request: SendRequest, result: SendResult) -> None:
+        await super().notify(request, result)
+        await self.release.wait()
+        self.finished += 1
+
+
+async def test_a_notifier_waiting_on_slack_does_not_hold_up_the_next_sms(
+    sandbox: SandboxHandle, database_url: str
+):
+    # Two sends at once; the first two outcomes' notifier is held (Slack's per-channel rate
+    # limit can make a confirmation wait seconds): the other SMS still go to KPN meanwhile.
+    settings = settings_for(sandbox.url, database_url)
+    notifier = HeldNotifier()
+    async with open_pipeline(
+        settings, notifiers={Surface.CLI: notifier}, outbox=OutboxOptions(concurrency=2)
+    ) as pipeline:
+        for i in range(4):
+            request = SendRequest("cli:ops", Surface.CLI, f"061234567{i}", f"sms {i}")
+            await pipeline.service.enqueue(request)
+        await until(lambda: len(sandbox.messages()) == 4, "all four SMS at KPN", within=10)
+        await notifier.wait_for(4)
+        assert notifier.finished == 0
+        stopping = asyncio.create_task(pipeline.outbox.stop(grace_seconds=30))
+        notifier.release.set()
+        await stopping  # waits for the notifications under way, as for sends
+        assert notifier.finished == 4
+    assert [r.outcome for _, r in notifier.calls] == [Outcome.SENT] * 4
