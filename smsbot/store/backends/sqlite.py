@@ -98,7 +98,6 @@ class SqliteBackend:
         self._closed = False
         self._last_checkpoint = float("-inf")  # time.monotonic() of the last one
         self._checkpoint_timer: asyncio.TimerHandle | None = None
-        self.checkpoints = 0  # how many ran (for tests)
 
     @classmethod
     async def open(cls, target: EngineTarget, *, store_text: bool) -> SqliteBackend:
@@ -209,7 +208,6 @@ class SqliteBackend:
         read kept it from finishing."""
         assert self._writer is not None
         self._last_checkpoint = time.monotonic()
-        self.checkpoints += 1
         return _truncate_wal(self._writer.conn)
 
     def _checkpoint_later(self) -> None:
