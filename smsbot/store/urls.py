@@ -82,14 +82,20 @@ class DatabaseUrl:
 
 
 def parse_url(text: str) -> DatabaseUrl:
-    """Raises `ValueError` for text that is not a database URL."""
+    """Raises `ValueError` for text that is not a database URL, saying why without repeating
+    the text (it may hold a password)."""
     match = _URL.match(text.strip())
     if match is None:
-        raise ValueError(f"not a database URL: {text!r}")
+        raise ValueError("it is not scheme://[user[:password]@]host[:port]/database[?options]")
     parts = match.groupdict()
     port = parts["port"]
     if port and not port.isdigit():
-        raise ValueError(f"the port {port!r} is not a number")
+        raise ValueError("its port is not a number")
+    pairs = parse_qsl(parts["query"] or "", keep_blank_values=True)
+    names = [name for name, _ in pairs]
+    if repeated := sorted({name for name in names if names.count(name) > 1}):
+        # A dict keeps one; which one the person meant is theirs to say.
+        raise ValueError(f"it gives the option {', '.join(repeated)} more than once")
     return DatabaseUrl(
         drivername=parts["name"],
         username=unquote(parts["username"]) if parts["username"] is not None else None,
@@ -97,7 +103,7 @@ def parse_url(text: str) -> DatabaseUrl:
         host=parts["ipv6host"] or parts["ipv4host"],
         port=int(port) if port else None,
         database=unquote(parts["database"]) if parts["database"] else None,
-        query=dict(parse_qsl(parts["query"] or "", keep_blank_values=True)),
+        query=dict(pairs),
     )
 
 
@@ -122,7 +128,7 @@ def engine_target(database_url: str) -> EngineTarget:
         url = parse_url(database_url)
     except ValueError as exc:
         raise ConfigurationError(
-            f"SMSBOT_DATABASE_URL is not a database URL; use {_EXAMPLES}."
+            f"SMSBOT_DATABASE_URL is not a database URL: {exc}; use {_EXAMPLES}."
         ) from exc
     backend = url.backend
     if backend == "postgres":  # an old spelling some hosting platforms still hand out

@@ -37,7 +37,12 @@ def test_search_path_becomes_a_server_setting() -> None:
     ("url", "says"),
     [
         ("mysql://root@db/smsbot", "SQLite or PostgreSQL"),
-        ("not a url", "not a database URL"),
+        ("not a url", "not a database URL: it is not scheme://"),
+        ("postgresql://db:five/smsbot", "its port is not a number"),
+        (
+            "postgresql://bot:secret@db/smsbot?sslmode=require&sslmode=disable",
+            "it gives the option sslmode more than once",
+        ),
         ("sqlite://", "in-memory"),
         ("sqlite:///:memory:", "in-memory"),
     ],
@@ -48,6 +53,7 @@ def test_unusable_urls_name_the_setting_and_the_fix(url: str, says: str) -> None
     assert "SMSBOT_DATABASE_URL" in str(caught.value)
     assert says in str(caught.value)
     assert "sqlite:///smsbot.db" in str(caught.value)
+    assert "secret" not in str(caught.value)
 
 
 async def test_a_database_that_cannot_be_opened_says_what_to_check(tmp_path) -> None:
