@@ -15,6 +15,7 @@ one of the `AlertmanagerError`s of smsbot.errors, whose message says what to che
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -27,12 +28,14 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from smsbot.errors import (
     AlertmanagerAuthError,
+    AlertmanagerError,
     AlertmanagerRejected,
     AlertmanagerUnavailable,
     ConfigurationError,
     SilenceNotFound,
 )
 from smsbot.settings import AlertSettings
+from smsbot.store.schema import alert_groups
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 MAX_DETAIL = 300  # characters of Alertmanager's own message kept on an error
@@ -86,6 +89,10 @@ class _Created(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     silence_id: str = Field(alias="silenceID", min_length=1)
+
+
+# What the store keeps of a silence's id (Alertmanager's own are 36-character UUIDs).
+SILENCE_ID_CHARACTERS = alert_groups.c.silence_id.type.length
 
 
 def matchers_for(labels: Mapping[str, str]) -> list[Matcher]:
@@ -241,12 +248,23 @@ class SilencesClient:
         )
         answer = await self._request("POST", "/api/v2/silences", json_body=body)
         try:
-            return _Created.model_validate(answer).silence_id
+            silence_id = _Created.model_validate(answer).silence_id
         except ValidationError:
             raise AlertmanagerUnavailable(
                 "Alertmanager answered POST /api/v2/silences without a silenceID: check that "
                 "the Alertmanager URL points at Alertmanager's API v2"
             ) from None
+        if SILENCE_ID_CHARACTERS is not None and len(silence_id) > SILENCE_ID_CHARACTERS:
+            # smsbot could not record it, so could never lift it: end it again, at once.
+            with contextlib.suppress(AlertmanagerError):
+                await self.expire(silence_id)
+            raise AlertmanagerUnavailable(
+                f"Alertmanager answered with a silence id of {len(silence_id)} characters, "
+                f"more than smsbot keeps ({SILENCE_ID_CHARACTERS}; Alertmanager's own are "
+                "UUIDs), so the silence was ended again: check that the Alertmanager URL "
+                "points at Alertmanager's API v2"
+            )
+        return silence_id
 
     async def expire(self, silence_id: str) -> None:
         """End a silence now. Expiring an expired one is no error; an unknown id is

@@ -435,3 +435,31 @@ async def test_a_reply_1s_1h_then_1u_as_the_building_blocks_compose(alertmanager
         assert (lift.action, target(lift.code, groups)) == (Action.UNSILENCE, LABELS)
         await client.expire(silence_id)
         assert (await client.get(silence_id)).status.state == "expired"
+
+
+async def test_a_silence_id_longer_than_smsbot_keeps_is_ended_again_and_refused():
+    # Alertmanager's ids are UUIDs; an API that answers otherwise would leave a silence that
+    # smsbot could not record, and so could never lift.
+    seen: list[tuple[str, str]] = []
+    long_id = "s" * 100
+
+    async def odd_alertmanager(request: web.Request) -> web.Response:
+        seen.append((request.method, request.path))
+        if request.method == "POST":
+            return web.json_response({"silenceID": long_id})
+        return web.Response(status=200)
+
+    runner = await _serve(odd_alertmanager)
+    try:
+        async with SilencesClient(_url(runner)) as client:
+            with pytest.raises(AlertmanagerUnavailable, match="silence was ended again"):
+                await client.create(
+                    matchers=matchers_for({"alertname": "HighCPU"}),
+                    starts_at=datetime(2026, 12, 1, 12, tzinfo=UTC),
+                    ends_at=datetime(2026, 12, 1, 14, tzinfo=UTC),
+                    created_by="Alice",
+                    comment="test",
+                )
+    finally:
+        await runner.cleanup()
+    assert seen == [("POST", "/api/v2/silences"), ("DELETE", f"/api/v2/silence/{long_id}")]
