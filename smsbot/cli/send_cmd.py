@@ -156,9 +156,14 @@ def _after(record: AuditRecord) -> str:
     return f"{max((record.delivered_at - record.time).total_seconds(), 0):.0f} s after sending"
 
 
+# getpass reads LOGNAME and USER first, which may say anything; a system's user names are
+# at most 32 characters, and the audit's actor column keeps 200.
+OS_USER_CHARACTERS = 64
+
+
 def os_user() -> str:
     try:
-        return getpass.getuser()
+        return getpass.getuser()[:OS_USER_CHARACTERS]
     except (KeyError, OSError):  # a container user with no name
         return f"uid{os.getuid()}"
 

@@ -52,6 +52,18 @@ async def test_send_prints_the_document_id_and_audits_the_os_user(
     )
 
 
+async def test_a_login_name_longer_than_a_system_allows_is_audited_cut(
+    sandbox: SandboxHandle, cli_env: str, monkeypatch: pytest.MonkeyPatch
+):
+    # getpass trusts LOGNAME; the audit's actor column would refuse 200+ characters.
+    monkeypatch.setenv("LOGNAME", "u" * 250)
+    assert await smsbot("send", "0612345678", "Deploy done", "--sandbox", sandbox.url) == 0
+    store = await Store.open(cli_env)
+    [record] = await store.recent()
+    await store.close()
+    assert record.actor == "cli:" + "u" * 64
+
+
 async def test_send_json_has_the_contract_keys(
     sandbox: SandboxHandle, cli_env: str, capsys: pytest.CaptureFixture[str]
 ):
