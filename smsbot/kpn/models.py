@@ -138,7 +138,10 @@ def parse_reset_time(value: str | None) -> datetime | None:
     if text.replace(".", "", 1).isdigit():
         number = float(text)
         # Epoch milliseconds have 13 digits today; seconds have 10.
-        return datetime.fromtimestamp(number / 1000 if number > 1e11 else number, tz=UTC)
+        try:
+            return datetime.fromtimestamp(number / 1000 if number > 1e11 else number, tz=UTC)
+        except (OverflowError, OSError, ValueError):  # past the year 9999, or time_t
+            return None
     iso = text.removesuffix("UTC").strip().replace("Z", "+00:00")
     try:
         parsed = datetime.fromisoformat(iso)

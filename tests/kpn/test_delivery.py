@@ -149,6 +149,8 @@ def test_failure_codes_are_kpns_table():
         (b'payload={"dlr_status": 1}', DeliveryReport(Delivery.DELIVERED)),
         (b"\xef\xbb\xbf 4 ", DeliveryReport(Delivery.FAILED)),
         (b'{"status": "Expired", "note": "caf\xe9"}', DeliveryReport(Delivery.EXPIRED)),
+        # A time past what Python's datetime holds is no time, not an error.
+        (b'{"status": 1, "StatusDateTime": 99999999999999999999}', DeliveryReport("delivered")),
     ],
 )
 def test_report_shapes(body, expected):

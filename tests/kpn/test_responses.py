@@ -143,7 +143,9 @@ def test_quota_reset_in_the_formats_kpns_stack_uses(value: str) -> None:
     assert parse_reset_time(value) == datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("value", ["", "n/a", "tomorrow", None])
+@pytest.mark.parametrize(
+    "value", ["", "n/a", "tomorrow", None, "253402300800000", "99999999999999999999", "9" * 400]
+)
 def test_quota_reset_that_cannot_be_read_is_none(value: str | None) -> None:
     assert parse_reset_time(value) is None
 
