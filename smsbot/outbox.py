@@ -216,7 +216,8 @@ class Outbox:
             )
         except Exception:
             # Only the store can fail here (KPN errors are outcomes): the row stays `sending`
-            # and becomes `unknown` after `stale_after`, never sent twice.
+            # and becomes `unknown` after `stale_after`. The outbox never sends it again; an
+            # alert's may be repeated once, marked "(repeat)", by `smsbot.alerts.resend`.
             log.exception("outbox: could not record the outcome of sms %s", row.request_id)
 
     async def _expire_stale(self) -> None:

@@ -10,7 +10,6 @@ act one after the other, each on the state the other left.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -25,35 +24,23 @@ _R = TypeVar("_R")
 
 # Alertmanager's and Grafana's group keys have no length limit (`group_by: ['...']` puts every
 # label of the alert in it); the column has one, which PostgreSQL enforces and SQLite does not.
-_length = alert_groups.c.group_key.type.length
-assert _length is not None, "group_key is a varchar(N)"
-GROUP_KEY_CHARACTERS: int = _length
-_DIGEST_CHARACTERS = 64  # sha256, hex
-
-
-def stored_group_key(group_key: str) -> str:
-    """`group_key` as the store keeps it: whole when it fits its column, else its head, `#`
-    and the sha256 of the whole key. Every replica computes the same, so a long key still
-    names one group, and two keys that differ only past the head are still two groups."""
-    if len(group_key) <= GROUP_KEY_CHARACTERS:
-        return group_key
-    digest = hashlib.sha256(group_key.encode()).hexdigest()
-    return f"{group_key[: GROUP_KEY_CHARACTERS - _DIGEST_CHARACTERS - 1]}#{digest}"
+# A longer key is kept as its head and a digest (`Column.fitted`): it still names one group.
+_GROUP_KEY = alert_groups.c.group_key
 
 
 async def shorten_long_group_keys(tx: Transaction) -> None:
-    """Store as `stored_group_key` says the keys that an earlier release stored whole: only
+    """Store as `Column.fitted` says the keys that an earlier release stored whole: only
     SQLite could (PostgreSQL refused them), and without this their open groups would never hear
     of their alerts again, yet keep their phones' codes and escalation steps."""
     rows = await tx.fetch(
         f"SELECT id, group_key FROM {alert_groups.name} "
-        f"WHERE length(group_key) > {GROUP_KEY_CHARACTERS}",
+        f"WHERE length(group_key) > {_GROUP_KEY.type.length}",
         {},
     )
     for row in rows:
         await tx.execute(
             f"UPDATE {alert_groups.name} SET group_key = :group_key WHERE id = :id",
-            {"id": row["id"], "group_key": stored_group_key(row["group_key"])},
+            {"id": row["id"], "group_key": _GROUP_KEY.fitted(row["group_key"])},
         )
 
 
@@ -225,7 +212,7 @@ class ObserveGroup(Defaults):
     several_statements = True
 
     async def run(self, tx: Transaction) -> Observed | None:
-        group_key = stored_group_key(self.group_key)
+        group_key = _GROUP_KEY.fitted(self.group_key)
         key = {"source": self.source, "route": self.route, "group_key": group_key}
         found = await first(tx, tx.sql.alerts.by_key_locked, key)
         if found is None:

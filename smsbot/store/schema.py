@@ -15,6 +15,7 @@ want SQLAlchemy tables get these as such from `smsbot.store.sqlalchemy_tables`.
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -38,6 +39,12 @@ class Type:
     def ddl(self, engine: str) -> str:
         """`engine` is a dialect name: sqlite or postgresql."""
         return self.postgresql if engine == "postgresql" else self.sqlite
+
+    def parameter(self, engine: str) -> str:
+        """What a parameter for such a column is cast to: its type, but a varchar without
+        its length. PostgreSQL cuts a value cast to `varchar(N)` to N characters without a
+        word, where storing a longer value in the column is refused."""
+        return "VARCHAR" if self.length is not None else self.ddl(engine)
 
 
 INTEGER = Type("integer", "INTEGER", "INTEGER")
@@ -63,6 +70,18 @@ class Column:
     primary_key: bool = False
     unique: bool = False
     default: int | None = None  # for inserts that leave the column out (tools, tests)
+
+    def fitted(self, value: str) -> str:
+        """`value` as a varchar column keeps a text from outside that has no length limit
+        (an Alertmanager group key, a KPN document_id): whole when it fits, else its head,
+        `#` and a sha256 of the whole. The same text always gives the same value, and two
+        texts that differ only past the head still differ."""
+        length = self.type.length
+        assert length is not None, f"{self.name} is not a varchar(N)"
+        if len(value) <= length:
+            return value
+        digest = hashlib.sha256(value.encode()).hexdigest()[: min(64, length // 2)]
+        return f"{value[: length - len(digest) - 1]}#{digest}"
 
 
 _FLAGS = {"primary key": "primary_key", "not null": "not_null", "unique": "unique"}

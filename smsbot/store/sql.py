@@ -43,7 +43,7 @@ class Dialect:
     def typed(self, name: str, column: Column, *, array: bool = False) -> str:
         if not self.typed_parameters:
             return f":{name}"
-        return f"CAST(:{name} AS {column.type.ddl(self.name)}{'[]' if array else ''})"
+        return f"CAST(:{name} AS {column.type.parameter(self.name)}{'[]' if array else ''})"
 
     def json_text(self, column: str, key: str) -> str:
         """The text of `key` in the JSON object in `column` (our own constant names only)."""

@@ -64,6 +64,7 @@ from smsbot.store.records import (
     NewRecord,
     OutboxState,
 )
+from smsbot.store.schema import sends
 from smsbot.store.urls import EngineTarget, engine_target
 from smsbot.store.writes import (
     Admit,
@@ -80,6 +81,8 @@ from smsbot.store.writes import (
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
+
+_DOCUMENT_ID = sends.c.document_id
 
 
 class Store:
@@ -198,13 +201,15 @@ class Store:
     ) -> AuditRecord:
         """Record the final outcome of a row that was being sent. A row that was already
         declared `unknown` (its send took longer than anyone waits) still gets the real outcome:
-        it is better information."""
+        it is better information. KPN's `document_id` has no length limit (its ids are UUIDs);
+        a longer one than the column is kept fitted (`Column.fitted`), since refusing it would
+        leave an SMS KPN took without its outcome."""
         assert outcome.is_final
         write = Finish(
             request_id,
             outcome,
             self.clock(),
-            document_id=document_id,
+            document_id=_DOCUMENT_ID.fitted(document_id) if document_id else document_id,
             error=error,
             rule=rule,
             retry_at=retry_at,

@@ -7,11 +7,13 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import pytest
 
 from smsbot.sms.request import Outcome
 from smsbot.store import Store, utcnow
 from smsbot.store.group import GroupCommit
+from smsbot.store.schema import sends
 from tests.store.test_store import cap, queued
 
 
@@ -193,3 +195,46 @@ async def test_admits_merged_into_one_statement_keep_caps_and_keys(store: Store)
             f"P{n}",
             {"response_url": "https://hooks.example/1"},
         )
+
+
+async def test_a_document_id_longer_than_its_column_is_kept_fitted_alone_and_batched(
+    store: Store,
+) -> None:
+    # KPN's ids are UUIDs, but nothing bounds them; KPN has the SMS by then, so the outcome
+    # must be recorded whatever the id's length, on a single finish and on a batched one.
+    sending = [
+        (await store.admit(type(q)(**{**q.__dict__, "outcome": Outcome.SENDING}))).record
+        for q in (queued(f"long{n}") for n in range(7))
+    ]
+    ids = [f"{n}-" + "d" * 100 for n in range(7)]
+    alone = await store.finish(sending[0].request_id, Outcome.SENT, document_id=ids[0])
+    together = await asyncio.gather(
+        *(
+            store.finish(r.request_id, Outcome.SENT, document_id=ids[n])
+            for n, r in enumerate(sending[1:], start=1)
+        )
+    )
+    for n, record in enumerate([alone, *together]):
+        assert record.outcome is Outcome.SENT
+        assert record.document_id == sends.c.document_id.fitted(ids[n])
+        assert len(record.document_id) == 64 and record.document_id.startswith(f"{n}-ddd")
+    assert len({r.document_id for r in [alone, *together]}) == 7
+
+
+@pytest.mark.postgres
+async def test_postgresql_refuses_an_over_long_value_on_every_write_path_never_cuts_it(
+    postgres_url: str,
+) -> None:
+    # An explicit cast to varchar(N) would cut it to N characters without a word: the capped
+    # and batched statements cast their parameters, so they cast to varchar without a length.
+    store = await Store.open(postgres_url)
+    try:
+        long_actor = "U" * 250  # the column keeps 200
+        capped = await asyncio.gather(
+            *(store.admit(queued(f"cap{n}", actor=long_actor), [cap(5)]) for n in range(3)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(r, asyncpg.StringDataRightTruncationError) for r in capped)
+        assert [await store.by_key(f"cap{n}") for n in range(3)] == [None, None, None]
+    finally:
+        await store.close()
