@@ -150,4 +150,7 @@ def parse_reset_time(value: str | None) -> datetime | None:
             parsed = parsedate_to_datetime(text)
         except (TypeError, ValueError):
             return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31 with a zone west of UTC
+        return None

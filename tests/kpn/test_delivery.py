@@ -151,6 +151,10 @@ def test_failure_codes_are_kpns_table():
         (b'{"status": "Expired", "note": "caf\xe9"}', DeliveryReport(Delivery.EXPIRED)),
         # A time past what Python's datetime holds is no time, not an error.
         (b'{"status": 1, "StatusDateTime": 99999999999999999999}', DeliveryReport("delivered")),
+        (
+            b'{"status": 1, "StatusDateTime": "9999-12-31T23:59:59-14:00"}',
+            DeliveryReport("delivered"),
+        ),
     ],
 )
 def test_report_shapes(body, expected):

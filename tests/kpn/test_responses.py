@@ -144,7 +144,18 @@ def test_quota_reset_in_the_formats_kpns_stack_uses(value: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["", "n/a", "tomorrow", None, "253402300800000", "99999999999999999999", "9" * 400]
+    "value",
+    [
+        "",
+        "n/a",
+        "tomorrow",
+        None,
+        "253402300800000",
+        "99999999999999999999",
+        "9" * 400,
+        "9999-12-31 23:59:59-01:00",
+        "Fri, 31 Dec 9999 23:59:59 -0100",
+    ],
 )
 def test_quota_reset_that_cannot_be_read_is_none(value: str | None) -> None:
     assert parse_reset_time(value) is None
