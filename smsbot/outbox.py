@@ -55,6 +55,10 @@ PEOPLE_RETRY_SECONDS = 120.0
 # How long a stop lets the sends under way finish: below Kubernetes' default 30 s termination
 # grace period.
 STOP_GRACE_SECONDS = 20.0
+# A row frees its slot before its notifier runs; the rows still being told of (Slack waiting out
+# a rate limit) are bounded too, at this many per slot: past that, a burst into one channel
+# would be hundreds of calls racing for it, each more likely to give up.
+IN_FLIGHT_PER_SLOT = 4
 
 
 @dataclass(frozen=True)
@@ -128,9 +132,11 @@ class Outbox:
             self._worker = asyncio.create_task(self._run(), name="smsbot-outbox")
 
     async def stop(self, grace_seconds: float | None = None) -> None:
-        """Stop taking rows and let sends under way finish: for `grace_seconds` (default
-        `stop_grace_seconds`), then they are cancelled, leaving their rows `sending`, to become
-        `unknown` later."""
+        """Stop taking rows and let sends under way finish, and their notifiers: for
+        `grace_seconds` (default `stop_grace_seconds`), then they are cancelled. A send
+        cancelled before its outcome was recorded leaves its row `sending`, to become `unknown`
+        later; one cancelled while notifying has its outcome recorded, and only that notice is
+        lost (Slack is not told)."""
         if self._worker is None:
             return
         self._stopping = True
@@ -187,7 +193,10 @@ class Outbox:
     async def _take_some(self) -> int:
         if self.quota.reopens_at is not None:
             return 0  # KPN would answer 429: leave the rows queued until the reset
-        free = self.concurrency - len(self._sending)
+        free = min(
+            self.concurrency - len(self._sending),
+            self.concurrency * IN_FLIGHT_PER_SLOT - len(self._in_flight),
+        )
         if free <= 0:
             return 0
         rows = await self.store.take_due(free)
@@ -205,7 +214,8 @@ class Outbox:
 
     def _sent_one(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
-        self._free_slot(task)
+        self._sending.discard(task)
+        self._wake.set()  # room for another row, whichever bound held it back
 
     async def _send(self, row: AuditRecord) -> None:
         task = asyncio.current_task()

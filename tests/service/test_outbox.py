@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from smsbot.bootstrap import open_pipeline, open_service
-from smsbot.outbox import DIED_WHILE_SENDING, OutboxOptions
+from smsbot.outbox import DIED_WHILE_SENDING, IN_FLIGHT_PER_SLOT, OutboxOptions
 from smsbot.sandbox.testing import SandboxHandle
 from smsbot.sms.request import Outcome, SendRequest, SendResult, Surface
 from smsbot.store import ManualClock, NewRecord, Store
@@ -200,3 +200,24 @@ async def test_a_notifier_waiting_on_slack_does_not_hold_up_the_next_sms(
         await stopping  # waits for the notifications under way, as for sends
         assert notifier.finished == 4
     assert [r.outcome for _, r in notifier.calls] == [Outcome.SENT] * 4
+
+
+async def test_rows_still_being_told_of_are_bounded_too(sandbox: SandboxHandle, database_url: str):
+    # The notifier of every outcome held: with one slot, at most IN_FLIGHT_PER_SLOT rows are
+    # under way (sent, their notifier waiting); the next waits until one of them is done.
+    settings = settings_for(sandbox.url, database_url)
+    notifier = HeldNotifier()
+    bound = IN_FLIGHT_PER_SLOT
+    async with open_pipeline(
+        settings, notifiers={Surface.CLI: notifier}, outbox=OutboxOptions(concurrency=1)
+    ) as pipeline:
+        for i in range(bound + 2):
+            request = SendRequest("cli:ops", Surface.CLI, f"061234567{i}", f"sms {i}")
+            await pipeline.service.enqueue(request)
+        await notifier.wait_for(bound)
+        # The outbox's own look for more rows, now: the bound holds it back.
+        assert await pipeline.outbox._take_some() == 0
+        assert len(sandbox.messages()) == bound
+        notifier.release.set()
+        await notifier.wait_for(bound + 2)
+    assert len(sandbox.messages()) == bound + 2
