@@ -184,8 +184,8 @@ class EscalationStepConfig(_Config):
     _to = field_validator("to", mode="before")(_parse_recipients)
 
 
-# What the store keeps of a route (smsbot.store.schema): its name in the audit's actor
-# ("alert-reply:NAME", at most 200 characters) and its mirror channel (64).
+# What the store keeps of a route (smsbot.store.schema; a test ties them): its name in the
+# audit's actor ("alert-reply:NAME", at most 200 characters) and its mirror channel (64).
 ROUTE_NAME_CHARACTERS = 100
 MIRROR_CHANNEL_CHARACTERS = 64
 

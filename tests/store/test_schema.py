@@ -7,6 +7,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect
 
+from smsbot.alerts.routing import MIRROR_CHANNEL_CHARACTERS, ROUTE_NAME_CHARACTERS
+from smsbot.alerts.silences import SILENCE_ID_CHARACTERS
+from smsbot.cli.send_cmd import OS_USER_CHARACTERS
 from smsbot.store import Store, schema
 
 
@@ -61,3 +64,13 @@ def test_a_column_line_reads_as_ddl() -> None:
 def test_a_mistyped_column_line_is_refused(line: str, says: str) -> None:
     with pytest.raises(ValueError, match=says):
         schema.Table("t", line)
+
+
+def test_the_bounds_at_the_edges_fit_the_columns_they_fill() -> None:
+    # Checked where the values come in, so that PostgreSQL never has to refuse them.
+    assert SILENCE_ID_CHARACTERS == schema.alert_groups.c.silence_id.type.length
+    assert MIRROR_CHANNEL_CHARACTERS == schema.alert_groups.c.mirror_channel.type.length
+    actor = schema.sends.c.actor.type.length
+    assert len("alert-reply:") + ROUTE_NAME_CHARACTERS <= actor
+    assert ROUTE_NAME_CHARACTERS <= schema.alert_groups.c.route.type.length
+    assert len("cli:") + OS_USER_CHARACTERS <= actor
