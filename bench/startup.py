@@ -86,9 +86,9 @@ app.router.add_get("/healthz", healthz)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
 """
 
-# The floor with the libraries serving needs on top, which DESIGN.md prescribes: pydantic-settings
-# (and so pydantic) for the settings and wire models, phonenumbers for Dutch numbers,
-# prometheus-client for /metrics. What the bot takes beyond this line is smsbot's own.
+# The floor with the libraries serving needs on top, which smsbot builds on by design:
+# pydantic-settings (and so pydantic) for the settings and wire models, phonenumbers for Dutch
+# numbers, prometheus-client for /metrics. What the bot takes beyond this line is smsbot's own.
 LIBRARIES = "import phonenumbers, prometheus_client, pydantic_settings\n" + FLOOR
 
 

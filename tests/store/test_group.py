@@ -222,19 +222,20 @@ async def test_a_document_id_longer_than_its_column_is_kept_fitted_alone_and_bat
 
 
 @pytest.mark.postgres
-async def test_postgresql_refuses_an_over_long_value_on_every_write_path_never_cuts_it(
+async def test_postgresql_refuses_an_over_long_value_in_batched_and_capped_admits(
     postgres_url: str,
 ) -> None:
-    # An explicit cast to varchar(N) would cut it to N characters without a word: the capped
-    # and batched statements cast their parameters, so they cast to varchar without a length.
+    # An explicit cast to varchar(N) would cut it to N characters without a word: the batched
+    # and capped statements cast their parameters, so they cast to varchar without a length.
     store = await Store.open(postgres_url)
     try:
         long_actor = "U" * 250  # the column keeps 200
-        capped = await asyncio.gather(
-            *(store.admit(queued(f"cap{n}", actor=long_actor), [cap(5)]) for n in range(3)),
-            return_exceptions=True,
-        )
-        assert all(isinstance(r, asyncpg.StringDataRightTruncationError) for r in capped)
-        assert [await store.by_key(f"cap{n}") for n in range(3)] == [None, None, None]
+        admits = [store.admit(queued(f"plain{n}", actor=long_actor)) for n in range(3)]
+        capped = [store.admit(queued(f"cap{n}", actor=long_actor), [cap(5)]) for n in range(3)]
+        for together in admits, capped:
+            results = await asyncio.gather(*together, return_exceptions=True)
+            assert all(isinstance(r, asyncpg.StringDataRightTruncationError) for r in results)
+        keys = [f"{kind}{n}" for kind in ("plain", "cap") for n in range(3)]
+        assert [await store.by_key(key) for key in keys] == [None] * 6
     finally:
         await store.close()

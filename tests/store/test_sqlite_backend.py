@@ -161,7 +161,7 @@ async def test_erased_text_is_gone_from_the_files_soon_after(sqlite_url: str) ->
         def still_on_disk() -> list[str]:
             return [s for s in secrets_ if s.encode() in on_disk(database)]
 
-        await until(lambda: not still_on_disk(), "the erased texts gone from the files")
+        await until(lambda: not still_on_disk(), "the erased texts gone from the files", within=5)
     finally:
         await store.close()
 
